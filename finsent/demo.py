@@ -1,0 +1,219 @@
+"""``finsent demo``: embedded broker + a real worker process + chdb + the synthetic feed.
+
+The demo produces the feed, watches the worker until every message is stored or
+dead-lettered, stops it, and then counts what reached the store itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+
+from finsent.kafka import kafka_client_config
+from finsent.live import ScoreBoard, render
+from finsent.settings import Settings
+from ingest.generator import FeedConfig, FeedGenerator
+from ingest.messages import OutgoingMessage
+from ingest.producer import produce
+from schemas import DocumentKind, InvalidMessage, parse_document
+from storage import open_store
+from streams.broker import EmbeddedBroker
+from streams.process import WorkerProcess
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    docs: int = 3000
+    seconds: float | None = None
+    bad_ratio: float = 0.05
+    rate: float = 250.0
+    seed: int | None = None
+    live: bool = False
+    drain_timeout_s: float = 120.0
+
+
+@dataclass
+class _Sent:
+    """What the producer sent, as the demo will reconcile it."""
+
+    produced: int = 0
+    valid_ids: list[str] = field(default_factory=list)
+    invalid_digests: set[str] = field(default_factory=set)
+    done: threading.Event = field(default_factory=threading.Event)
+    first_at: float | None = None
+
+    def record(self, message: OutgoingMessage, author_key: bytes) -> None:
+        self.first_at = self.first_at or time.monotonic()
+        self.produced += 1
+        try:
+            self.valid_ids.append(parse_document(message.value, message.kind, author_key).doc_id)
+        except InvalidMessage:
+            self.invalid_digests.add(hashlib.blake2b(message.value, digest_size=16).hexdigest())
+
+
+def run_demo(settings: Settings, options: DemoOptions) -> dict[str, object]:
+    """Run the demo; return the closing summary (``ok`` says whether the counts reconcile)."""
+    seed = options.seed if options.seed is not None else int(time.time())
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    sent = _Sent()
+    stop = threading.Event()
+    author_key = settings.author_hash_key.get_secret_value().encode()
+    with ExitStack() as stack:
+        bootstrap = settings.kafka_bootstrap or stack.enter_context(
+            EmbeddedBroker(log_file=data_dir / "tansu.log")).bootstrap
+        worker = stack.enter_context(WorkerProcess(_worker_env(settings, bootstrap), data_dir / "worker.log"))
+        worker.wait_ready()
+        board = ScoreBoard()
+        dead_letters = _TopicWatcher(settings, bootstrap, board, sent).start(stack)
+        feed = _feed(options, seed)
+        producer = threading.Thread(target=_produce, daemon=True, args=(
+            settings, bootstrap, feed, options, sent, stop, author_key))
+        started = time.monotonic()
+        producer.start()
+        finished_at = _watch(worker, board, sent, dead_letters, options, stop, started)
+        producer.join(timeout=30)
+        worker.stop()
+    return _summary(settings, sent, dead_letters.count, seed, started, finished_at)
+
+
+def _worker_env(settings: Settings, bootstrap: str) -> dict[str, str]:
+    return {
+        "FINSENT_KAFKA_BOOTSTRAP": bootstrap,
+        "FINSENT_DATA_DIR": str(settings.data_dir),
+        "FINSENT_KAFKA_SESSION_TIMEOUT_S": "6",
+        "FINSENT_LOG_LEVEL": "INFO",
+    }
+
+
+def _feed(options: DemoOptions, seed: int):
+    total = options.docs if options.seconds is None else min(options.docs, int(options.rate * options.seconds))
+    config = FeedConfig(seed=seed, bad_ratio=options.bad_ratio, start=datetime.now(UTC),
+                        spacing_s=1.0 / options.rate)
+    return FeedGenerator(config).messages(max(total, 1))
+
+
+def _produce(settings: Settings, bootstrap: str, feed, options: DemoOptions, sent: _Sent,
+             stop: threading.Event, author_key: bytes) -> None:
+    def until_stopped():
+        for message in feed:
+            if stop.is_set():
+                return
+            yield message
+
+    try:
+        produce(until_stopped(), kafka_client_config(settings, bootstrap),
+                {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
+                rate=options.rate, progress=False, on_sent=lambda m: sent.record(m, author_key))
+    finally:
+        sent.done.set()
+
+
+class _TopicWatcher:
+    """Follows finsent.scores (for the live board) and finsent.deadletter (to count this run's)."""
+
+    def __init__(self, settings: Settings, bootstrap: str, board: ScoreBoard, sent: _Sent):
+        self.settings, self.bootstrap, self.board, self.sent = settings, bootstrap, board, sent
+        self.count = 0
+        self._stop = threading.Event()
+
+    def start(self, stack: ExitStack) -> _TopicWatcher:
+        from kafka import KafkaConsumer, TopicPartition
+
+        consumer = KafkaConsumer(**kafka_client_config(self.settings, self.bootstrap), enable_auto_commit=False)
+        topics = (self.settings.scores_topic, self.settings.deadletter_topic)
+        partitions = [TopicPartition(t, p) for t in topics for p in range(self.settings.topic_partitions)]
+        consumer.assign(partitions)
+        consumer.seek_to_end(*partitions)
+        thread = threading.Thread(target=self._run, args=(consumer,), daemon=True)
+        thread.start()
+        stack.callback(lambda: (self._stop.set(), thread.join(timeout=5), consumer.close()))
+        return self
+
+    def _run(self, consumer) -> None:
+        while not self._stop.is_set():
+            for tp, records in consumer.poll(timeout_ms=200).items():
+                for record in records:
+                    if tp.topic == self.settings.scores_topic:
+                        self.board.add(record.value)
+                    elif self._is_ours(record.value):
+                        self.count += 1
+
+    def _is_ours(self, value: bytes) -> bool:
+        from schemas import DeadLetter
+
+        raw = DeadLetter.model_validate(orjson.loads(value)).raw
+        return hashlib.blake2b(raw, digest_size=16).hexdigest() in self.sent.invalid_digests
+
+
+def _watch(worker: WorkerProcess, board: ScoreBoard, sent: _Sent, dead_letters: _TopicWatcher,
+           options: DemoOptions, stop: threading.Event, started: float) -> float:
+    """Refresh the view until everything sent is accounted for; returns when that happened."""
+    from rich.console import Console
+    from rich.live import Live
+
+    console = Console(stderr=True)
+    deadline_drain: float | None = None
+    with Live(console=console, refresh_per_second=2, transient=False, auto_refresh=False) as live:
+        last_print = 0.0
+        while True:
+            stats = worker.stats() or {}
+            handled = int(stats.get("stored_documents", 0) + stats.get("dead_letters", 0) + stats.get("duplicates", 0))
+            elapsed = time.monotonic() - started
+            status = {"elapsed_s": round(elapsed, 1), "produced": sent.produced, "stored": stats.get("stored_documents", 0),
+                      "dead_letters": stats.get("dead_letters", 0), "batches": stats.get("batches", 0),
+                      "docs/s": round(stats.get("stored_documents", 0) / max(elapsed, 1e-3), 1)}
+            if options.live:
+                live.update(render(board, status), refresh=True)
+            elif time.monotonic() - last_print > 2:
+                console.print(" · ".join(f"{k} {v}" for k, v in status.items()))
+                last_print = time.monotonic()
+            if options.seconds is not None and elapsed >= options.seconds:
+                stop.set()
+            if sent.done.is_set() and handled >= sent.produced:
+                return time.monotonic()
+            if not worker.alive():
+                raise RuntimeError(f"the worker died:\n{worker.log_tail()}")
+            if sent.done.is_set():
+                deadline_drain = deadline_drain or time.monotonic() + options.drain_timeout_s
+                if time.monotonic() > deadline_drain:
+                    log.error("worker did not drain within %.0fs", options.drain_timeout_s)
+                    return time.monotonic()
+            time.sleep(0.25)
+
+
+def _summary(settings: Settings, sent: _Sent, dead_letters: int, seed: int, started: float,
+             finished_at: float) -> dict[str, object]:
+    with open_store(settings.resolved_store_url) as store:
+        stored = len(store.existing_documents(sent.valid_ids))
+        score_rows = _count_score_rows(store, sent.valid_ids)
+    valid = len(sent.valid_ids)
+    seconds = max(finished_at - (sent.first_at or started), 1e-3)
+    return {
+        "produced": sent.produced,
+        "valid": valid,
+        "stored_documents": stored,
+        "dead_letters": dead_letters,
+        "score_rows": score_rows,
+        "docs_per_s": round(stored / seconds, 1),
+        "seed": seed,
+        "ok": stored == valid and valid + dead_letters == sent.produced,
+    }
+
+
+def _count_score_rows(store, doc_ids: list[str], chunk: int = 2000) -> int:
+    total = 0
+    for start in range(0, len(doc_ids), chunk):
+        rows = store.query("SELECT count() FROM scores FINAL WHERE doc_id IN %(ids)s",
+                           {"ids": tuple(doc_ids[start:start + chunk])})
+        total += int(rows[0][0])
+    return total

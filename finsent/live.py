@@ -1,0 +1,78 @@
+"""The demo's live terminal view: top movers, topic sentiment, throughput (from finsent.scores)."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import orjson
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+
+@dataclass
+class _Tally:
+    docs: int = 0
+    score_sum: float = 0.0
+    negatives: int = 0
+
+    def add(self, score: float, sentiment: int) -> None:
+        self.docs += 1
+        self.score_sum += score
+        self.negatives += sentiment == -1
+
+    @property
+    def mean(self) -> float:
+        return self.score_sum / self.docs if self.docs else 0.0
+
+
+@dataclass
+class ScoreBoard:
+    """Aggregates score records as they stream past; thread-safe."""
+
+    symbols: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    topics: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    doc_ids: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, raw: bytes) -> None:
+        record = orjson.loads(raw)
+        with self._lock:
+            if record["symbol"]:
+                self.symbols[record["symbol"]].add(record["score"], record["sentiment"])
+            if record["doc_id"] not in self.doc_ids:
+                self.doc_ids.add(record["doc_id"])
+                self.topics[record["topic"]].add(record["score"], record["sentiment"])
+
+    def movers(self, limit: int = 10, min_docs: int = 3) -> list[tuple[str, _Tally]]:
+        with self._lock:
+            rows = [(s, t) for s, t in self.symbols.items() if t.docs >= min_docs]
+        return sorted(rows, key=lambda item: abs(item[1].mean) * item[1].docs ** 0.5, reverse=True)[:limit]
+
+    def topic_rows(self, limit: int = 12) -> list[tuple[str, _Tally]]:
+        with self._lock:
+            rows = list(self.topics.items())
+        return sorted(rows, key=lambda item: item[1].docs, reverse=True)[:limit]
+
+
+def _score_text(value: float) -> Text:
+    style = "green" if value > 0.15 else "red" if value < -0.15 else "yellow"
+    return Text(f"{value:+.2f}", style=style)
+
+
+def render(board: ScoreBoard, status: dict[str, float | int | str]) -> Group:
+    """One frame of the live view."""
+    header = Text(" · ".join(f"{k} {v}" for k, v in status.items()), style="bold")
+    movers = Table(title="Top movers (by |mean score| × √docs)", expand=True)
+    for column in ("symbol", "docs", "mean score", "negative share"):
+        movers.add_column(column, justify="right" if column != "symbol" else "left")
+    for symbol, tally in board.movers():
+        movers.add_row(symbol, str(tally.docs), _score_text(tally.mean), f"{tally.negatives / tally.docs:.0%}")
+    topics = Table(title="Sentiment by topic", expand=True)
+    for column in ("topic", "docs", "mean score"):
+        topics.add_column(column, justify="right" if column != "topic" else "left")
+    for topic, tally in board.topic_rows():
+        topics.add_row(topic, str(tally.docs), _score_text(tally.mean))
+    return Group(header, movers, topics)

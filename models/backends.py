@@ -1,0 +1,131 @@
+"""Inference backends: each turns padded token ids into (topic logits, sentiment logits).
+
+Backends take and return numpy arrays so the classifier does not care which runtime runs
+the network. Torch is imported only by the torch backends, so ONNX Runtime alone loads fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from models.exceptions import ModelConfigError
+
+if TYPE_CHECKING:
+    from models.network import MultiTaskClassifier
+
+CPU_BACKENDS = ("torch-fp32", "torch-int8", "onnx-fp32", "onnx-int8")
+CUDA_BACKENDS = ("cuda-bf16", "cuda-fp16", "cuda-fp32")
+FALLBACK_CPU_BACKEND = "onnx-int8"
+
+Logits = tuple[np.ndarray, np.ndarray]
+
+
+class Backend(Protocol):
+    name: str
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Logits: ...
+
+
+def cpu_threads() -> int:
+    """Threads for intra-op parallelism: the cores this process may use."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+@dataclass
+class TorchBackend:
+    """The torch network on CPU (fp32 or dynamic int8) or CUDA (autocast to bf16/fp16)."""
+
+    name: str
+    model: MultiTaskClassifier
+    device: str = "cpu"
+    autocast_dtype: object | None = None
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Logits:
+        import torch
+
+        ids, mask = torch.from_numpy(input_ids), torch.from_numpy(attention_mask)
+        if self.device != "cpu":
+            ids = ids.pin_memory().to(self.device, non_blocking=True)
+            mask = mask.pin_memory().to(self.device, non_blocking=True)
+        with torch.inference_mode(), torch.autocast(
+            device_type="cuda" if self.device != "cpu" else "cpu",
+            dtype=self.autocast_dtype,  # type: ignore[arg-type]
+            enabled=self.autocast_dtype is not None,
+        ):
+            topic, sentiment = self.model(ids, mask)
+        return topic.float().cpu().numpy(), sentiment.float().cpu().numpy()
+
+
+@dataclass
+class OnnxBackend:
+    """An exported ONNX graph run by ONNX Runtime on the CPU."""
+
+    name: str
+    path: Path
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads or cpu_threads()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Logits:
+        topic, sentiment = self._session.run(
+            ["topic_logits", "sentiment_logits"],
+            {"input_ids": input_ids, "attention_mask": attention_mask},
+        )
+        return topic, sentiment
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def choose_backend_name(requested: str, device: str, default_cpu: str | None) -> str:
+    """Resolve ``auto`` from the device and the model's measured CPU default."""
+    if requested != "auto":
+        if requested not in CPU_BACKENDS + CUDA_BACKENDS:
+            known = ", ".join(("auto",) + CPU_BACKENDS + CUDA_BACKENDS)
+            raise ModelConfigError(f"unknown backend {requested!r}; choose one of {known}")
+        return requested
+    use_cuda = device.startswith("cuda") or (device == "auto" and cuda_available())
+    if use_cuda:
+        import torch
+
+        return "cuda-bf16" if torch.cuda.is_bf16_supported() else "cuda-fp16"
+    return default_cpu or FALLBACK_CPU_BACKEND
+
+
+def build_backend(
+    name: str, device: str, load_torch: Callable[[], MultiTaskClassifier], onnx_path: Callable[[bool], Path]
+) -> Backend:
+    """Construct the named backend; ``onnx_path(int8)`` exports on first use and caches."""
+    if name.startswith("onnx-"):
+        return OnnxBackend(name, onnx_path(name == "onnx-int8"))
+    import torch
+
+    model = load_torch()
+    if name == "torch-fp32":
+        torch.set_num_threads(cpu_threads())
+        return TorchBackend(name, model)
+    if name == "torch-int8":
+        torch.set_num_threads(cpu_threads())
+        quantized = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return TorchBackend(name, quantized)
+    cuda_device = device if device.startswith("cuda") else "cuda"
+    dtypes = {"cuda-bf16": torch.bfloat16, "cuda-fp16": torch.float16, "cuda-fp32": None}
+    return TorchBackend(name, model.to(cuda_device), cuda_device, dtypes[name])

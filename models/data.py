@@ -1,0 +1,55 @@
+"""Reading labelled text (CSV or JSONL with ``text`` and ``label``) for training and evaluation."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from models.exceptions import ModelConfigError
+from models.labels import apply_label_map
+
+
+@dataclass(frozen=True)
+class LabelledTexts:
+    """Texts with their class names, in file order."""
+
+    texts: list[str]
+    labels: list[str]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def read_labelled(path: Path | str, label_map: Mapping[str, str]) -> LabelledTexts:
+    """Read ``text,label`` rows from a .csv or .jsonl file and map the labels to class names."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelConfigError(f"data file not found: {path}")
+    rows = _read_jsonl(path) if path.suffix in {".jsonl", ".json"} else _read_csv(path)
+    texts: list[str] = []
+    labels: list[str] = []
+    for line_no, row in enumerate(rows, start=2):
+        text, label = row.get("text"), row.get("label")
+        if text is None or label is None:
+            raise ModelConfigError(f"{path}:{line_no}: each row needs 'text' and 'label'")
+        if not str(text).strip():
+            continue
+        texts.append(str(text))
+        labels.append(apply_label_map(str(label), label_map))
+    if not texts:
+        raise ModelConfigError(f"{path} holds no labelled rows")
+    return LabelledTexts(texts, labels)
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _read_jsonl(path: Path) -> list[dict[str, object]]:
+    with path.open("rb") as handle:
+        return [orjson.loads(line) for line in handle if line.strip()]

@@ -1,0 +1,97 @@
+"""ONNX export and int8 quantization, done once per model and cached beside it."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from models.artifact import HEADS_FILE, SPEC_FILE, ModelSpec, load_torch_model
+
+log = logging.getLogger(__name__)
+OPSET = 17
+
+
+def model_fingerprint(directory: Path) -> str:
+    """Hash of the files that define the weights, so a retrained model never reuses a stale export."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and (path.name in {SPEC_FILE, HEADS_FILE} or path.suffix == ".safetensors"):
+            if ".cache" in path.parts:
+                continue
+            digest.update(path.relative_to(directory).as_posix().encode())
+            digest.update(path.read_bytes())
+    import onnxruntime
+
+    digest.update(onnxruntime.__version__.encode())
+    return digest.hexdigest()[:16]
+
+
+def cache_dir(directory: Path) -> Path:
+    """``DIR/.cache`` when writable, else ``$FINSENT_CACHE_DIR`` or ``~/.cache/finsent``."""
+    local = directory / ".cache"
+    try:
+        local.mkdir(exist_ok=True)
+        if os.access(local, os.W_OK):
+            return local
+    except OSError:
+        pass
+    fallback = Path(os.environ.get("FINSENT_CACHE_DIR", Path.home() / ".cache" / "finsent"))
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
+
+
+def onnx_model_path(directory: Path, spec: ModelSpec, int8: bool) -> Path:
+    """The cached ONNX file for this model, exporting (and quantizing) it first if missing."""
+    root = cache_dir(directory) / f"onnx-{model_fingerprint(directory)}"
+    fp32 = root / "model.fp32.onnx"
+    target = root / ("model.int8.onnx" if int8 else "model.fp32.onnx")
+    if target.is_file():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    if not fp32.is_file():
+        log.info("exporting %s to ONNX (once; cached in %s)", spec.model_version, root)
+        _atomic(fp32, lambda tmp: export_onnx(directory, spec, tmp))
+    if int8:
+        log.info("quantizing the ONNX model to int8")
+        _atomic(target, lambda tmp: quantize_int8(fp32, tmp))
+    return target
+
+
+def _atomic(target: Path, write) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".tmp.onnx")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def export_onnx(directory: Path, spec: ModelSpec, out: Path) -> None:
+    import torch
+
+    model = load_torch_model(directory, spec)
+    ids = torch.ones((2, 16), dtype=torch.long)
+    mask = torch.ones((2, 16), dtype=torch.long)
+    dynamic = {0: "batch", 1: "sequence"}
+    torch.onnx.export(
+        model,
+        (ids, mask),
+        str(out),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["topic_logits", "sentiment_logits"],
+        dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic,
+                      "topic_logits": {0: "batch"}, "sentiment_logits": {0: "batch"}},
+        opset_version=OPSET,
+        dynamo=False,
+    )
+
+
+def quantize_int8(fp32: Path, out: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8)

@@ -1,0 +1,200 @@
+"""Input messages (news articles and social posts) and the normalised document they become."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import orjson
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from schemas.exceptions import InvalidMessage
+
+SCHEMA_VERSION = 1
+MAX_ID_CHARS = 256
+MAX_HEADLINE_CHARS = 2_000
+MAX_BODY_CHARS = 200_000
+MAX_TICKERS = 100
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+# Control and invisible characters that carry no meaning in text and confuse people and tools:
+# C0/C1 controls other than tab/newline, zero-width characters, bidi overrides.
+_STRIP = {c for c in range(0x20) if c not in (0x09, 0x0A)} | set(range(0x7F, 0xA0)) | {
+    0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E,
+    0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F,
+}
+_STRIP_TABLE = dict.fromkeys(_STRIP)
+
+
+class DocumentKind(StrEnum):
+    NEWS = "news"
+    SOCIAL = "social"
+
+
+def clean_text(value: str) -> str:
+    """NFC-normalise, drop control and invisible characters, trim."""
+    return unicodedata.normalize("NFC", value).translate(_STRIP_TABLE).strip()
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"timestamp {value.isoformat()} is outside {EARLIEST.year}..{LATEST.year}")
+    return value.astimezone(UTC)
+
+
+CleanStr = Annotated[str, AfterValidator(clean_text)]
+Identifier = Annotated[CleanStr, Field(min_length=1, max_length=MAX_ID_CHARS)]
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_range)]
+Ticker = Annotated[str, Field(min_length=1, max_length=12, pattern=r"^\$?[A-Za-z]{1,5}([.\-][A-Za-z]{1,2})?$")]
+Count = Annotated[int, Field(ge=0, le=2**32 - 1)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, str_max_length=MAX_BODY_CHARS)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+
+class NewsArticle(_Message):
+    """A news article or headline from a wire or publisher."""
+
+    id: Identifier
+    source: Identifier
+    published_at: Timestamp
+    headline: Annotated[CleanStr, Field(min_length=1, max_length=MAX_HEADLINE_CHARS)]
+    body: Annotated[CleanStr, Field(max_length=MAX_BODY_CHARS)] | None = None
+    url: Annotated[str, Field(max_length=2_048, pattern=r"^https?://\S+$")] | None = None
+    tickers: Annotated[list[Ticker], Field(max_length=MAX_TICKERS)] = []
+
+
+class Engagement(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    likes: Count = 0
+    reposts: Count = 0
+    replies: Count = 0
+
+
+class SocialPost(_Message):
+    """A post from a social platform; the author handle is hashed before it is stored."""
+
+    id: Identifier
+    platform: Identifier
+    author: Identifier
+    created_at: Timestamp
+    text: Annotated[CleanStr, Field(min_length=1, max_length=MAX_BODY_CHARS)]
+    tickers: Annotated[list[Ticker], Field(max_length=MAX_TICKERS)] = []
+    engagement: Engagement = Engagement()
+
+
+_NEWS = TypeAdapter(NewsArticle)
+_SOCIAL = TypeAdapter(SocialPost)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """What the pipeline classifies and stores, whatever the input kind."""
+
+    doc_id: str
+    kind: DocumentKind
+    source: str
+    event_time: datetime
+    headline: str
+    body: str
+    url: str
+    author_hash: str
+    tickers: tuple[str, ...]
+    likes: int
+    reposts: int
+    replies: int
+    content_hash: str
+
+    @property
+    def text(self) -> str:
+        """The text the classifiers read."""
+        return f"{self.headline}\n{self.body}" if self.body else self.headline
+
+
+def hash_author(author: str, key: bytes) -> str:
+    """Keyed hash of an author handle (HMAC-SHA256, hex, first 32 chars)."""
+    return hmac.new(key, author.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def parse_document(raw: bytes, kind: DocumentKind, author_key: bytes = b"") -> Document:
+    """Parse and validate one raw message; raise InvalidMessage with a readable reason."""
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidMessage(f"invalid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise InvalidMessage(f"expected a JSON object, got {type(payload).__name__}")
+    try:
+        if kind is DocumentKind.NEWS:
+            return _from_news(_NEWS.validate_python(payload))
+        return _from_social(_SOCIAL.validate_python(payload), author_key)
+    except ValidationError as exc:
+        raise InvalidMessage(f"invalid {kind.value} message: {_summarise(exc)}") from None
+
+
+def _summarise(exc: ValidationError, limit: int = 3) -> str:
+    parts = [
+        f"{'.'.join(str(p) for p in err['loc']) or 'message'}: {err['msg']}"
+        for err in exc.errors(include_url=False, include_input=False)[:limit]
+    ]
+    more = exc.error_count() - limit
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+def _content_hash(*parts: str) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+def _normalise_tickers(tickers: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(t.lstrip("$").upper().replace("-", ".") for t in tickers))
+
+
+def _from_news(msg: NewsArticle) -> Document:
+    body = msg.body or ""
+    return Document(
+        doc_id=f"news:{msg.source}:{msg.id}",
+        kind=DocumentKind.NEWS,
+        source=msg.source,
+        event_time=msg.published_at,
+        headline=msg.headline,
+        body=body,
+        url=msg.url or "",
+        author_hash="",
+        tickers=_normalise_tickers(msg.tickers),
+        likes=0,
+        reposts=0,
+        replies=0,
+        content_hash=_content_hash(msg.headline, body, msg.published_at.isoformat()),
+    )
+
+
+def _from_social(msg: SocialPost, author_key: bytes) -> Document:
+    return Document(
+        doc_id=f"social:{msg.platform}:{msg.id}",
+        kind=DocumentKind.SOCIAL,
+        source=msg.platform,
+        event_time=msg.created_at,
+        headline=msg.text,
+        body="",
+        url="",
+        author_hash=hash_author(msg.author, author_key),
+        tickers=_normalise_tickers(msg.tickers),
+        likes=msg.engagement.likes,
+        reposts=msg.engagement.reposts,
+        replies=msg.engagement.replies,
+        content_hash=_content_hash(msg.text, msg.author, msg.created_at.isoformat()),
+    )

@@ -1,0 +1,90 @@
+"""Output contracts: scored records (Kafka and the ``scores`` table), stored documents, dead letters."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.documents import SCHEMA_VERSION
+
+
+class ScoreRecord(BaseModel):
+    """One scored (document, symbol) pair; an empty symbol means the document named none."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    doc_id: str
+    kind: Literal["news", "social"]
+    source: str
+    symbol: str
+    event_time: datetime
+    topic: str
+    topic_confidence: float = Field(ge=0, le=1)
+    sentiment: Literal[-1, 0, 1]
+    p_negative: float = Field(ge=0, le=1)
+    p_neutral: float = Field(ge=0, le=1)
+    p_positive: float = Field(ge=0, le=1)
+    score: float = Field(ge=-1, le=1)
+    model_version: str
+    ingested_at: datetime
+
+
+class DocumentRow(BaseModel):
+    """One row of the ``documents`` table: the document, its symbols and its scores."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str
+    kind: Literal["news", "social"]
+    source: str
+    event_time: datetime
+    ingested_at: datetime
+    headline: str
+    body: str
+    url: str
+    author_hash: str
+    symbols: list[str]
+    content_hash: str
+    topic: str
+    topic_confidence: float
+    sentiment: int
+    p_negative: float
+    p_neutral: float
+    p_positive: float
+    score: float
+    model_version: str
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+
+
+class DeadLetter(BaseModel):
+    """A message that could not be stored, with where it came from and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    topic: str
+    partition: int
+    offset: int
+    error: str
+    raw_base64: str
+    failed_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @classmethod
+    def for_message(cls, raw: bytes, topic: str, partition: int, offset: int, error: str) -> DeadLetter:
+        return cls(
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            error=error[:2_000],
+            raw_base64=base64.b64encode(raw).decode(),
+        )
+
+    @property
+    def raw(self) -> bytes:
+        return base64.b64decode(self.raw_base64)

@@ -1,0 +1,132 @@
+-- finsent's ClickHouse tables. Written to run on ClickHouse 18.16 and on current releases
+-- (chdb): no DateTime64, LowCardinality, CODEC, TTL or query parameters.
+-- Statements are separated by lines holding only ';'.
+
+-- One row per accepted document. Its insert is the commit point of a batch: the
+-- worker writes scores first, then documents, and skips documents already here.
+CREATE TABLE IF NOT EXISTS documents
+(
+    doc_id String,
+    kind Enum8('news' = 1, 'social' = 2),
+    source String,
+    event_time DateTime('UTC'),
+    ingested_at DateTime('UTC'),
+    headline String,
+    body String,
+    url String,
+    author_hash String,
+    symbols Array(String),
+    content_hash String,
+    topic String,
+    topic_confidence Float32,
+    sentiment Int8,
+    p_negative Float32,
+    p_neutral Float32,
+    p_positive Float32,
+    score Float32,
+    model_version String,
+    likes UInt32,
+    reposts UInt32,
+    replies UInt32
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(event_time)
+ORDER BY doc_id
+;
+-- One row per (document, symbol); symbol '' when the document names none.
+CREATE TABLE IF NOT EXISTS scores
+(
+    doc_id String,
+    kind Enum8('news' = 1, 'social' = 2),
+    source String,
+    symbol String,
+    event_time DateTime('UTC'),
+    topic String,
+    topic_confidence Float32,
+    sentiment Int8,
+    p_negative Float32,
+    p_neutral Float32,
+    p_positive Float32,
+    score Float32,
+    model_version String,
+    ingested_at DateTime('UTC')
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(event_time)
+ORDER BY (symbol, event_time, doc_id)
+;
+CREATE TABLE IF NOT EXISTS sentiment_by_symbol_1m
+(
+    minute DateTime('UTC'),
+    symbol String,
+    docs AggregateFunction(count),
+    score_avg AggregateFunction(avg, Float32),
+    negatives AggregateFunction(sum, UInt64),
+    positives AggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (symbol, minute)
+;
+-- Rollups read the documents insert, so each document counts once however many
+-- times its batch is retried (retries skip documents already stored).
+CREATE MATERIALIZED VIEW IF NOT EXISTS sentiment_by_symbol_1m_mv TO sentiment_by_symbol_1m AS
+SELECT
+    toStartOfMinute(event_time) AS minute,
+    symbol,
+    countState() AS docs,
+    avgState(score) AS score_avg,
+    sumState(toUInt64(sentiment = -1)) AS negatives,
+    sumState(toUInt64(sentiment = 1)) AS positives
+FROM documents
+ARRAY JOIN symbols AS symbol
+GROUP BY minute, symbol
+;
+CREATE TABLE IF NOT EXISTS sentiment_by_topic_1m
+(
+    minute DateTime('UTC'),
+    topic String,
+    docs AggregateFunction(count),
+    score_avg AggregateFunction(avg, Float32),
+    negatives AggregateFunction(sum, UInt64),
+    positives AggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (topic, minute)
+;
+CREATE MATERIALIZED VIEW IF NOT EXISTS sentiment_by_topic_1m_mv TO sentiment_by_topic_1m AS
+SELECT
+    toStartOfMinute(event_time) AS minute,
+    topic,
+    countState() AS docs,
+    avgState(score) AS score_avg,
+    sumState(toUInt64(sentiment = -1)) AS negatives,
+    sumState(toUInt64(sentiment = 1)) AS positives
+FROM documents
+GROUP BY minute, topic
+;
+-- Fired alerts and their Grafana delivery state (the outbox); the highest version wins.
+CREATE TABLE IF NOT EXISTS alerts
+(
+    alert_id String,
+    rule_id String,
+    severity Enum8('info' = 1, 'warning' = 2, 'critical' = 3),
+    scope Enum8('symbol' = 1, 'topic' = 2, 'all' = 3),
+    symbol String,
+    topic String,
+    metric String,
+    comparison String,
+    value Float64,
+    threshold Float64,
+    window_s UInt32,
+    doc_count UInt32,
+    fired_at DateTime('UTC'),
+    headlines Array(String),
+    delivery_state Enum8('pending' = 1, 'delivered' = 2, 'failed' = 3),
+    delivery_attempts UInt32,
+    annotation_id Int64,
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY alert_id

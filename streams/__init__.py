@@ -1,0 +1,1 @@
+"""Streaming consumers, enrichment and producers for finsent."""

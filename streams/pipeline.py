@@ -1,0 +1,130 @@
+"""One batch through the pipeline, without Kafka: parse → dedupe → symbols → classify → rows.
+
+The Faust agent (``streams.app``) feeds batches in and performs the writes in order; keeping
+the logic here lets it be tested with no broker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from models import Classifier, Prediction
+from schemas import DeadLetter, Document, DocumentKind, DocumentRow, InvalidMessage, ScoreRecord, parse_document
+from streams.symbols import SymbolExtractor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    """A raw message as consumed, with where it came from."""
+
+    raw: bytes
+    topic: str
+    partition: int
+    offset: int
+    kind: DocumentKind
+
+
+@dataclass
+class BatchResult:
+    """What a batch produces; the agent writes it in order, then acks."""
+
+    scores: list[ScoreRecord] = field(default_factory=list)
+    documents: list[DocumentRow] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    duplicates: int = 0
+
+
+class BatchProcessor:
+    """Turns a batch of raw messages into rows to store, scores to emit and dead letters."""
+
+    def __init__(self, classifier: Classifier, existing: Callable[[Sequence[str]], dict[str, str]],
+                 symbols: SymbolExtractor | None = None, author_key: bytes = b"",
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.classifier = classifier
+        self.existing = existing
+        self.symbols = symbols or SymbolExtractor.default()
+        self.author_key = author_key
+        self.clock = clock
+
+    def process(self, messages: Sequence[IncomingMessage]) -> BatchResult:
+        result = BatchResult()
+        parsed = self._parse(messages, result)
+        fresh = self._dedupe(parsed, result)
+        if fresh:
+            predictions = self.classifier.predict([doc.text for _, doc in fresh])
+            self._rows(fresh, predictions, result)
+        return result
+
+    def _parse(self, messages: Sequence[IncomingMessage], result: BatchResult) -> list[tuple[IncomingMessage, Document]]:
+        parsed = []
+        for message in messages:
+            try:
+                parsed.append((message, parse_document(message.raw, message.kind, self.author_key)))
+            except InvalidMessage as exc:
+                result.dead_letters.append(_dead_letter(message, exc.reason))
+        return parsed
+
+    def _dedupe(self, parsed: list[tuple[IncomingMessage, Document]], result: BatchResult) -> list[tuple[IncomingMessage, Document]]:
+        """Keep the first copy of each document id; a different document under a known id is dead-lettered."""
+        stored = self.existing([doc.doc_id for _, doc in parsed]) if parsed else {}
+        seen: dict[str, str] = dict(stored)
+        fresh = []
+        for message, doc in parsed:
+            known_hash = seen.get(doc.doc_id)
+            if known_hash is None:
+                seen[doc.doc_id] = doc.content_hash
+                fresh.append((message, doc))
+            elif known_hash == doc.content_hash:
+                result.duplicates += 1
+            else:
+                reason = f"conflicting duplicate: id {doc.doc_id} was already stored with different content"
+                result.dead_letters.append(_dead_letter(message, reason))
+        return fresh
+
+    def _rows(self, fresh: list[tuple[IncomingMessage, Document]], predictions: list[Prediction],
+              result: BatchResult) -> None:
+        now = self.clock().replace(microsecond=0)
+        for (_, doc), prediction in zip(fresh, predictions, strict=True):
+            symbols = self.symbols.extract(doc.text, doc.tickers)
+            result.documents.append(_document_row(doc, symbols, prediction, now))
+            for symbol in symbols or [""]:
+                result.scores.append(_score(doc, symbol, prediction, now))
+
+
+def _dead_letter(message: IncomingMessage, reason: str) -> DeadLetter:
+    return DeadLetter.for_message(message.raw, message.topic, message.partition, message.offset, reason)
+
+
+def _prediction_fields(prediction: Prediction) -> dict[str, object]:
+    return {
+        "topic": prediction.topic,
+        "topic_confidence": prediction.topic_confidence,
+        "sentiment": prediction.sentiment,
+        "p_negative": prediction.p_negative,
+        "p_neutral": prediction.p_neutral,
+        "p_positive": prediction.p_positive,
+        "score": prediction.score,
+        "model_version": prediction.model_version,
+    }
+
+
+def _score(doc: Document, symbol: str, prediction: Prediction, now: datetime) -> ScoreRecord:
+    return ScoreRecord.model_construct(
+        schema_version=1, doc_id=doc.doc_id, kind=doc.kind.value, source=doc.source, symbol=symbol,
+        event_time=doc.event_time.replace(microsecond=0), ingested_at=now, **_prediction_fields(prediction),
+    )
+
+
+def _document_row(doc: Document, symbols: list[str], prediction: Prediction, now: datetime) -> DocumentRow:
+    return DocumentRow.model_construct(
+        doc_id=doc.doc_id, kind=doc.kind.value, source=doc.source,
+        event_time=doc.event_time.replace(microsecond=0), ingested_at=now, headline=doc.headline,
+        body=doc.body, url=doc.url, author_hash=doc.author_hash, symbols=symbols,
+        content_hash=doc.content_hash, likes=doc.likes, reposts=doc.reposts, replies=doc.replies,
+        **_prediction_fields(prediction),
+    )

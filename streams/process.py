@@ -1,0 +1,97 @@
+"""A ``finsent worker`` subprocess: start, watch its stats, stop or kill it.
+
+The demo, the crash test and the benchmarks all drive real worker processes through this.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+from streams.broker import free_port
+from streams.exceptions import StreamError
+
+
+class WorkerProcess:
+    """One worker subprocess with its own web port (for ``/finsent/stats``) and log file."""
+
+    def __init__(self, env: Mapping[str, str], log_file: Path, web_port: int | None = None):
+        self.web_port = web_port or free_port()
+        self.log_file = log_file
+        self.env = {**os.environ, **env, "FINSENT_WEB_PORT": str(self.web_port)}
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "finsent.cli", "worker"],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stats(self) -> dict[str, float] | None:
+        """The worker's running totals, or None while its web server is not up."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/finsent/stats", timeout=1) as response:
+                return json.loads(response.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def wait_ready(self, timeout_s: float = 180.0) -> None:
+        """Block until the worker serves its stats page; raise with its log tail if it died."""
+        deadline = time.monotonic() + timeout_s
+        while self.stats() is None:
+            if not self.alive():
+                raise StreamError(f"worker exited during start-up:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise StreamError(f"worker not ready after {timeout_s:.0f}s:\n{self.log_tail()}")
+            time.sleep(0.2)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self, timeout_s: float = 30.0) -> int | None:
+        """SIGTERM (graceful: Faust commits acked offsets), then SIGKILL after the timeout."""
+        if self._process is None:
+            return None
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        return self._process.returncode
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+    def __enter__(self) -> WorkerProcess:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,40 @@
+"""Run one finsent worker: broker (embedded unless configured), store, model, Faust agent."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+
+from finsent.settings import Settings
+from models import Classifier
+from storage import open_store
+from streams.app import create_app
+from streams.broker import EmbeddedBroker, free_port
+from streams.pipeline import BatchProcessor
+from streams.symbols import SymbolExtractor
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings) -> None:
+    """Start consuming and block until SIGINT/SIGTERM; cleans up the broker and store it opened."""
+    from faust.worker import Worker
+
+    with ExitStack() as stack:
+        bootstrap = settings.kafka_bootstrap
+        if not bootstrap:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            broker = stack.enter_context(EmbeddedBroker(log_file=settings.data_dir / "tansu.log"))
+            bootstrap = broker.bootstrap
+            log.warning("FINSENT_KAFKA_BOOTSTRAP is unset: started an in-memory broker at %s "
+                        "(feed it with FINSENT_KAFKA_BOOTSTRAP=%s finsent replay ...)", bootstrap, bootstrap)
+        store = stack.enter_context(open_store(settings.resolved_store_url))
+        store.init_schema()
+        classifier = Classifier.load(settings.model, device=settings.device, backend=settings.model_backend)
+        processor = BatchProcessor(classifier, store.existing_documents, SymbolExtractor.default(),
+                                   settings.author_hash_key.get_secret_value().encode())
+        web_port = settings.web_port or free_port()
+        app, _ = create_app(settings, bootstrap, store, processor, web_port)
+        log.info("worker %s: store %s, model %s, stats at http://127.0.0.1:%d/finsent/stats",
+                 settings.consumer_group, store.description, classifier.model_version, web_port)
+        Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False).execute_from_commandline()

