@@ -23,8 +23,9 @@ def _settings() -> Settings:
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     for noisy in ("aiokafka", "kafka", "faust", "mode", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
@@ -49,10 +50,19 @@ def main() -> None:
 @click.option("--bad-ratio", type=click.FloatRange(0, 1), default=0.05, show_default=True)
 @click.option("--rate", type=click.FloatRange(min=1), default=250.0, show_default=True, help="messages per second")
 @click.option("--seed", type=int, default=None, help="generator seed (default: new each run)")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="where chdb keeps its data [./.finsent]")
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=None, help="where chdb keeps its data [./.finsent]"
+)
 @click.option("--live/--no-live", default=None, help="live terminal view (default: when stderr is a terminal)")
-def demo(docs: int, seconds: float | None, bad_ratio: float, rate: float, seed: int | None,
-         data_dir: Path | None, live: bool | None) -> None:
+def demo(
+    docs: int,
+    seconds: float | None,
+    bad_ratio: float,
+    rate: float,
+    seed: int | None,
+    data_dir: Path | None,
+    live: bool | None,
+) -> None:
     """Run broker, worker, store and a synthetic feed together; end with one JSON line."""
     from finsent.demo import DemoOptions, run_demo
 
@@ -60,8 +70,14 @@ def demo(docs: int, seconds: float | None, bad_ratio: float, rate: float, seed: 
     if data_dir is not None:
         settings = settings.model_copy(update={"data_dir": data_dir})
     _setup_logging("WARNING")
-    options = DemoOptions(docs=docs, seconds=seconds, bad_ratio=bad_ratio, rate=rate, seed=seed,
-                          live=sys.stderr.isatty() if live is None else live)
+    options = DemoOptions(
+        docs=docs,
+        seconds=seconds,
+        bad_ratio=bad_ratio,
+        rate=rate,
+        seed=seed,
+        live=sys.stderr.isatty() if live is None else live,
+    )
     summary = run_demo(settings, options)
     click.echo(json.dumps(summary))
     sys.exit(0 if summary.get("ok") else 1)
@@ -79,8 +95,10 @@ def worker() -> None:
 
 def _bootstrap_or_fail(settings: Settings) -> str:
     if not settings.kafka_bootstrap:
-        raise click.UsageError("FINSENT_KAFKA_BOOTSTRAP is not set: point it at Kafka, or at the embedded "
-                               "broker a running `finsent worker` prints at start-up")
+        raise click.UsageError(
+            "FINSENT_KAFKA_BOOTSTRAP is not set: point it at Kafka, or at the embedded "
+            "broker a running `finsent worker` prints at start-up"
+        )
     return settings.kafka_bootstrap
 
 
@@ -103,9 +121,14 @@ def replay(source: str, kind: str, fmt: str | None, rate: float | None) -> None:
         total = None if source == "-" else count_lines(source)
     except (OSError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
-    stats = produce(messages, kafka_client_config(settings, _bootstrap_or_fail(settings)),
-                    {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
-                    rate=rate, total=total, progress=sys.stderr.isatty())
+    stats = produce(
+        messages,
+        kafka_client_config(settings, _bootstrap_or_fail(settings)),
+        {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
+        rate=rate,
+        total=total,
+        progress=sys.stderr.isatty(),
+    )
     click.echo(json.dumps(stats.__dict__))
 
 
@@ -131,9 +154,14 @@ def generate(docs: int, bad_ratio: float, rate: float | None, seed: int, out: Pa
     from schemas import DocumentKind
 
     settings = _settings()
-    stats = produce(generator.messages(docs), kafka_client_config(settings, _bootstrap_or_fail(settings)),
-                    {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
-                    rate=rate, total=docs, progress=sys.stderr.isatty())
+    stats = produce(
+        generator.messages(docs),
+        kafka_client_config(settings, _bootstrap_or_fail(settings)),
+        {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
+        rate=rate,
+        total=docs,
+        progress=sys.stderr.isatty(),
+    )
     click.echo(json.dumps(stats.__dict__))
 
 
@@ -160,18 +188,29 @@ def train(out: Path, base_model: str | None, **options: object) -> None:
     """Fine-tune one encoder for topic and sentiment jointly; writes a model directory."""
     from models.artifact import DEFAULT_BASE_MODEL
     from models.report import write_report
-    from models.train import TrainConfig, train as run_training
+    from models.train import TrainConfig
+    from models.train import train as run_training
 
     _setup_logging("INFO")
     config = TrainConfig(
-        sentiment_train=options.pop("sentiment_data"), topic_train=options.pop("topic_data"),
-        out_dir=out, base_model=base_model or DEFAULT_BASE_MODEL, **options,  # type: ignore[arg-type]
+        sentiment_train=options.pop("sentiment_data"),
+        topic_train=options.pop("topic_data"),
+        out_dir=out,
+        base_model=base_model or DEFAULT_BASE_MODEL,
+        **options,  # type: ignore[arg-type]
     )
     result = run_training(config, progress=True)
     write_report(out)
-    click.echo(json.dumps({"out": str(out), "best_epoch": result.best_epoch,
-                           "seconds": round(result.seconds, 1),
-                           **{t: result.metrics["validation"][t]["macro_f1"] for t in ("sentiment", "topic")}}))
+    click.echo(
+        json.dumps(
+            {
+                "out": str(out),
+                "best_epoch": result.best_epoch,
+                "seconds": round(result.seconds, 1),
+                **{t: result.metrics["validation"][t]["macro_f1"] for t in ("sentiment", "topic")},
+            }
+        )
+    )
 
 
 @main.command(name="eval")
@@ -183,8 +222,16 @@ def train(out: Path, base_model: str | None, **options: object) -> None:
 @click.option("--device", default="auto", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None)
 @click.option("--format", "fmt", type=click.Choice(["json", "pretty"]), default="pretty", show_default=True)
-def evaluate(model_ref: str | None, task: str, data: Path, label_map: str | None, backend: str, device: str,
-             limit: int | None, fmt: str) -> None:
+def evaluate(
+    model_ref: str | None,
+    task: str,
+    data: Path,
+    label_map: str | None,
+    backend: str,
+    device: str,
+    limit: int | None,
+    fmt: str,
+) -> None:
     """Print accuracy, macro/weighted F1, per-class scores and throughput as JSON."""
     from models import Classifier, ModelError
     from models.evaluate import evaluate_file

@@ -69,15 +69,17 @@ def run_demo(settings: Settings, options: DemoOptions) -> dict[str, object]:
     stop = threading.Event()
     author_key = settings.author_hash_key.get_secret_value().encode()
     with ExitStack() as stack:
-        bootstrap = settings.kafka_bootstrap or stack.enter_context(
-            EmbeddedBroker(log_file=data_dir / "tansu.log")).bootstrap
+        bootstrap = (
+            settings.kafka_bootstrap or stack.enter_context(EmbeddedBroker(log_file=data_dir / "tansu.log")).bootstrap
+        )
         worker = stack.enter_context(WorkerProcess(_worker_env(settings, bootstrap), data_dir / "worker.log"))
         worker.wait_ready()
         board = ScoreBoard()
         dead_letters = _TopicWatcher(settings, bootstrap, board, sent).start(stack)
         feed = _feed(options, seed)
-        producer = threading.Thread(target=_produce, daemon=True, args=(
-            settings, bootstrap, feed, options, sent, stop, author_key))
+        producer = threading.Thread(
+            target=_produce, daemon=True, args=(settings, bootstrap, feed, options, sent, stop, author_key)
+        )
         started = time.monotonic()
         producer.start()
         finished_at = _watch(worker, board, sent, dead_letters, options, stop, started)
@@ -97,13 +99,19 @@ def _worker_env(settings: Settings, bootstrap: str) -> dict[str, str]:
 
 def _feed(options: DemoOptions, seed: int):
     total = options.docs if options.seconds is None else min(options.docs, int(options.rate * options.seconds))
-    config = FeedConfig(seed=seed, bad_ratio=options.bad_ratio, start=datetime.now(UTC),
-                        spacing_s=1.0 / options.rate)
+    config = FeedConfig(seed=seed, bad_ratio=options.bad_ratio, start=datetime.now(UTC), spacing_s=1.0 / options.rate)
     return FeedGenerator(config).messages(max(total, 1))
 
 
-def _produce(settings: Settings, bootstrap: str, feed, options: DemoOptions, sent: _Sent,
-             stop: threading.Event, author_key: bytes) -> None:
+def _produce(
+    settings: Settings,
+    bootstrap: str,
+    feed,
+    options: DemoOptions,
+    sent: _Sent,
+    stop: threading.Event,
+    author_key: bytes,
+) -> None:
     def until_stopped():
         for message in feed:
             if stop.is_set():
@@ -111,9 +119,14 @@ def _produce(settings: Settings, bootstrap: str, feed, options: DemoOptions, sen
             yield message
 
     try:
-        produce(until_stopped(), kafka_client_config(settings, bootstrap),
-                {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
-                rate=options.rate, progress=False, on_sent=lambda m: sent.record(m, author_key))
+        produce(
+            until_stopped(),
+            kafka_client_config(settings, bootstrap),
+            {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
+            rate=options.rate,
+            progress=False,
+            on_sent=lambda m: sent.record(m, author_key),
+        )
     finally:
         sent.done.set()
 
@@ -155,23 +168,36 @@ class _TopicWatcher:
         return hashlib.blake2b(raw, digest_size=16).hexdigest() in self.sent.invalid_digests
 
 
-def _watch(worker: WorkerProcess, board: ScoreBoard, sent: _Sent, dead_letters: _TopicWatcher,
-           options: DemoOptions, stop: threading.Event, started: float) -> float:
+def _watch(
+    worker: WorkerProcess,
+    board: ScoreBoard,
+    sent: _Sent,
+    dead_letters: _TopicWatcher,
+    options: DemoOptions,
+    stop: threading.Event,
+    started: float,
+) -> float:
     """Refresh the view until everything sent is accounted for; returns when that happened."""
     from rich.console import Console
     from rich.live import Live
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, width=None if options.live else 200)
     deadline_drain: float | None = None
     with Live(console=console, refresh_per_second=2, transient=False, auto_refresh=False) as live:
         last_print = 0.0
         while True:
             stats = worker.stats() or {}
-            handled = int(stats.get("stored_documents", 0) + stats.get("dead_letters", 0) + stats.get("duplicates", 0))
+            stored, dead = stats.get("stored_documents", 0), stats.get("dead_letters", 0)
+            handled = int(stored + dead + stats.get("duplicates", 0))
             elapsed = time.monotonic() - started
-            status = {"elapsed_s": round(elapsed, 1), "produced": sent.produced, "stored": stats.get("stored_documents", 0),
-                      "dead_letters": stats.get("dead_letters", 0), "batches": stats.get("batches", 0),
-                      "docs/s": round(stats.get("stored_documents", 0) / max(elapsed, 1e-3), 1)}
+            status = {
+                "elapsed_s": round(elapsed, 1),
+                "produced": sent.produced,
+                "stored": stored,
+                "dead_letters": dead,
+                "batches": stats.get("batches", 0),
+                "docs/s": round(stored / max(elapsed, 1e-3), 1),
+            }
             if options.live:
                 live.update(render(board, status), refresh=True)
             elif time.monotonic() - last_print > 2:
@@ -191,8 +217,9 @@ def _watch(worker: WorkerProcess, board: ScoreBoard, sent: _Sent, dead_letters: 
             time.sleep(0.25)
 
 
-def _summary(settings: Settings, sent: _Sent, dead_letters: int, seed: int, started: float,
-             finished_at: float) -> dict[str, object]:
+def _summary(
+    settings: Settings, sent: _Sent, dead_letters: int, seed: int, started: float, finished_at: float
+) -> dict[str, object]:
     with open_store(settings.resolved_store_url) as store:
         stored = len(store.existing_documents(sent.valid_ids))
         score_rows = _count_score_rows(store, sent.valid_ids)
@@ -213,7 +240,8 @@ def _summary(settings: Settings, sent: _Sent, dead_letters: int, seed: int, star
 def _count_score_rows(store, doc_ids: list[str], chunk: int = 2000) -> int:
     total = 0
     for start in range(0, len(doc_ids), chunk):
-        rows = store.query("SELECT count() FROM scores FINAL WHERE doc_id IN %(ids)s",
-                           {"ids": tuple(doc_ids[start:start + chunk])})
+        rows = store.query(
+            "SELECT count() FROM scores FINAL WHERE doc_id IN %(ids)s", {"ids": tuple(doc_ids[start : start + chunk])}
+        )
         total += int(rows[0][0])
     return total

@@ -157,8 +157,9 @@ def _timestamp(rng: random.Random, when: datetime, shift_zone: bool) -> str:
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _news(rng: random.Random, doc_id: str, when: datetime, headline: str, fill: _Fill,
-          sentiment: str, tickers: list[str]) -> Payload:
+def _news(
+    rng: random.Random, doc_id: str, when: datetime, headline: str, fill: _Fill, sentiment: str, tickers: list[str]
+) -> Payload:
     source = rng.choice(u.NEWS_SOURCES)
     payload: Payload = {
         "schema_version": SCHEMA_VERSION,

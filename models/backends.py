@@ -53,10 +53,13 @@ class TorchBackend:
         if self.device != "cpu":
             ids = ids.pin_memory().to(self.device, non_blocking=True)
             mask = mask.pin_memory().to(self.device, non_blocking=True)
-        with torch.inference_mode(), torch.autocast(
-            device_type="cuda" if self.device != "cpu" else "cpu",
-            dtype=self.autocast_dtype,  # type: ignore[arg-type]
-            enabled=self.autocast_dtype is not None,
+        with (
+            torch.inference_mode(),
+            torch.autocast(
+                device_type="cuda" if self.device != "cpu" else "cpu",
+                dtype=self.autocast_dtype,  # type: ignore[arg-type]
+                enabled=self.autocast_dtype is not None,
+            ),
         ):
             topic, sentiment = self.model(ids, mask)
         return topic.float().cpu().numpy(), sentiment.float().cpu().numpy()
@@ -99,7 +102,7 @@ def choose_backend_name(requested: str, device: str, default_cpu: str | None) ->
     """Resolve ``auto`` from the device and the model's measured CPU default."""
     if requested != "auto":
         if requested not in CPU_BACKENDS + CUDA_BACKENDS:
-            known = ", ".join(("auto",) + CPU_BACKENDS + CUDA_BACKENDS)
+            known = ", ".join(("auto", *CPU_BACKENDS, *CUDA_BACKENDS))
             raise ModelConfigError(f"unknown backend {requested!r}; choose one of {known}")
         return requested
     use_cuda = device.startswith("cuda") or (device == "auto" and cuda_available())

@@ -77,7 +77,7 @@ class Tokenizer:
         for doc, encoding in enumerate(encoded):
             ids = encoding.ids or [self.sep_id]
             for start in range(0, len(ids), window):
-                out.append(_Chunk(doc, [self.cls_id, *ids[start:start + window], self.sep_id]))
+                out.append(_Chunk(doc, [self.cls_id, *ids[start : start + window], self.sep_id]))
         return out
 
 
@@ -86,8 +86,11 @@ def _special_tokens(source: Path) -> dict[str, str]:
         path = source / name
         if path.is_file():
             raw = json.loads(path.read_text())
-            return {k: (v["content"] if isinstance(v, dict) else v) for k, v in raw.items()
-                    if k.endswith("_token") and isinstance(v, (str, dict))}
+            return {
+                k: (v["content"] if isinstance(v, dict) else v)
+                for k, v in raw.items()
+                if k.endswith("_token") and isinstance(v, (str, dict))
+            }
     return {}
 
 
@@ -99,8 +102,14 @@ class Classifier:
     Results come back in input order.
     """
 
-    def __init__(self, spec: ModelSpec, tokenizer: Tokenizer, backend: Backend,
-                 token_budget: int = DEFAULT_TOKEN_BUDGET, max_batch: int = DEFAULT_MAX_BATCH):
+    def __init__(
+        self,
+        spec: ModelSpec,
+        tokenizer: Tokenizer,
+        backend: Backend,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
+        max_batch: int = DEFAULT_MAX_BATCH,
+    ):
         self.spec = spec
         self.tokenizer = tokenizer
         self.backend = backend
@@ -112,14 +121,16 @@ class Classifier:
         )
 
     @classmethod
-    def load(cls, path_or_hf_id: str | Path | None = None, device: str = "auto", backend: str = "auto",
-             **options: int) -> Classifier:
+    def load(
+        cls, path_or_hf_id: str | Path | None = None, device: str = "auto", backend: str = "auto", **options: int
+    ) -> Classifier:
         """Load a finsent model directory (None: the shipped default) on the best backend."""
         directory = resolve_model_dir(path_or_hf_id)
         spec = ModelSpec.from_dir(directory)
         name = choose_backend_name(backend, device, spec.default_cpu_backend)
         runtime = build_backend(
-            name, device,
+            name,
+            device,
             load_torch=lambda: load_torch_model(directory, spec),
             onnx_path=lambda int8: onnx_model_path(directory, spec, int8),
         )

@@ -17,8 +17,9 @@ from models.metrics import classification_metrics
 Task = Literal["sentiment", "topic"]
 
 
-def evaluate_file(classifier: Classifier, task: Task, data: Path | str,
-                  label_map: str | None = None, limit: int | None = None) -> dict[str, object]:
+def evaluate_file(
+    classifier: Classifier, task: Task, data: Path | str, label_map: str | None = None, limit: int | None = None
+) -> dict[str, object]:
     """Metrics of one task on one file, plus throughput of the classifier that produced them."""
     rows = read_labelled(data, resolve_label_map(label_map))
     texts, truth = rows.texts[:limit], rows.labels[:limit]
@@ -49,5 +50,7 @@ def batch_one_latency_ms(classifier: Classifier, texts: list[str], repeats: int 
         started = time.perf_counter()
         classifier.predict([text])
         timings.append((time.perf_counter() - started) * 1000)
-    return {"p50_ms": round(float(np.percentile(timings, 50)), 2),
-            "p95_ms": round(float(np.percentile(timings, 95)), 2)}
+    return {
+        "p50_ms": round(float(np.percentile(timings, 50)), 2),
+        "p95_ms": round(float(np.percentile(timings, 95)), 2),
+    }

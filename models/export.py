@@ -84,8 +84,12 @@ def export_onnx(directory: Path, spec: ModelSpec, out: Path) -> None:
         str(out),
         input_names=["input_ids", "attention_mask"],
         output_names=["topic_logits", "sentiment_logits"],
-        dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic,
-                      "topic_logits": {0: "batch"}, "sentiment_logits": {0: "batch"}},
+        dynamic_axes={
+            "input_ids": dynamic,
+            "attention_mask": dynamic,
+            "topic_logits": {0: "batch"},
+            "sentiment_logits": {0: "batch"},
+        },
         opset_version=OPSET,
         dynamo=False,
     )

@@ -61,9 +61,7 @@ def resolve_label_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
         pairs = [item.split("=", 1) for item in spec.split(",") if item.strip()]
         return {k.strip(): v.strip() for k, v in pairs}
     known = ", ".join(sorted(PRESETS))
-    raise ModelConfigError(
-        f"unknown label map {spec!r}: use a preset ({known}), a .json file or 'raw=name,...'"
-    )
+    raise ModelConfigError(f"unknown label map {spec!r}: use a preset ({known}), a .json file or 'raw=name,...'")
 
 
 def apply_label_map(raw: str, label_map: Mapping[str, str]) -> str:
@@ -74,9 +72,7 @@ def apply_label_map(raw: str, label_map: Mapping[str, str]) -> str:
     try:
         return label_map[raw]
     except KeyError:
-        raise ModelConfigError(
-            f"label {raw!r} is not in the label map (known: {sorted(label_map)})"
-        ) from None
+        raise ModelConfigError(f"label {raw!r} is not in the label map (known: {sorted(label_map)})") from None
 
 
 def topic_classes(label_map: Mapping[str, str], observed: list[str]) -> tuple[str, ...]:

@@ -7,14 +7,10 @@ from collections.abc import Sequence
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 
-def classification_metrics(
-    truth: Sequence[str], predicted: Sequence[str], classes: Sequence[str]
-) -> dict[str, object]:
+def classification_metrics(truth: Sequence[str], predicted: Sequence[str], classes: Sequence[str]) -> dict[str, object]:
     """Accuracy, macro and weighted F1, and per-class precision/recall/F1/support."""
     labels = list(classes)
-    precision, recall, f1, support = precision_recall_fscore_support(
-        truth, predicted, labels=labels, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)
     per_class = {
         name: {
             "precision": round(float(p), 4),

@@ -23,9 +23,7 @@ class MultiTaskClassifier(nn.Module):
         self.topic_head = nn.Linear(hidden, n_topics)
         self.sentiment_head = nn.Linear(hidden, n_sentiments)
 
-    def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         pooled = self.dropout(mean_pool(states, attention_mask))
         return self.topic_head(pooled), self.sentiment_head(pooled)
@@ -41,6 +39,4 @@ class MultiTaskClassifier(nn.Module):
     def load_head_state(self, state: dict[str, torch.Tensor]) -> None:
         for name in ("topic_head", "sentiment_head"):
             prefix = f"{name}."
-            getattr(self, name).load_state_dict(
-                {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-            )
+            getattr(self, name).load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})

@@ -32,8 +32,15 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], title: str, out:
     for i in range(len(classes)):
         for j in range(len(classes)):
             if counts[i, j]:
-                ax.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if rates[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    int(counts[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if rates[i, j] > 0.5 else "black",
+                )
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of true class")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -52,11 +59,15 @@ def _backend_rows(metrics: dict) -> str:
     backends = metrics.get("backends")
     if not backends:
         return "_Not measured yet: run `python benchmarks/model_backends.py --write-card`._"
-    rows = ["| backend | sentiment macro-F1 | topic accuracy | texts/s (batch 64) | batch-1 p50 ms | selected |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| backend | sentiment macro-F1 | topic accuracy | texts/s (batch 64) | batch-1 p50 ms | selected |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, b in backends.items():
-        rows.append(f"| {name} | {b['sentiment_macro_f1']:.4f} | {b['topic_accuracy']:.4f} | "
-                    f"{b['texts_per_s']:.0f} | {b['batch1_p50_ms']:.1f} | {'yes' if b.get('selected') else ''} |")
+        rows.append(
+            f"| {name} | {b['sentiment_macro_f1']:.4f} | {b['topic_accuracy']:.4f} | "
+            f"{b['texts_per_s']:.0f} | {b['batch1_p50_ms']:.1f} | {'yes' if b.get('selected') else ''} |"
+        )
     return "\n".join(rows)
 
 
@@ -71,8 +82,10 @@ def _baseline_rows(metrics: dict) -> str:
 
 def _history_rows(metrics: dict) -> str:
     rows = ["| epoch | train loss | sentiment macro-F1 | topic accuracy |", "|---|---|---|---|"]
-    rows += [f"| {h['epoch']} | {h['train_loss']:.4f} | {h['sentiment']['macro_f1']:.4f} | {h['topic']['accuracy']:.4f} |"
-             for h in metrics["history"]]
+    rows += [
+        f"| {h['epoch']} | {h['train_loss']:.4f} | {h['sentiment']['macro_f1']:.4f} | {h['topic']['accuracy']:.4f} |"
+        for h in metrics["history"]
+    ]
     return "\n".join(rows)
 
 
@@ -82,8 +95,9 @@ def write_report(directory: Path) -> None:
     spec = ModelSpec.from_dir(directory)
     for task in ("sentiment", "topic"):
         m = metrics["validation"][task]
-        plot_confusion(m["confusion"], m["classes"], f"{task} — validation (n={m['n']})",
-                       directory / f"confusion_{task}.png")
+        plot_confusion(
+            m["confusion"], m["classes"], f"{task} — validation (n={m['n']})", directory / f"confusion_{task}.png"
+        )
     config = metrics["config"]
     card = CARD_TEMPLATE.substitute(
         model_version=spec.model_version,

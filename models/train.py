@@ -109,9 +109,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     encoder = AutoModel.from_pretrained(base_path)
     if config.method == "lora":
         encoder = _with_lora(encoder, config)
-    model = MultiTaskClassifier(
-        encoder, len(train_sets["topic"].classes), len(train_sets["sentiment"].classes)
-    )
+    model = MultiTaskClassifier(encoder, len(train_sets["topic"].classes), len(train_sets["sentiment"].classes))
     loss_fns = _loss_functions(train_sets)
     optimizer, scheduler, steps_per_epoch = _optimizer(model, config, train_sets)
     pad_id = tokenizer.pad_token_id or 0
@@ -122,8 +120,14 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         loss = _train_epoch(model, batches, train_sets, loss_fns, optimizer, scheduler, pad_id, epoch, progress)
         scores = evaluate_tasks(model, val_sets, pad_id)
         primary = _primary_metric(scores)
-        history.append({"epoch": epoch, "train_loss": round(loss, 4), "primary": primary,
-                        **{t: {k: scores[t][k] for k in ("accuracy", "macro_f1")} for t in TASKS}})
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": round(loss, 4),
+                "primary": primary,
+                **{t: {k: scores[t][k] for k in ("accuracy", "macro_f1")} for t in TASKS},
+            }
+        )
         log.info("epoch %d: loss %.4f, %s", epoch, loss, history[-1])
         if progress:
             tqdm.write(json.dumps(history[-1]))
@@ -157,10 +161,11 @@ def _load_tasks(config: TrainConfig, tokenizer: Callable) -> tuple[dict[str, Enc
     sentiment_map = resolve_label_map(config.sentiment_label_map)
     topic_map = resolve_label_map(config.topic_label_map)
     raw = {
-        "sentiment": (read_labelled(config.sentiment_train, sentiment_map),
-                      read_labelled(config.sentiment_val, sentiment_map)),
-        "topic": (read_labelled(config.topic_train, topic_map),
-                  read_labelled(config.topic_val, topic_map)),
+        "sentiment": (
+            read_labelled(config.sentiment_train, sentiment_map),
+            read_labelled(config.sentiment_val, sentiment_map),
+        ),
+        "topic": (read_labelled(config.topic_train, topic_map), read_labelled(config.topic_val, topic_map)),
     }
     classes = {
         "sentiment": SENTIMENT_CLASSES,
@@ -171,7 +176,9 @@ def _load_tasks(config: TrainConfig, tokenizer: Callable) -> tuple[dict[str, Enc
         raise ModelConfigError(f"sentiment labels must map to {SENTIMENT_CLASSES}, got {sorted(unknown)}")
     train_sets, val_sets = {}, {}
     for task, (train_rows, val_rows) in raw.items():
-        train_sets[task] = _encode(task, classes[task], _limited(train_rows, config.limit), tokenizer, config.max_length)
+        train_sets[task] = _encode(
+            task, classes[task], _limited(train_rows, config.limit), tokenizer, config.max_length
+        )
         val_sets[task] = _encode(task, classes[task], _limited(val_rows, config.limit), tokenizer, config.max_length)
     return train_sets, val_sets
 
@@ -182,7 +189,9 @@ def _limited(rows: LabelledTexts, limit: int | None) -> LabelledTexts:
     return LabelledTexts(rows.texts[:limit], rows.labels[:limit])
 
 
-def _encode(task: str, classes: tuple[str, ...], rows: LabelledTexts, tokenizer: Callable, max_length: int) -> EncodedTask:
+def _encode(
+    task: str, classes: tuple[str, ...], rows: LabelledTexts, tokenizer: Callable, max_length: int
+) -> EncodedTask:
     index = {name: i for i, name in enumerate(classes)}
     missing = sorted(set(rows.labels) - set(index))
     if missing:
@@ -225,7 +234,9 @@ def _optimizer(model: nn.Module, config: TrainConfig, train_sets: dict[str, Enco
     return optimizer, scheduler, steps_per_epoch
 
 
-def _epoch_batches(train_sets: dict[str, EncodedTask], batch_size: int, rng: random.Random) -> list[tuple[str, list[int]]]:
+def _epoch_batches(
+    train_sets: dict[str, EncodedTask], batch_size: int, rng: random.Random
+) -> list[tuple[str, list[int]]]:
     """Shuffled single-task batches; within buckets of 50 batches, examples are length-sorted."""
     batches: list[tuple[str, list[int]]] = []
     bucket = batch_size * 50
@@ -233,8 +244,8 @@ def _epoch_batches(train_sets: dict[str, EncodedTask], batch_size: int, rng: ran
         order = list(range(len(data.labels)))
         rng.shuffle(order)
         for start in range(0, len(order), bucket):
-            chunk = sorted(order[start:start + bucket], key=lambda i: len(data.token_ids[i]))
-            batches.extend((task, chunk[i:i + batch_size]) for i in range(0, len(chunk), batch_size))
+            chunk = sorted(order[start : start + bucket], key=lambda i: len(data.token_ids[i]))
+            batches.extend((task, chunk[i : i + batch_size]) for i in range(0, len(chunk), batch_size))
     rng.shuffle(batches)
     return batches
 
@@ -278,7 +289,7 @@ def predict_indices(model: MultiTaskClassifier, data: EncodedTask, pad_id: int, 
     order = sorted(range(len(data.token_ids)), key=lambda i: len(data.token_ids[i]))
     predicted = np.empty(len(order), dtype=np.int64)
     for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
+        chunk = order[start : start + batch_size]
         input_ids, mask = pad_batch([data.token_ids[i] for i in chunk], pad_id)
         topic_logits, sentiment_logits = model(input_ids, mask)
         logits = sentiment_logits if data.name == "sentiment" else topic_logits
@@ -286,8 +297,9 @@ def predict_indices(model: MultiTaskClassifier, data: EncodedTask, pad_id: int, 
     return predicted
 
 
-def evaluate_tasks(model: MultiTaskClassifier, val_sets: dict[str, EncodedTask], pad_id: int,
-                   with_confusion: bool = False) -> dict[str, dict[str, object]]:
+def evaluate_tasks(
+    model: MultiTaskClassifier, val_sets: dict[str, EncodedTask], pad_id: int, with_confusion: bool = False
+) -> dict[str, dict[str, object]]:
     """Validation metrics for both tasks (the evaluator training selects epochs with)."""
     results: dict[str, dict[str, object]] = {}
     for task, data in val_sets.items():

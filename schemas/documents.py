@@ -25,10 +25,28 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 # Control and invisible characters that carry no meaning in text and confuse people and tools:
 # C0/C1 controls other than tab/newline, zero-width characters, bidi overrides.
-_STRIP = {c for c in range(0x20) if c not in (0x09, 0x0A)} | set(range(0x7F, 0xA0)) | {
-    0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E,
-    0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F,
-}
+_STRIP = (
+    {c for c in range(0x20) if c not in (0x09, 0x0A)}
+    | set(range(0x7F, 0xA0))
+    | {
+        0x200B,
+        0x200C,
+        0x200D,
+        0x2060,
+        0xFEFF,
+        0x202A,
+        0x202B,
+        0x202C,
+        0x202D,
+        0x202E,
+        0x2066,
+        0x2067,
+        0x2068,
+        0x2069,
+        0x200E,
+        0x200F,
+    }
+)
 _STRIP_TABLE = dict.fromkeys(_STRIP)
 
 

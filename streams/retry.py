@@ -11,8 +11,16 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-async def retry_async(action: Callable[[], Awaitable[T]], transient: type[BaseException] | tuple[type[BaseException], ...],
-                      what: str, first_delay_s: float = 0.5, max_delay_s: float = 30.0) -> T:
+Transient = type[BaseException] | tuple[type[BaseException], ...]
+
+
+async def retry_async(
+    action: Callable[[], Awaitable[T]],
+    transient: Transient,
+    what: str,
+    first_delay_s: float = 0.5,
+    max_delay_s: float = 30.0,
+) -> T:
     """Run ``action`` until it succeeds; on a transient error wait 0.5 s, 1 s, … up to 30 s.
 
     While this waits, the agent pulls no new batch, so consumption pauses instead of buffering.

@@ -26,15 +26,28 @@ def run_worker(settings: Settings) -> None:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             broker = stack.enter_context(EmbeddedBroker(log_file=settings.data_dir / "tansu.log"))
             bootstrap = broker.bootstrap
-            log.warning("FINSENT_KAFKA_BOOTSTRAP is unset: started an in-memory broker at %s "
-                        "(feed it with FINSENT_KAFKA_BOOTSTRAP=%s finsent replay ...)", bootstrap, bootstrap)
+            log.warning(
+                "FINSENT_KAFKA_BOOTSTRAP is unset: started an in-memory broker at %s "
+                "(feed it with FINSENT_KAFKA_BOOTSTRAP=%s finsent replay ...)",
+                bootstrap,
+                bootstrap,
+            )
         store = stack.enter_context(open_store(settings.resolved_store_url))
         store.init_schema()
         classifier = Classifier.load(settings.model, device=settings.device, backend=settings.model_backend)
-        processor = BatchProcessor(classifier, store.existing_documents, SymbolExtractor.default(),
-                                   settings.author_hash_key.get_secret_value().encode())
+        processor = BatchProcessor(
+            classifier,
+            store.existing_documents,
+            SymbolExtractor.default(),
+            settings.author_hash_key.get_secret_value().encode(),
+        )
         web_port = settings.web_port or free_port()
         app, _ = create_app(settings, bootstrap, store, processor, web_port)
-        log.info("worker %s: store %s, model %s, stats at http://127.0.0.1:%d/finsent/stats",
-                 settings.consumer_group, store.description, classifier.model_version, web_port)
+        log.info(
+            "worker %s: store %s, model %s, stats at http://127.0.0.1:%d/finsent/stats",
+            settings.consumer_group,
+            store.description,
+            classifier.model_version,
+            web_port,
+        )
         Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False).execute_from_commandline()

@@ -23,10 +23,26 @@ START = datetime(2024, 5, 1, 13, 30, tzinfo=UTC)
 FEED_SIZE = 2_000
 BAD_RATIO = 0.1
 TOPICS = {
-    "Analyst Update", "Fed | Central Banks", "Company | Product News", "Treasuries | Corporate Debt",
-    "Dividend", "Earnings", "Energy | Oil", "Financials", "Currencies", "General News | Opinion",
-    "Gold | Metals | Materials", "IPO", "Legal | Regulation", "M&A | Investments", "Macro", "Markets",
-    "Politics", "Personnel Change", "Stock Commentary", "Stock Movement",
+    "Analyst Update",
+    "Fed | Central Banks",
+    "Company | Product News",
+    "Treasuries | Corporate Debt",
+    "Dividend",
+    "Earnings",
+    "Energy | Oil",
+    "Financials",
+    "Currencies",
+    "General News | Opinion",
+    "Gold | Metals | Materials",
+    "IPO",
+    "Legal | Regulation",
+    "M&A | Investments",
+    "Macro",
+    "Markets",
+    "Politics",
+    "Personnel Change",
+    "Stock Commentary",
+    "Stock Movement",
 }
 
 
@@ -158,8 +174,13 @@ def test_tickers_appear_in_every_style(feed: Feed) -> None:
     docs = _documents(feed[1])
     assert sum(bool(d.tickers) for d in docs) > 200
     assert sum(not d.tickers and "$" in d.headline for d in docs) > 100
-    assert sum(not d.tickers and "$" not in d.headline and d.headline.startswith(tuple(c.name for c in COMPANIES))
-               for d in docs) > 50
+    assert (
+        sum(
+            not d.tickers and "$" not in d.headline and d.headline.startswith(tuple(c.name for c in COMPANIES))
+            for d in docs
+        )
+        > 50
+    )
 
 
 def test_bodies_short_and_long(feed: Feed) -> None:

@@ -122,7 +122,11 @@ def test_missing_file_is_refused_before_iteration(tmp_path: Path) -> None:
 
 def test_resolve_format() -> None:
     assert [resolve_format(p) for p in ("a.jsonl", "a.NDJSON", "a.json", "a.csv", "-")] == [
-        "jsonl", "jsonl", "json", "csv", "jsonl",
+        "jsonl",
+        "jsonl",
+        "json",
+        "csv",
+        "jsonl",
     ]
     assert resolve_format("a.csv", "ndjson") == "jsonl"
 

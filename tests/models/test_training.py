@@ -16,9 +16,16 @@ from models.train import TrainConfig, train
 
 
 def test_training_writes_a_complete_model_directory(tiny_model_dir: Path) -> None:
-    for name in ("finsent_model.json", "heads.safetensors", "adapter/adapter_config.json",
-                 "adapter/adapter_model.safetensors", "metrics.json", "README.md",
-                 "confusion_sentiment.png", "confusion_topic.png"):
+    for name in (
+        "finsent_model.json",
+        "heads.safetensors",
+        "adapter/adapter_config.json",
+        "adapter/adapter_model.safetensors",
+        "metrics.json",
+        "README.md",
+        "confusion_sentiment.png",
+        "confusion_topic.png",
+    ):
         assert (tiny_model_dir / name).is_file(), name
     spec = ModelSpec.from_dir(tiny_model_dir)
     assert spec.sentiments == ("negative", "neutral", "positive")
@@ -34,10 +41,24 @@ def test_tiny_model_learns_its_training_sentences(tiny_model_dir: Path) -> None:
 
 
 def test_eval_command_prints_one_json_object(tiny_model_dir: Path, tiny_data: dict[str, Path]) -> None:
-    result = CliRunner().invoke(main, [
-        "eval", "--model", str(tiny_model_dir), "--task", "sentiment", "--data", str(tiny_data["sentiment"]),
-        "--label-map", "tfn-sentiment", "--backend", "torch-fp32", "--format", "json",
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "eval",
+            "--model",
+            str(tiny_model_dir),
+            "--task",
+            "sentiment",
+            "--data",
+            str(tiny_data["sentiment"]),
+            "--label-map",
+            "tfn-sentiment",
+            "--backend",
+            "torch-fp32",
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     for key in ("accuracy", "macro_f1", "weighted_f1", "per_class", "n", "texts_per_s", "backend"):
@@ -49,18 +70,32 @@ def test_eval_command_prints_one_json_object(tiny_model_dir: Path, tiny_data: di
 
 
 def test_eval_rejects_labels_the_model_does_not_know(tiny_model_dir: Path, tiny_data: dict[str, Path]) -> None:
-    result = CliRunner().invoke(main, [
-        "eval", "--model", str(tiny_model_dir), "--task", "sentiment", "--data", str(tiny_data["sentiment"]),
-        "--backend", "torch-fp32",
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "eval",
+            "--model",
+            str(tiny_model_dir),
+            "--task",
+            "sentiment",
+            "--data",
+            str(tiny_data["sentiment"]),
+            "--backend",
+            "torch-fp32",
+        ],
+    )
     assert result.exit_code != 0
     assert "not sentiment classes" in result.output
 
 
 def test_training_rejects_unmapped_labels(tmp_path: Path, tiny_data: dict[str, Path]) -> None:
     config = TrainConfig(
-        sentiment_train=tiny_data["topic"], sentiment_val=tiny_data["topic"],
-        topic_train=tiny_data["topic"], topic_val=tiny_data["topic"], out_dir=tmp_path / "m", epochs=1,
+        sentiment_train=tiny_data["topic"],
+        sentiment_val=tiny_data["topic"],
+        topic_train=tiny_data["topic"],
+        topic_val=tiny_data["topic"],
+        out_dir=tmp_path / "m",
+        epochs=1,
     )
     with pytest.raises(ModelConfigError, match="label"):
         train(config, progress=False)

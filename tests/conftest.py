@@ -1,4 +1,4 @@
-"""One tiny model trained per test session on a few dozen sentences (well under a minute)."""
+"""Shared fixtures: one tiny model trained per test session on a few dozen sentences (seconds)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+# clickhouse_server / clickhouse_url / closed_port for every test folder.
+pytest_plugins = ["tests.storage.clickhouse_server"]
 
 SENTIMENT_ROWS = [
     ("{} shares plunge after weak guidance", 0),
@@ -56,9 +59,16 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_data: dict[str
 
     out = tmp_path_factory.mktemp("tiny-model") / "model"
     config = TrainConfig(
-        sentiment_train=tiny_data["sentiment"], sentiment_val=tiny_data["sentiment"],
-        topic_train=tiny_data["topic"], topic_val=tiny_data["topic"], out_dir=out,
-        epochs=6, patience=6, batch_size=8, learning_rate=3e-3, model_version="tiny-test",
+        sentiment_train=tiny_data["sentiment"],
+        sentiment_val=tiny_data["sentiment"],
+        topic_train=tiny_data["topic"],
+        topic_val=tiny_data["topic"],
+        out_dir=out,
+        epochs=6,
+        patience=6,
+        batch_size=8,
+        learning_rate=3e-3,
+        model_version="tiny-test",
     )
     train(config, progress=False)
     write_report(out)

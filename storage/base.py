@@ -1,0 +1,162 @@
+"""``Store``: what the worker and the API need from ClickHouse, whichever backend holds it."""
+
+from __future__ import annotations
+
+import abc
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar, Self
+
+from pydantic import BaseModel
+
+from schemas import TABLES, DocumentRow, ScoreRecord, ddl_statements
+from storage.exceptions import StoreError
+from storage.values import chunked, sql_params, to_columns
+
+_CREATED_NAME = re.compile(
+    r"CREATE\s+(?:MATERIALIZED\s+VIEW|VIEW|TABLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)", re.IGNORECASE
+)
+_EXISTING_SQL = "SELECT doc_id, content_hash FROM documents FINAL WHERE doc_id IN %(ids)s"
+
+
+def schema_objects() -> list[str]:
+    """Names of every table and view ``ddl_statements()`` creates, in creation order."""
+    names = []
+    for statement in ddl_statements():
+        match = _CREATED_NAME.search(statement)
+        if match:
+            names.append(match.group(1))
+    return names
+
+
+class Store(abc.ABC):
+    """finsent's tables in one ClickHouse database; thread-safe, one call at a time.
+
+    Backends implement the five ``_``-prefixed primitives; every public method holds the
+    store's lock, so executor threads may share one store.
+    """
+
+    drop_suffix: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._closed = False
+
+    @property
+    @abc.abstractmethod
+    def description(self) -> str:
+        """Where the data lives, without secrets (safe to log)."""
+
+    def init_schema(self) -> None:
+        """Create the database if missing, then every table and view; idempotent."""
+        with self._open():
+            self._create_database()
+            for statement in ddl_statements():
+                self._command(statement)
+
+    def drop_all(self) -> None:
+        """Drop every finsent table and view (views first); the database itself stays."""
+        with self._open():
+            for name in reversed(schema_objects()):
+                self._command(f"DROP TABLE IF EXISTS {name}{self.drop_suffix}")
+
+    def existing_documents(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """``doc_id -> content_hash`` for those of ``doc_ids`` already stored."""
+        found: dict[str, str] = {}
+        for chunk in chunked(list(dict.fromkeys(doc_ids))):
+            found.update(self.query(_EXISTING_SQL, {"ids": tuple(chunk)}))
+        return found
+
+    def write_batch(self, scores: Sequence[ScoreRecord], documents: Sequence[DocumentRow]) -> None:
+        """Insert ``scores``, then ``documents`` (the batch's commit marker); empty lists are skipped.
+
+        Rows already stored are not filtered here: callers skip them via ``existing_documents``,
+        since the rollup views count every inserted document row.
+        """
+        with self._open():
+            self._insert_records("scores", scores)
+            self._insert_records("documents", documents)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        """Rows of a read query; ``%(name)s`` placeholders are filled from ``params``, escaped."""
+        return self._query_with_names(sql, params)[1]
+
+    def query_dicts(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Like ``query``, each row as ``{column name: value}``."""
+        names, rows = self._query_with_names(sql, params)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def count_documents(self, final: bool = True) -> int:
+        """Rows in ``documents``; with ``final``, after deduplication by ``doc_id``."""
+        return self._count("documents", final)
+
+    def count_score_rows(self, final: bool = True) -> int:
+        """Rows in ``scores``; with ``final``, after deduplication."""
+        return self._count("scores", final)
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable (server) or StoreError unless a trivial query succeeds."""
+        self.query("SELECT 1")
+
+    def close(self) -> None:
+        """Release the connection or the embedded engine; later calls raise StoreError."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._release()
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._closed
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.description}>"
+
+    @contextmanager
+    def _open(self) -> Iterator[None]:
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"store {self.description} is closed")
+            yield
+
+    def _query_with_names(self, sql: str, params: Mapping[str, Any] | None) -> tuple[list[str], list[tuple]]:
+        with self._open():
+            return self._select(sql, sql_params(params))
+
+    def _count(self, table: str, final: bool) -> int:
+        rows = self.query(f"SELECT count() FROM {table}{' FINAL' if final else ''}")
+        return int(rows[0][0])
+
+    def _insert_records(self, table: str, records: Sequence[BaseModel]) -> None:
+        if records:
+            columns = TABLES[table]
+            self._insert(table, columns, to_columns(records, columns))
+
+    @abc.abstractmethod
+    def _create_database(self) -> None:
+        """``CREATE DATABASE IF NOT EXISTS`` for this store's database."""
+
+    @abc.abstractmethod
+    def _command(self, sql: str) -> None:
+        """Run one statement that returns no rows."""
+
+    @abc.abstractmethod
+    def _select(self, sql: str, params: dict[str, Any] | None) -> tuple[list[str], list[tuple]]:
+        """Column names and rows of one query; ``params`` datetimes are already ``UnixTime``."""
+
+    @abc.abstractmethod
+    def _insert(self, table: str, columns: Sequence[str], data: list[list[Any]]) -> None:
+        """Insert non-empty column lists (datetimes as Unix seconds) into ``table``."""
+
+    @abc.abstractmethod
+    def _release(self) -> None:
+        """Close the connection or engine; called once."""

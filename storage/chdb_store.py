@@ -1,0 +1,176 @@
+"""``ChdbStore``: ClickHouse embedded in this process (chdb), data kept under one directory.
+
+chdb hosts one engine per process bound to one data path, and a data path can be used by
+one process only; so at most one ChdbStore is open per process, and ``close()`` shuts
+the engine down.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import threading
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from chdb.session import Session
+
+from storage.base import Store
+from storage.chdb_results import SESSION_SETTINGS, decode_json_compact
+from storage.exceptions import StoreConfigError, StoreError
+from storage.urls import ChdbConfig, checked_identifier, parse_chdb_url
+from storage.values import render_params
+
+_registry_lock = threading.Lock()
+_open_path: Path | None = None
+
+
+class ChdbStore(Store):
+    """finsent tables in an embedded chdb engine; see the module docstring for the limits."""
+
+    drop_suffix = " SYNC"
+
+    def __init__(self, path: str | os.PathLike[str], database: str = "default") -> None:
+        super().__init__()
+        self._config = ChdbConfig(path=_data_dir(path), database=checked_identifier(database))
+        self._session = _claim_and_open(self._config.path)
+        self._shutdown = weakref.finalize(self, _shutdown, self._session, self._config.path)
+        try:
+            self._configure()
+        except BaseException:
+            self._shutdown()
+            raise
+
+    @classmethod
+    def from_url(cls, url: str) -> ChdbStore:
+        """Open ``chdb:///absolute/path`` or ``chdb://relative/path`` (``?database=`` optional)."""
+        config = parse_chdb_url(url)
+        return cls(config.path, config.database)
+
+    @property
+    def description(self) -> str:
+        """``chdb:///data/path`` (and the database if not ``default``)."""
+        return self._config.describe()
+
+    @property
+    def path(self) -> Path:
+        """The data directory this store holds locked."""
+        return self._config.path
+
+    def _configure(self) -> None:
+        for name, value in SESSION_SETTINGS.items():
+            self._run(f"SET {name} = {value}")
+        self._create_database()
+        self._run(f"USE {self._config.database}")
+
+    def _create_database(self) -> None:
+        self._run(f"CREATE DATABASE IF NOT EXISTS {self._config.database}")
+
+    def _command(self, sql: str) -> None:
+        self._run(sql)
+
+    def _select(self, sql: str, params: dict[str, Any] | None) -> tuple[list[str], list[tuple]]:
+        result = self._run(render_params(sql, params), "JSONCompact")
+        return decode_json_compact(result.bytes())
+
+    def _insert(self, table: str, columns: Sequence[str], data: list[list[Any]]) -> None:
+        finsent_insert_block = _arrow_table(columns, data)  # noqa: F841 -- read by Python(...) below
+        names = ", ".join(columns)
+        sql = f"INSERT INTO {table} ({names}) SELECT {names} FROM Python(finsent_insert_block)"
+        try:
+            self._session.query(sql, "CSV")
+        except Exception as exc:
+            raise StoreError(f"chdb insert into {table} failed: {exc}") from exc
+
+    def _run(self, sql: str, fmt: str = "CSV") -> Any:
+        try:
+            return self._session.query(sql, fmt)
+        except Exception as exc:
+            raise StoreError(f"chdb query failed: {exc}") from exc
+
+    def _release(self) -> None:
+        self._shutdown()
+
+
+def _shutdown(session: Session, path: Path) -> None:
+    """Close the engine and free the process's one chdb slot (also run if a store is garbage-collected)."""
+    try:
+        session.close()
+    finally:
+        _unclaim(path)
+
+
+def _arrow_table(columns: Sequence[str], data: list[list[Any]]) -> pa.Table:
+    arrays = []
+    for values in data:
+        if values and isinstance(values[0], list | tuple):
+            arrays.append(pa.array(values, type=pa.list_(pa.string())))
+        else:
+            arrays.append(pa.array(values))
+    return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+def _data_dir(path: str | os.PathLike[str]) -> Path:
+    resolved = Path(path).expanduser().resolve()
+    if "?" in str(resolved):
+        raise StoreConfigError("a chdb data path cannot contain '?'")
+    resolved.mkdir(parents=True, exist_ok=True)
+    return resolved
+
+
+def _claim_and_open(path: Path) -> Session:
+    _claim(path)
+    try:
+        return _open_session(path)
+    except BaseException:
+        _unclaim(path)
+        raise
+
+
+def _claim(path: Path) -> None:
+    global _open_path
+    with _registry_lock:
+        if _open_path is not None:
+            raise StoreError(
+                f"a ChdbStore for {_open_path} is already open in this process; chdb allows one "
+                f"data path per process: close it (or share it) before opening {path}"
+            )
+        _open_path = path
+
+
+def _unclaim(path: Path) -> None:
+    global _open_path
+    with _registry_lock:
+        if _open_path == path:
+            _open_path = None
+
+
+def _open_session(path: Path) -> Session:
+    _refuse_if_locked(path)
+    try:
+        return Session(str(path))
+    except Exception as exc:
+        message = str(exc)
+        if "Error initializing EmbeddedServer" in message or "Cannot lock file" in message:
+            raise StoreError(f"chdb data path {path} is in use by another process ({message})") from exc
+        raise StoreError(f"cannot open chdb data path {path}: {message}") from exc
+
+
+def _refuse_if_locked(path: Path) -> None:
+    status = path / "status"
+    if not status.exists():
+        return
+    fd = os.open(status, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise StoreError(f"chdb data path {path} is locked by another process (its status file is held)") from None
+        raise
+    finally:
+        os.close(fd)

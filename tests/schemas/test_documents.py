@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+
+from schemas import DocumentKind, InvalidMessage, ScoreRecord, ddl_statements, parse_document
+from schemas.export import export_schemas
+
+NEWS = {"id": "1", "source": "wire", "published_at": "2026-11-23T10:00:00+01:00", "headline": "Apple beats"}
+POST = {"id": "9", "platform": "x", "author": "@bob", "created_at": "2026-11-23T10:00:00Z", "text": "$tsla up"}
+
+
+def parse(payload: object, kind: DocumentKind = DocumentKind.NEWS):
+    return parse_document(orjson.dumps(payload), kind, b"key")
+
+
+def test_news_becomes_a_document_in_utc() -> None:
+    doc = parse({**NEWS, "body": "More text.", "tickers": ["$aapl", "brk-b"]})
+    assert doc.doc_id == "news:wire:1"
+    assert doc.event_time.isoformat() == "2026-11-23T09:00:00+00:00"
+    assert doc.tickers == ("AAPL", "BRK.B")
+    assert doc.text == "Apple beats\nMore text."
+
+
+def test_social_post_hashes_author_and_keeps_engagement() -> None:
+    doc = parse({**POST, "engagement": {"likes": 5}}, DocumentKind.SOCIAL)
+    assert doc.doc_id == "social:x:9"
+    assert doc.author_hash and "bob" not in doc.author_hash
+    assert (doc.likes, doc.reposts) == (5, 0)
+
+
+def test_invisible_and_control_characters_are_removed() -> None:
+    doc = parse({**NEWS, "headline": "Ap\u200bple\u202e beats\x00"})
+    assert doc.headline == "Apple beats"
+
+
+def test_content_hash_tracks_content_not_identity() -> None:
+    assert parse(NEWS).content_hash == parse({**NEWS, "url": "https://x.test/a"}).content_hash
+    assert parse(NEWS).content_hash != parse({**NEWS, "headline": "Apple misses"}).content_hash
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{oops", "invalid JSON"),
+        (b"\xff\xfe", "invalid JSON"),
+        (b"[1, 2]", "expected a JSON object"),
+        (orjson.dumps({**NEWS, "headline": "  "}), "headline"),
+        (orjson.dumps({**NEWS, "published_at": "1969-12-31T00:00:00Z"}), "outside"),
+        (orjson.dumps({**NEWS, "published_at": "2026-11-23T10:00:00"}), "timezone"),
+        (orjson.dumps({**NEWS, "schema_version": 2}), "schema_version"),
+        (orjson.dumps({**NEWS, "tickers": ["$" + "A" * 40]}), "tickers"),
+        (orjson.dumps({k: v for k, v in NEWS.items() if k != "source"}), "source"),
+    ],
+)
+def test_invalid_news_gives_a_readable_reason(raw: bytes, reason: str) -> None:
+    with pytest.raises(InvalidMessage) as caught:
+        parse_document(raw, DocumentKind.NEWS)
+    assert reason in caught.value.reason
+
+
+def test_engagement_must_be_non_negative() -> None:
+    with pytest.raises(InvalidMessage, match="likes"):
+        parse({**POST, "engagement": {"likes": -1}}, DocumentKind.SOCIAL)
+
+
+def test_ddl_has_every_table_and_view() -> None:
+    statements = ddl_statements()
+    names = [s.split("EXISTS", 1)[1].split()[0] for s in statements]
+    assert names == [
+        "documents",
+        "scores",
+        "sentiment_by_symbol_1m",
+        "sentiment_by_symbol_1m_mv",
+        "sentiment_by_topic_1m",
+        "sentiment_by_topic_1m_mv",
+        "alerts",
+    ]
+    assert not any(s.rstrip().endswith(";") for s in statements)
+
+
+def test_export_writes_json_schemas_and_sql(tmp_path: Path) -> None:
+    written = export_schemas(tmp_path)
+    assert {p.name for p in written} == {
+        "news_article.schema.json",
+        "social_post.schema.json",
+        "score_record.schema.json",
+        "dead_letter.schema.json",
+        "clickhouse.sql",
+    }
+    schema = json.loads((tmp_path / "score_record.schema.json").read_text())
+    assert set(ScoreRecord.model_fields) <= set(schema["properties"])

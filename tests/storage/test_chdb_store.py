@@ -1,0 +1,74 @@
+"""chdb specifics: one data path per process, a real release on close, lock errors."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from schemas import DocumentRow
+from storage import StoreError, open_store
+
+pytestmark = pytest.mark.integration
+
+HOLD_PATH = """
+import sys, time
+from chdb.session import Session
+session = Session(sys.argv[1])
+session.query("SELECT 1")
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_second_store_in_one_process_is_refused(tmp_path: Path) -> None:
+    with open_store(f"chdb://{tmp_path / 'first'}") as first:
+        with pytest.raises(StoreError, match="already open in this process") as caught:
+            open_store(f"chdb://{tmp_path / 'second'}")
+        assert str(first.path) in str(caught.value)
+    with open_store(f"chdb://{tmp_path / 'second'}") as second:
+        assert second.query("SELECT 1") == [(1,)]
+
+
+def test_a_forgotten_store_frees_its_slot_when_collected(tmp_path: Path) -> None:
+    forgotten = open_store(f"chdb://{tmp_path / 'forgotten'}")
+    assert forgotten.query("SELECT 1") == [(1,)]
+    del forgotten
+    gc.collect()
+    with open_store(f"chdb://{tmp_path / 'next'}") as store:
+        assert store.query("SELECT 2") == [(2,)]
+
+
+def test_data_survives_close_and_reopen(tmp_path: Path, make_document: Callable[..., DocumentRow]) -> None:
+    url = f"chdb://{tmp_path / 'db'}?database=finsent"
+    with open_store(url) as store:
+        store.init_schema()
+        store.write_batch([], [make_document("kept")])
+    with open_store(url) as store:
+        assert store.existing_documents(["kept"]) == {"kept": "hash-kept"}
+        assert store.query("SELECT currentDatabase()") == [("finsent",)]
+
+
+def test_path_locked_by_another_process(tmp_path: Path) -> None:
+    path = tmp_path / "shared"
+    path.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_PATH, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreError, match="another process") as caught:
+            open_store(f"chdb://{path}")
+        assert str(path) in str(caught.value)
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    with open_store(f"chdb://{path}") as store:
+        assert store.query("SELECT 1") == [(1,)]
+
+
+def test_bad_sql_is_a_store_error(tmp_path: Path) -> None:
+    with open_store(f"chdb://{tmp_path / 'db'}") as store, pytest.raises(StoreError, match=r"no_such_table"):
+        store.query("SELECT * FROM no_such_table")
