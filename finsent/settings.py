@@ -1,8 +1,8 @@
 """finsent's one configuration object, read from ``FINSENT_*`` environment variables.
 
 Secrets (passwords, tokens, keys) are ``SecretStr``: they print as ``**********``. Each can
-also come from a file named after the field in ``FINSENT_SECRETS_DIR`` (Docker/Kubernetes
-secrets), never from code.
+also come from a file named like its variable (``FINSENT_STORE_PASSWORD``) in the directory
+``FINSENT_SECRETS_DIR`` (Docker/Kubernetes secrets), never from code.
 """
 
 from __future__ import annotations

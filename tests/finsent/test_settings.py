@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from finsent.cli import main
+from finsent.kafka import kafka_client_config
+from finsent.settings import Settings
+from streams.app import broker_credentials
+
+
+def test_defaults_use_embedded_chdb_under_the_data_dir(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert settings.resolved_store_url == f"chdb://{tmp_path.resolve() / 'chdb'}"
+
+
+def test_store_password_is_merged_into_the_url_but_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINSENT_STORE_URL", "clickhouse://finsent@db.internal:9000/finsent")
+    monkeypatch.setenv("FINSENT_STORE_PASSWORD", "s3cr3t/with:odd@chars")
+    settings = Settings()
+    assert settings.resolved_store_url == "clickhouse://finsent:s3cr3t%2Fwith%3Aodd%40chars@db.internal:9000/finsent"
+    assert "s3cr3t" not in str(settings.public_view())
+    assert "s3cr3t" not in repr(settings)
+
+
+def test_secrets_can_come_from_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "FINSENT_KAFKA_SASL_PASSWORD").write_text("from-a-file")
+    monkeypatch.setenv("FINSENT_SECRETS_DIR", str(tmp_path))
+    settings = Settings(_secrets_dir=tmp_path)
+    assert settings.kafka_sasl_password is not None
+    assert settings.kafka_sasl_password.get_secret_value() == "from-a-file"
+
+
+def test_production_refuses_the_placeholder_author_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINSENT_ENVIRONMENT", "production")
+    with pytest.raises(ValueError, match="FINSENT_AUTHOR_HASH_KEY"):
+        Settings()
+    monkeypatch.setenv("FINSENT_AUTHOR_HASH_KEY", "a-real-key")
+    assert Settings().environment == "production"
+
+
+def test_config_command_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINSENT_KAFKA_SASL_PASSWORD", "hunter2")
+    monkeypatch.setenv("FINSENT_AUTHOR_HASH_KEY", "key-value-xyz")
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 0
+    assert "hunter2" not in result.output and "key-value-xyz" not in result.output
+    assert "**********" in result.output
+
+
+def test_kafka_sasl_ssl_settings_reach_both_clients(tmp_path: Path) -> None:
+    settings = Settings(
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="svc",
+        kafka_sasl_password="pw",
+    )
+    config = kafka_client_config(settings, "k1:9093,k2:9093")
+    assert config["bootstrap_servers"] == ["k1:9093", "k2:9093"]
+    assert (config["security_protocol"], config["sasl_mechanism"]) == ("SASL_SSL", "SCRAM-SHA-512")
+    assert (config["sasl_plain_username"], config["sasl_plain_password"]) == ("svc", "pw")
+    credentials = broker_credentials(settings)
+    assert credentials is not None
+    assert credentials.username == "svc"
+    assert credentials.ssl_context is not None
+
+
+def test_plaintext_needs_no_credentials() -> None:
+    assert broker_credentials(Settings()) is None
+    assert kafka_client_config(Settings(), "localhost:9092")["security_protocol"] == "PLAINTEXT"
