@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     batch_max_size: int = Field(256, ge=1)
     batch_max_wait_s: float = Field(0.25, gt=0)
 
+    # Grafana (alerts as annotations, subscriptions through alerting provisioning).
+    grafana_url: str | None = None
+    grafana_token: SecretStr | None = None
+    grafana_timeout_s: float = Field(5.0, gt=0)
+    grafana_verify_tls: bool = True
+    grafana_datasource_uid: str = "finsent-clickhouse"
+
     author_hash_key: SecretStr = SecretStr(DEV_AUTHOR_KEY)
     web_port: int | None = Field(None, ge=0, le=65_535)
 
