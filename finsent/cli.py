@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -184,7 +185,7 @@ def generate(docs: int, bad_ratio: float, rate: float | None, seed: int, out: Pa
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="use only the first N rows of each file")
 @click.option("--model-version", default=None)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="model directory to write")
-def train(out: Path, base_model: str | None, **options: object) -> None:
+def train(out: Path, base_model: str | None, **options: Any) -> None:
     """Fine-tune one encoder for topic and sentiment jointly; writes a model directory."""
     from models.artifact import DEFAULT_BASE_MODEL
     from models.report import write_report

@@ -149,7 +149,9 @@ class _TopicWatcher:
         consumer.seek_to_end(*partitions)
         thread = threading.Thread(target=self._run, args=(consumer,), daemon=True)
         thread.start()
-        stack.callback(lambda: (self._stop.set(), thread.join(timeout=5), consumer.close()))
+        stack.callback(consumer.close)
+        stack.callback(thread.join, timeout=5)
+        stack.callback(self._stop.set)
         return self
 
     def _run(self, consumer) -> None:

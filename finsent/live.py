@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import orjson
@@ -62,7 +63,7 @@ def _score_text(value: float) -> Text:
     return Text(f"{value:+.2f}", style=style)
 
 
-def render(board: ScoreBoard, status: dict[str, float | int | str]) -> Group:
+def render(board: ScoreBoard, status: Mapping[str, object]) -> Group:
     """One frame of the live view."""
     header = Text(" · ".join(f"{k} {v}" for k, v in status.items()), style="bold")
     movers = Table(title="Top movers (by |mean score| × √docs)", expand=True)

@@ -6,6 +6,7 @@ import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -29,7 +30,7 @@ def read_labelled(path: Path | str, label_map: Mapping[str, str]) -> LabelledTex
     path = Path(path)
     if not path.is_file():
         raise ModelConfigError(f"data file not found: {path}")
-    rows = _read_jsonl(path) if path.suffix in {".jsonl", ".json"} else _read_csv(path)
+    rows: list[dict[str, Any]] = _read_jsonl(path) if path.suffix in {".jsonl", ".json"} else _read_csv(path)
     texts: list[str] = []
     labels: list[str] = []
     for line_no, row in enumerate(rows, start=2):
@@ -50,6 +51,6 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _read_jsonl(path: Path) -> list[dict[str, object]]:
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open("rb") as handle:
         return [orjson.loads(line) for line in handle if line.strip()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -19,7 +19,7 @@ Task = Literal["sentiment", "topic"]
 
 def evaluate_file(
     classifier: Classifier, task: Task, data: Path | str, label_map: str | None = None, limit: int | None = None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Metrics of one task on one file, plus throughput of the classifier that produced them."""
     rows = read_labelled(data, resolve_label_map(label_map))
     texts, truth = rows.texts[:limit], rows.labels[:limit]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 
-def classification_metrics(truth: Sequence[str], predicted: Sequence[str], classes: Sequence[str]) -> dict[str, object]:
+def classification_metrics(truth: Sequence[str], predicted: Sequence[str], classes: Sequence[str]) -> dict[str, Any]:
     """Accuracy, macro and weighted F1, and per-class precision/recall/F1/support."""
     labels = list(classes)
     precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)

@@ -17,7 +17,7 @@ class MultiTaskClassifier(nn.Module):
 
     def __init__(self, encoder: nn.Module, n_topics: int, n_sentiments: int, dropout: float = 0.1):
         super().__init__()
-        hidden = encoder.config.hidden_size
+        hidden = int(getattr(encoder, "config").hidden_size)  # noqa: B009 - transformers modules only
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.topic_head = nn.Linear(hidden, n_topics)

@@ -35,7 +35,7 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], title: str, out:
                 ax.text(
                     j,
                     i,
-                    int(counts[i, j]),
+                    str(int(counts[i, j])),
                     ha="center",
                     va="center",
                     fontsize=7,

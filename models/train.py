@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -91,7 +92,7 @@ class EncodedTask:
 class TrainResult:
     out_dir: Path
     best_epoch: int
-    metrics: dict[str, object]
+    metrics: dict[str, Any]
     seconds: float
 
 
@@ -331,11 +332,12 @@ def _save(model: MultiTaskClassifier, tokenizer, train_sets, config: TrainConfig
 
     out = config.out_dir
     out.mkdir(parents=True, exist_ok=True)
+    encoder: Any = model.encoder
     if config.method == "lora":
-        model.encoder.save_pretrained(str(out / "adapter"))
+        encoder.save_pretrained(str(out / "adapter"))
         portable_adapter_config(out / "adapter", config.base_model)
     else:
-        model.encoder.save_pretrained(str(out / "encoder"))
+        encoder.save_pretrained(str(out / "encoder"))
         tokenizer.save_pretrained(str(out / "encoder"))
     save_file(model.head_state(), str(out / HEADS_FILE))
     version = config.model_version or f"finsent-{config.method}-{datetime.now(UTC):%Y%m%d%H%M}"

@@ -8,14 +8,14 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 import orjson
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from schemas.exceptions import InvalidMessage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 MAX_ID_CHARS = 256
 MAX_HEADLINE_CHARS = 2_000
 MAX_BODY_CHARS = 200_000

@@ -129,7 +129,7 @@ def create_app(
         ]
         result = await loop.run_in_executor(None, processor.process, messages)
 
-        def write(scores: Sequence[BaseModel], documents: Sequence[BaseModel]) -> Any:
+        def write(scores: Sequence[Any], documents: Sequence[Any]) -> Any:
             return lambda: loop.run_in_executor(None, store.write_batch, scores, documents)
 
         await retry_async(write(result.scores, []), StoreUnavailable, "store scores")
@@ -142,7 +142,8 @@ def create_app(
 
     @app.agent(inputs, name="classify")
     async def classify(stream: faust.StreamT) -> None:
-        async for events in stream.noack_take(settings.batch_max_size, within=settings.batch_max_wait_s):
+        batches = stream.noack_take(settings.batch_max_size, within=settings.batch_max_wait_s)  # type: ignore[attr-defined]
+        async for events in batches:
             await handle_batch(events, stream)
 
     @app.timer(interval=10.0)

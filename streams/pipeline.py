@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from models import Classifier, Prediction
 from schemas import DeadLetter, Document, DocumentKind, DocumentRow, InvalidMessage, ScoreRecord, parse_document
@@ -106,7 +107,7 @@ def _dead_letter(message: IncomingMessage, reason: str) -> DeadLetter:
     return DeadLetter.for_message(message.raw, message.topic, message.partition, message.offset, reason)
 
 
-def _prediction_fields(prediction: Prediction) -> dict[str, object]:
+def _prediction_fields(prediction: Prediction) -> dict[str, Any]:
     return {
         "topic": prediction.topic,
         "topic_confidence": prediction.topic_confidence,

@@ -1,0 +1,125 @@
+"""Alert contracts: an ``AlertRecord`` (``finsent.alerts`` and the ``alerts`` table) and its outbox row.
+
+An alert's id is a hash of what makes it unique (rule, scope, scope key, window end), so
+evaluating the same window again yields the same id and never a second alert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from schemas.documents import SCHEMA_VERSION
+
+Severity = Literal["info", "warning", "critical"]
+Scope = Literal["symbol", "topic", "all"]
+DeliveryState = Literal["pending", "delivered", "failed"]
+
+ALERT_COLUMNS: tuple[str, ...] = (
+    "alert_id",
+    "rule_id",
+    "severity",
+    "scope",
+    "symbol",
+    "topic",
+    "metric",
+    "comparison",
+    "value",
+    "threshold",
+    "window_s",
+    "doc_count",
+    "fired_at",
+    "headlines",
+    "delivery_state",
+    "delivery_attempts",
+    "annotation_id",
+    "version",
+)
+"""Columns of the ``alerts`` table, in DDL order."""
+
+
+def alert_id_for(rule_id: str, scope: Scope, scope_key: str, window_end: datetime) -> str:
+    """The deterministic id of the alert ``rule_id`` raises for ``scope_key`` in the window ending at ``window_end``."""
+    seconds = int(_utc_seconds(window_end).timestamp())
+    material = "\x1f".join((rule_id, scope, scope_key, str(seconds)))
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+class AlertRecord(BaseModel):
+    """One fired alert: what crossed which threshold, over which window, and the headlines behind it.
+
+    ``fired_at`` is the end of the evaluated window (whole seconds, UTC). ``alert_id`` may be
+    left out: it is then derived with ``alert_id_for`` from rule, scope, scope key and ``fired_at``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    alert_id: str = Field(default="", max_length=128)
+    rule_id: str = Field(min_length=1, max_length=128)
+    severity: Severity
+    scope: Scope
+    symbol: str = ""
+    topic: str = ""
+    metric: str = Field(min_length=1)
+    comparison: str = Field(min_length=1, description="how value is compared with threshold, e.g. '<' or '>='")
+    value: float
+    threshold: float
+    window_s: int = Field(gt=0, lt=2**32)
+    doc_count: int = Field(ge=0, lt=2**32)
+    fired_at: datetime
+    headlines: list[str] = Field(default_factory=list, description="the headlines that contributed most, first first")
+
+    @field_validator("fired_at")
+    @classmethod
+    def _whole_utc_seconds(cls, value: datetime) -> datetime:
+        return _utc_seconds(value)
+
+    @model_validator(mode="after")
+    def _scope_key_and_id(self) -> Self:
+        if self.scope == "symbol" and not self.symbol:
+            raise ValueError("an alert with scope 'symbol' needs a symbol")
+        if self.scope == "topic" and not self.topic:
+            raise ValueError("an alert with scope 'topic' needs a topic")
+        if not self.alert_id:
+            object.__setattr__(self, "alert_id", alert_id_for(self.rule_id, self.scope, self.scope_key, self.fired_at))
+        return self
+
+    @property
+    def scope_key(self) -> str:
+        """The symbol or topic the alert is about ('' for scope 'all')."""
+        return {"symbol": self.symbol, "topic": self.topic}.get(self.scope, "")
+
+
+class AlertRow(AlertRecord):
+    """One version of an alert in the ``alerts`` table: the record plus its Grafana delivery state.
+
+    The table is a ReplacingMergeTree on ``version``: a state change inserts the same alert
+    again with ``version + 1``, and readers use ``FINAL``.
+    """
+
+    delivery_state: DeliveryState = "pending"
+    delivery_attempts: int = Field(default=0, ge=0, lt=2**32)
+    annotation_id: int = 0
+    version: int = Field(default=1, ge=1, lt=2**63)
+
+    @classmethod
+    def pending(cls, alert: AlertRecord) -> AlertRow:
+        """The first row of a newly raised alert: pending, no attempts yet, version 1."""
+        return cls(**alert.model_dump())
+
+    def record(self) -> AlertRecord:
+        """The alert itself, without the delivery bookkeeping."""
+        return AlertRecord(**self.model_dump(include=set(AlertRecord.model_fields)))
+
+    def next_version(self, **changes: object) -> AlertRow:
+        """This row with ``changes`` applied and ``version`` incremented (the row that replaces it)."""
+        return self.model_copy(update={**changes, "version": self.version + 1})
+
+
+def _utc_seconds(value: datetime) -> datetime:
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return aware.replace(microsecond=0)
