@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import signal
 import threading
 import time
 from contextlib import ExitStack
@@ -62,6 +63,7 @@ class _Sent:
 
 def run_demo(settings: Settings, options: DemoOptions) -> dict[str, object]:
     """Run the demo; return the closing summary (``ok`` says whether the counts reconcile)."""
+    _interrupt_on_signals()
     seed = options.seed if options.seed is not None else int(time.time())
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -73,6 +75,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> dict[str, object]:
             settings.kafka_bootstrap or stack.enter_context(EmbeddedBroker(log_file=data_dir / "tansu.log")).bootstrap
         )
         worker = stack.enter_context(WorkerProcess(_worker_env(settings, bootstrap), data_dir / "worker.log"))
+        log.warning("starting a worker (log: %s); the first run exports the model to ONNX once", worker.log_file)
         worker.wait_ready()
         board = ScoreBoard()
         dead_letters = _TopicWatcher(settings, bootstrap, board, sent).start(stack)
@@ -82,10 +85,20 @@ def run_demo(settings: Settings, options: DemoOptions) -> dict[str, object]:
         )
         started = time.monotonic()
         producer.start()
-        finished_at = _watch(worker, board, sent, dead_letters, options, stop, started)
+        finished_at = _watch(worker, board, sent, options, stop, started)
         producer.join(timeout=30)
         worker.stop()
     return _summary(settings, sent, dead_letters.count, seed, started, finished_at)
+
+
+def _interrupt_on_signals() -> None:
+    """Ctrl-C and SIGTERM both mean "stop the feed and finish cleanly" (even if SIGINT was ignored)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _worker_env(settings: Settings, bootstrap: str) -> dict[str, str]:
@@ -174,49 +187,65 @@ def _watch(
     worker: WorkerProcess,
     board: ScoreBoard,
     sent: _Sent,
-    dead_letters: _TopicWatcher,
     options: DemoOptions,
     stop: threading.Event,
     started: float,
 ) -> float:
-    """Refresh the view until everything sent is accounted for; returns when that happened."""
+    """Refresh the view until everything sent is accounted for; returns when that happened.
+
+    The first Ctrl-C stops the feed and lets the worker drain what was sent; a second aborts.
+    """
     from rich.console import Console
     from rich.live import Live
 
     console = Console(stderr=True, width=None if options.live else 200)
-    deadline_drain: float | None = None
+    drain_deadline: float | None = None
+    last_print = 0.0
     with Live(console=console, refresh_per_second=2, transient=False, auto_refresh=False) as live:
-        last_print = 0.0
         while True:
-            stats = worker.stats() or {}
-            stored, dead = stats.get("stored_documents", 0), stats.get("dead_letters", 0)
-            handled = int(stored + dead + stats.get("duplicates", 0))
-            elapsed = time.monotonic() - started
-            status = {
-                "elapsed_s": round(elapsed, 1),
-                "produced": sent.produced,
-                "stored": stored,
-                "dead_letters": dead,
-                "batches": stats.get("batches", 0),
-                "docs/s": round(stored / max(elapsed, 1e-3), 1),
-            }
-            if options.live:
-                live.update(render(board, status), refresh=True)
-            elif time.monotonic() - last_print > 2:
-                console.print(" · ".join(f"{k} {v}" for k, v in status.items()))
-                last_print = time.monotonic()
-            if options.seconds is not None and elapsed >= options.seconds:
+            try:
+                stats = worker.stats() or {}
+                status = _status(stats, sent, time.monotonic() - started)
+                if options.live:
+                    live.update(render(board, status), refresh=True)
+                elif time.monotonic() - last_print > 2:
+                    console.print(" · ".join(f"{k} {v}" for k, v in status.items()))
+                    last_print = time.monotonic()
+                if options.seconds is not None and status["elapsed_s"] >= options.seconds:
+                    stop.set()
+                if not worker.alive():
+                    raise RuntimeError(f"the worker died:\n{worker.log_tail()}")
+                if sent.done.is_set():
+                    if _handled(stats) >= sent.produced:
+                        return time.monotonic()
+                    drain_deadline = drain_deadline or time.monotonic() + options.drain_timeout_s
+                    if time.monotonic() > drain_deadline:
+                        log.error("worker did not drain within %.0fs", options.drain_timeout_s)
+                        return time.monotonic()
+                time.sleep(0.25)
+            except KeyboardInterrupt:
+                if stop.is_set():
+                    raise
+                console.print(
+                    "stopping the feed; waiting for the worker to store what was sent (Ctrl-C again to abort)"
+                )
                 stop.set()
-            if sent.done.is_set() and handled >= sent.produced:
-                return time.monotonic()
-            if not worker.alive():
-                raise RuntimeError(f"the worker died:\n{worker.log_tail()}")
-            if sent.done.is_set():
-                deadline_drain = deadline_drain or time.monotonic() + options.drain_timeout_s
-                if time.monotonic() > deadline_drain:
-                    log.error("worker did not drain within %.0fs", options.drain_timeout_s)
-                    return time.monotonic()
-            time.sleep(0.25)
+
+
+def _handled(stats: dict[str, float]) -> int:
+    return int(stats.get("stored_documents", 0) + stats.get("dead_letters", 0) + stats.get("duplicates", 0))
+
+
+def _status(stats: dict[str, float], sent: _Sent, elapsed: float) -> dict[str, float | int]:
+    stored = stats.get("stored_documents", 0)
+    return {
+        "elapsed_s": round(elapsed, 1),
+        "produced": sent.produced,
+        "stored": stored,
+        "dead_letters": stats.get("dead_letters", 0),
+        "batches": stats.get("batches", 0),
+        "docs/s": round(stored / max(elapsed, 1e-3), 1),
+    }
 
 
 def _summary(

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Self
 from pydantic import BaseModel
 
 from schemas import TABLES, DocumentRow, ScoreRecord, ddl_statements
+from schemas.alerts import ALERT_COLUMNS, AlertRow
 from storage.exceptions import StoreError
 from storage.values import chunked, sql_params, to_columns
 
@@ -19,6 +20,14 @@ _CREATED_NAME = re.compile(
     r"CREATE\s+(?:MATERIALIZED\s+VIEW|VIEW|TABLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)", re.IGNORECASE
 )
 _EXISTING_SQL = "SELECT doc_id, content_hash FROM documents FINAL WHERE doc_id IN %(ids)s"
+_ALERT_FIELDS = ", ".join(ALERT_COLUMNS)
+_ALERTS_BY_ID_SQL = f"SELECT {_ALERT_FIELDS} FROM alerts FINAL WHERE alert_id IN %(ids)s"
+# The state filter sits outside the FINAL subquery: on old servers a WHERE next to FINAL can be
+# moved to PREWHERE and then sees superseded versions.
+_PENDING_ALERTS_SQL = (
+    f"SELECT {_ALERT_FIELDS} FROM (SELECT {_ALERT_FIELDS} FROM alerts FINAL) "
+    "WHERE delivery_state = 'pending' ORDER BY fired_at, alert_id LIMIT %(limit)s"
+)
 
 
 def schema_objects() -> list[str]:
@@ -95,6 +104,31 @@ class Store(abc.ABC):
     def count_score_rows(self, final: bool = True) -> int:
         """Rows in ``scores``; with ``final``, after deduplication."""
         return self._count("scores", final)
+
+    def insert_alerts(self, rows: Sequence[AlertRow]) -> None:
+        """Insert alert rows: new alerts (version 1) or later versions of stored ones; empty lists are skipped."""
+        if rows:
+            with self._open():
+                self._insert("alerts", ALERT_COLUMNS, to_columns(rows, ALERT_COLUMNS))
+
+    def alerts_by_id(self, alert_ids: Sequence[str]) -> dict[str, AlertRow]:
+        """``alert_id -> row`` (its highest version) for those of ``alert_ids`` already stored."""
+        found: dict[str, AlertRow] = {}
+        for chunk in chunked(list(dict.fromkeys(alert_ids))):
+            for row in self.query_dicts(_ALERTS_BY_ID_SQL, {"ids": tuple(chunk)}):
+                found[row["alert_id"]] = AlertRow(**row)
+        return found
+
+    def pending_alerts(self, limit: int = 1_000) -> list[AlertRow]:
+        """Up to ``limit`` alerts still waiting for delivery, oldest ``fired_at`` first, then by ``alert_id``."""
+        return [AlertRow(**row) for row in self.query_dicts(_PENDING_ALERTS_SQL, {"limit": int(limit)})]
+
+    def count_alerts(self, delivery_state: str | None = None) -> int:
+        """Alerts stored (after deduplication), or only those in ``delivery_state``."""
+        if delivery_state is None:
+            return self._count("alerts", True)
+        sql = "SELECT count() FROM (SELECT delivery_state FROM alerts FINAL) WHERE delivery_state = %(state)s"
+        return int(self.query(sql, {"state": delivery_state})[0][0])
 
     def ping(self) -> None:
         """Raise StoreUnavailable (server) or StoreError unless a trivial query succeeds."""

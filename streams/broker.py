@@ -7,8 +7,10 @@ It keeps everything in memory: a restart loses all topics. Production points
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +24,15 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def die_with_parent() -> None:
+    """Linux: SIGTERM the child if its parent dies, so a killed demo, worker or test leaves no orphan."""
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -73,6 +84,7 @@ class EmbeddedBroker:
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + timeout_s
         while not _port_open(self.host, self.port):

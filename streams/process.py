@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from streams.broker import free_port
+from streams.broker import die_with_parent, free_port
 from streams.exceptions import StreamError
 
 
@@ -39,6 +39,9 @@ class WorkerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                # Its own session: a Ctrl-C in the terminal reaches the parent, which decides when to stop it.
+                start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         return self
 
