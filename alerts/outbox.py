@@ -135,7 +135,7 @@ def backoff_delay(failures: int, interval_s: float, max_backoff_s: float) -> flo
 def run_delivery(
     outbox: Outbox, stop_event: threading.Event, interval_s: float = 1.0, max_backoff_s: float = 60.0
 ) -> None:
-    """Deliver pending alerts every ``interval_s`` until ``stop_event`` is set; back off while Grafana or the store fails.
+    """Deliver pending alerts every ``interval_s`` until ``stop_event`` is set; back off while anything fails.
 
     Blocking: run it in a thread (``threading.Thread(target=run_delivery, args=(...), daemon=True)``).
     """

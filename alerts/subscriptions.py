@@ -104,9 +104,10 @@ def subscribe(
         grafana.create_contact_point(point)
         changes.created.append(f"contact-point {point['name']}")
     tree = grafana.policy_tree()
-    if _put_route(tree, route_for(rule_id, point["name"])):
+    outcome = _put_route(tree, route_for(rule_id, point["name"]))
+    if outcome is not None:
         grafana.set_policy_tree(tree)
-        changes.updated.append(f"policy-route {point['name']}")
+        (changes.created if outcome == "created" else changes.updated).append(f"policy-route {point['name']}")
     _ensure_alert_rule(grafana, rule_id, datasource_uid, changes)
     return changes
 
@@ -124,7 +125,7 @@ def unsubscribe(grafana: Grafana, rule_id: str, target: Target | str | None = No
     kept = [route for route in routes if route.get("receiver") not in names]
     if len(kept) != len(routes):
         grafana.set_policy_tree({**tree, "routes": kept})
-        changes.updated += [f"policy-route {route['receiver']} removed" for route in routes if route not in kept]
+        changes.deleted += [f"policy-route {route['receiver']}" for route in routes if route not in kept]
     for uid in sorted(uids):
         grafana.delete_contact_point(uid)
         changes.deleted.append(f"contact-point {uid}")
@@ -248,10 +249,7 @@ def alert_rule_body(rule_id: str, datasource_uid: str) -> dict[str, Any]:
         "data": [
             _alert_query("A", query, datasource_uid, LOOKBACK_S),
             _alert_query("B", _expression("B", type="reduce", expression="A", reducer="last")),
-            _alert_query(
-                "C",
-                _expression("C", type="threshold", expression="B", conditions=[{"evaluator": {"type": "gt", "params": [0]}}]),
-            ),
+            _alert_query("C", _expression("C", type="threshold", expression="B", conditions=[_above(0)])),
         ],
         "noDataState": "OK",
         "execErrState": "Error",
@@ -287,25 +285,26 @@ def _ensure_alert_rule(grafana: Grafana, rule_id: str, datasource_uid: str, chan
         changes.updated.append(f"alert-rule {desired['uid']}")
 
 
-def _put_route(tree: dict[str, Any], route: dict[str, Any]) -> bool:
-    """Add ``route`` first in the tree's routes, or replace the one with its receiver; whether it changed."""
+def _put_route(tree: dict[str, Any], route: dict[str, Any]) -> Literal["created", "updated"] | None:
+    """Put ``route`` first in the tree's routes, or in place of the one with its receiver; None if already there."""
     routes = tree.get("routes") or []
     for index, existing in enumerate(routes):
         if existing.get("receiver") == route["receiver"]:
             if all(existing.get(key) == value for key, value in route.items()):
-                return False
+                return None
             routes[index] = copy.deepcopy(route)
             tree["routes"] = routes
-            return True
+            return "updated"
     tree["routes"] = [copy.deepcopy(route), *routes]
-    return True
+    return "created"
 
 
 def _selected(grafana: Grafana, rule_id: str, target: Target | str | None) -> tuple[set[str], set[str]]:
     """Receiver names and contact point uids of the rule's subscriptions that ``target`` selects."""
     if target is None:
         mine = list_subscriptions(grafana, rule_id)
-        return {sub.contact_point_name for sub in mine}, {sub.contact_point_uid for sub in mine if sub.contact_point_uid}
+        uids = {sub.contact_point_uid for sub in mine if sub.contact_point_uid}
+        return {sub.contact_point_name for sub in mine}, uids
     targets = [target] if isinstance(target, Target) else [Target(kind, target) for kind in KINDS]
     names = {contact_point_name(rule_id, one) for one in targets}
     uids = {contact_point_uid(rule_id, one) for one in targets}
@@ -345,6 +344,10 @@ def _alert_query(
 
 def _expression(ref_id: str, **model: Any) -> dict[str, Any]:
     return {"refId": ref_id, "datasource": {"type": EXPRESSION_DATASOURCE, "uid": EXPRESSION_DATASOURCE}, **model}
+
+
+def _above(threshold: float) -> dict[str, Any]:
+    return {"evaluator": {"type": "gt", "params": [threshold]}}
 
 
 def _check_rule_id(rule_id: str) -> None:
