@@ -29,8 +29,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# Debian's clickhouse-server for the store contract tests; skipped (tests then skip with a
-# reason) where apt is not usable.
+# Debian's clickhouse-server (store contract tests) and docker-compose (validates compose/);
+# where apt is not usable the tests that need them skip with a reason.
 system-deps:
 	@if ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/sbin/clickhouse-server ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -38,6 +38,13 @@ system-deps:
 			apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 				clickhouse-server clickhouse-client >/dev/null || echo "apt install failed: server tests will skip"; \
 		else echo "clickhouse-server missing and apt unusable: server tests will skip"; fi; \
+	fi
+	@if ! command -v docker-compose >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing docker-compose (apt, to validate compose/)"; \
+			apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose \
+				>/dev/null || echo "apt install failed: the compose test will skip"; \
+		else echo "docker-compose missing and apt unusable: the compose test will skip"; fi; \
 	fi
 
 demo: install

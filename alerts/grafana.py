@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -30,6 +31,7 @@ TEXT_HEADLINES = 5
 """How many of an alert's headlines go into its annotation text."""
 HEADLINE_CHARS = 240
 _RETRYABLE_4XX = frozenset({408, 425, 429})
+_OS_ERROR = re.compile(r"\[Errno -?\d+\][^'\"()]*")
 
 
 def alert_tag(alert_id: str) -> str:
@@ -235,6 +237,9 @@ def _api_base(url: str) -> str:
 
 def _describe(exc: Exception) -> str:
     text = str(getattr(exc, "message", None) or exc).strip()
+    reason = _OS_ERROR.search(text)
+    if isinstance(exc, niquests.exceptions.ConnectionError) and reason:
+        return f"cannot connect ({reason.group(0).strip()})"
     first_line = text.splitlines()[0][:300] if text else ""
     return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
 

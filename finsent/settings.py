@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_AUTHOR_KEY = "finsent-development-only"
@@ -70,6 +70,11 @@ class Settings(BaseSettings):
 
     author_hash_key: SecretStr = SecretStr(DEV_AUTHOR_KEY)
     web_port: int | None = Field(None, ge=0, le=65_535)
+
+    @field_validator("kafka_sasl_password", "store_password", "grafana_token", mode="before")
+    @classmethod
+    def _empty_secret_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:

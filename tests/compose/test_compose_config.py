@@ -119,9 +119,9 @@ def test_grafana_provisioning_matches_finsent_and_the_mounts() -> None:
     providers = yaml.safe_load((COMPOSE_DIR / "grafana/provisioning/dashboards/finsent.yaml").read_text())
     path = providers["providers"][0]["options"]["path"]
     assert f"../dashboards:{path}:ro" in services()["grafana"]["volumes"]
-    assert any(
-        volume.startswith("./clickhouse/users.d/") for volume in services()["clickhouse"]["volumes"]
-    ), "ClickHouse users are mounted"
+    assert any(volume.startswith("./clickhouse/users.d/") for volume in services()["clickhouse"]["volumes"]), (
+        "ClickHouse users are mounted"
+    )
 
 
 def _depends_on(service: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -70,3 +70,8 @@ def test_kafka_sasl_ssl_settings_reach_both_clients(tmp_path: Path) -> None:
 def test_plaintext_needs_no_credentials() -> None:
     assert broker_credentials(Settings()) is None
     assert kafka_client_config(Settings(), "localhost:9092")["security_protocol"] == "PLAINTEXT"
+
+
+def test_an_empty_secret_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINSENT_GRAFANA_TOKEN", "")
+    assert Settings().grafana_token is None
