@@ -8,7 +8,6 @@ timeout, 5xx, 429: retry later), ``GrafanaAuthError`` (401/403) or ``GrafanaReje
 from __future__ import annotations
 
 import html
-import logging
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,7 +23,6 @@ from schemas.alerts import AlertRecord
 if TYPE_CHECKING:
     from finsent.settings import Settings
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TEXT_HEADLINES = 5
@@ -49,7 +47,10 @@ def annotation_tags(alert: AlertRecord) -> list[str]:
 
 
 def annotation_text(alert: AlertRecord) -> str:
-    """What crossed which threshold over which window, then the top headlines; HTML-escaped."""
+    """What crossed which threshold over which window, then the top headlines.
+
+    Grafana renders annotation text as (sanitised) HTML: every part is escaped, lines end in ``<br>``.
+    """
     subject = f" {alert.scope} {alert.scope_key}" if alert.scope != "all" else ""
     lines = [
         f"[{alert.severity}] rule {alert.rule_id}{subject}: {alert.metric} = {alert.value:.4g} "
@@ -59,7 +60,7 @@ def annotation_text(alert: AlertRecord) -> str:
     if alert.headlines:
         lines.append("Top headlines:")
         lines += [f"• {_clip(headline)}" for headline in alert.headlines[:TEXT_HEADLINES]]
-    return html.escape("\n".join(lines), quote=False)
+    return "<br>\n".join(html.escape(line, quote=False) for line in lines)
 
 
 def format_window(seconds: int) -> str:
@@ -71,7 +72,7 @@ def format_window(seconds: int) -> str:
 
 
 class Grafana:
-    """One Grafana instance, reached through ``grafana_client.GrafanaApi`` (synchronous, thread-safe)."""
+    """One Grafana instance, reached through ``grafana_client.GrafanaApi`` (synchronous; one caller at a time)."""
 
     def __init__(self, url: str, token: str | None = None, *, timeout_s: float = 5.0, verify_tls: bool = True) -> None:
         self.url = public_url(url)

@@ -10,6 +10,10 @@ Delivery is in ``fired_at`` order and at most one annotation per alert id, whate
   count goes up) and everything after it stays pending: no alert is skipped or dropped.
 
 State changes insert the alert again with ``version + 1`` (the table is a ReplacingMergeTree).
+
+Run one deliverer per store: the find-then-post check protects against crashes and retries,
+not against two processes posting the same alert at the same moment (Grafana has no
+idempotency key for annotations). Any number of processes may ``enqueue``.
 """
 
 from __future__ import annotations
@@ -75,6 +79,12 @@ class Outbox:
     def pending(self, limit: int = 1_000) -> list[AlertRow]:
         """Up to ``limit`` undelivered alerts in delivery order (``fired_at``, then ``alert_id``)."""
         return self._store.pending_alerts(limit)
+
+    def retry_failed(self, limit: int = 10_000) -> int:
+        """Put alerts Grafana refused for good back in the queue (after fixing the cause); how many."""
+        failed = self._store.alerts_in_state("failed", limit)
+        self._store.insert_alerts([row.next_version(delivery_state="pending") for row in failed])
+        return len(failed)
 
     def deliver_pending(self) -> DeliveryReport:
         """Deliver every pending alert in order; stop at the first Grafana failure (see the module doc)."""

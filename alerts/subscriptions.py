@@ -139,8 +139,8 @@ def unsubscribe(grafana: Grafana, rule_id: str, target: Target | str | None = No
 
 def list_subscriptions(grafana: Grafana, rule_id: str | None = None) -> list[Subscription]:
     """Every finsent subscription (or those of ``rule_id``), including half-provisioned ones."""
-    points = {point.get("name"): point for point in grafana.contact_points() if _name_rule(point.get("name"))}
-    routed = {route.get("receiver") for route in grafana.policy_tree().get("routes") or [] if _route_rule(route)}
+    points = {str(point["name"]): point for point in grafana.contact_points() if _name_rule(point.get("name"))}
+    routed = {str(route["receiver"]) for route in grafana.policy_tree().get("routes") or [] if _route_rule(route)}
     rules = {
         rule.get("labels", {}).get(RULE_LABEL): rule.get("uid")
         for rule in grafana.alert_rules()
@@ -169,7 +169,8 @@ def list_subscriptions(grafana: Grafana, rule_id: str | None = None) -> list[Sub
 
 def target_from(*, email: str | None = None, webhook: str | None = None, slack: str | None = None) -> Target | None:
     """The one target given (None if none); SubscriptionError if several or malformed."""
-    given = [Target(kind, value) for kind, value in (("email", email), ("webhook", webhook), ("slack", slack)) if value]
+    offered: tuple[tuple[Kind, str | None], ...] = (("email", email), ("webhook", webhook), ("slack", slack))
+    given = [Target(kind, value) for kind, value in offered if value]
     if len(given) > 1:
         raise SubscriptionError("give only one of --email, --webhook or --slack")
     if not given:

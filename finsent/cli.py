@@ -267,5 +267,13 @@ def config() -> None:
     click.echo(json.dumps(_settings().public_view(), indent=2, default=str))
 
 
+def _register_subcommands() -> None:
+    from alerts.cli import alerts
+
+    main.add_command(alerts)
+
+
+_register_subcommands()
+
 if __name__ == "__main__":
     main()

@@ -58,7 +58,7 @@ class AlertRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    alert_id: str = Field(default="", max_length=128)
+    alert_id: str = Field(default="", max_length=128, pattern=r"^[A-Za-z0-9_.:-]*$")
     rule_id: str = Field(min_length=1, max_length=128)
     severity: Severity
     scope: Scope

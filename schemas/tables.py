@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from importlib import resources
 
+from schemas.alerts import ALERT_COLUMNS
+
 TABLES: dict[str, tuple[str, ...]] = {
     "documents": (
         "doc_id",
@@ -45,6 +47,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "model_version",
         "ingested_at",
     ),
+    "alerts": ALERT_COLUMNS,
 }
 
 

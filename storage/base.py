@@ -24,9 +24,9 @@ _ALERT_FIELDS = ", ".join(ALERT_COLUMNS)
 _ALERTS_BY_ID_SQL = f"SELECT {_ALERT_FIELDS} FROM alerts FINAL WHERE alert_id IN %(ids)s"
 # The state filter sits outside the FINAL subquery: on old servers a WHERE next to FINAL can be
 # moved to PREWHERE and then sees superseded versions.
-_PENDING_ALERTS_SQL = (
+_ALERTS_IN_STATE_SQL = (
     f"SELECT {_ALERT_FIELDS} FROM (SELECT {_ALERT_FIELDS} FROM alerts FINAL) "
-    "WHERE delivery_state = 'pending' ORDER BY fired_at, alert_id LIMIT %(limit)s"
+    "WHERE delivery_state = %(state)s ORDER BY fired_at, alert_id LIMIT %(limit)s"
 )
 
 
@@ -121,7 +121,12 @@ class Store(abc.ABC):
 
     def pending_alerts(self, limit: int = 1_000) -> list[AlertRow]:
         """Up to ``limit`` alerts still waiting for delivery, oldest ``fired_at`` first, then by ``alert_id``."""
-        return [AlertRow(**row) for row in self.query_dicts(_PENDING_ALERTS_SQL, {"limit": int(limit)})]
+        return self.alerts_in_state("pending", limit)
+
+    def alerts_in_state(self, delivery_state: str, limit: int = 1_000) -> list[AlertRow]:
+        """Up to ``limit`` alerts whose current ``delivery_state`` is this one, in ``fired_at``, ``alert_id`` order."""
+        params = {"state": delivery_state, "limit": int(limit)}
+        return [AlertRow(**row) for row in self.query_dicts(_ALERTS_IN_STATE_SQL, params)]
 
     def count_alerts(self, delivery_state: str | None = None) -> int:
         """Alerts stored (after deduplication), or only those in ``delivery_state``."""

@@ -137,6 +137,11 @@ def test_grafana_503_keeps_alerts_pending_and_a_permanent_refusal_marks_failed(
     assert (report.posted, report.failed, report.interrupted) == (2, 1, False)
     assert alert_store.alerts_by_id([poisoned])[poisoned].delivery_state == "failed"
     assert alert_store.count_alerts("delivered") == 2 and outbox.pending() == []
+
+    monkeypatch.setattr(grafana, "post_annotation", real_post)  # the cause is fixed: retry the failed one
+    assert outbox.retry_failed() == 1 and [row.alert_id for row in outbox.pending()] == [poisoned]
+    assert outbox.deliver_pending().posted == 1
+    assert alert_store.count_alerts("delivered") == 3 and len(fake_grafana.annotations) == 3
     assert fake_grafana.violations == []
 
 

@@ -27,6 +27,12 @@ def test_fired_at_is_whole_seconds_in_utc(make_alert) -> None:
     assert alert.alert_id == make_alert(fired_at=datetime(2026, 11, 23, 14, 0)).alert_id  # naive = UTC
 
 
+def test_explicit_ids_must_be_url_and_tag_safe(make_alert) -> None:
+    assert make_alert(alert_id="engine-1:NVDA.2026").alert_id == "engine-1:NVDA.2026"
+    with pytest.raises(ValidationError, match="alert_id"):
+        make_alert(alert_id="a&b c")
+
+
 def test_scope_needs_its_key(make_alert) -> None:
     with pytest.raises(ValidationError, match="needs a symbol"):
         make_alert(symbol="")

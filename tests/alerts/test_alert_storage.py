@@ -1,0 +1,56 @@
+"""The store's alert methods on both backends: versions replace, pending order, round trips."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from schemas.alerts import AlertRow
+from storage import Store, open_store
+
+
+@pytest.fixture(params=[pytest.param(name, marks=pytest.mark.integration) for name in ("chdb", "clickhouse")])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An initialised store on chdb and on clickhouse-server 18.16; emptied and closed afterwards."""
+    url = f"chdb://{tmp_path / 'chdb'}" if request.param == "chdb" else request.getfixturevalue("clickhouse_url")
+    store = open_store(url)
+    try:
+        store.init_schema()
+        yield store
+        if request.param == "clickhouse":
+            store.drop_all()
+    finally:
+        store.close()
+
+
+def test_alert_rows_round_trip_and_later_versions_win(any_store: Store, make_alert) -> None:
+    alerts = [
+        make_alert(i % 3, symbol=f"S{i}", headlines=[] if i == 0 else ['it\'s "quoted" \\ ünïcode 📉', "b"])
+        for i in range(5)
+    ]
+    rows = [AlertRow.pending(alert) for alert in alerts]
+    any_store.insert_alerts(rows)
+    any_store.insert_alerts([])
+
+    order = [a.alert_id for a in sorted(alerts, key=lambda a: (a.fired_at, a.alert_id))]
+    assert [row.alert_id for row in any_store.pending_alerts(10)] == order
+    assert [row.alert_id for row in any_store.pending_alerts(2)] == order[:2]
+
+    delivered = rows[0].next_version(delivery_state="delivered", delivery_attempts=1, annotation_id=42)
+    any_store.insert_alerts([delivered, rows[1].next_version(delivery_attempts=3)])
+    assert (any_store.count_alerts(), any_store.count_alerts("pending"), any_store.count_alerts("delivered")) == (
+        5,
+        4,
+        1,
+    )
+    assert alerts[0].alert_id not in [row.alert_id for row in any_store.pending_alerts(10)]
+
+    found = any_store.alerts_by_id([alerts[0].alert_id, alerts[1].alert_id, alerts[2].alert_id, "unknown"])
+    assert set(found) == {alerts[0].alert_id, alerts[1].alert_id, alerts[2].alert_id}
+    assert found[alerts[0].alert_id] == delivered
+    assert found[alerts[1].alert_id].delivery_attempts == 3
+    assert found[alerts[2].alert_id].record() == alerts[2]
+    assert found[alerts[2].alert_id].fired_at == alerts[2].fired_at and alerts[2].fired_at.utcoffset() == timedelta(0)
