@@ -134,6 +134,8 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
             tqdm.write(json.dumps(history[-1]))
         if best is None or primary > best[0]:
             best = (primary, epoch, _trainable_state(model))
+            # A checkpoint per improvement: an interrupted run still leaves its best model behind.
+            _save(model, tokenizer, train_sets, config, {"history": history, "best_epoch": epoch, "partial": True})
         elif epoch - best[1] >= config.patience:
             break
     assert best is not None
