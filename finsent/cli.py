@@ -7,11 +7,16 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from finsent.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ingest.messages import OutgoingMessage
 
 DATA_HELP = "CSV (text,label) or JSONL file"
 
@@ -94,6 +99,25 @@ def worker() -> None:
     run_worker(settings)
 
 
+def _send_to_kafka(
+    settings: Settings, messages: Iterable[OutgoingMessage], rate: float | None, total: int | None
+) -> None:
+    """Produce to the news/social topics with a progress bar; print the counts as JSON."""
+    from finsent.kafka import kafka_client_config
+    from ingest.producer import produce
+    from schemas import DocumentKind
+
+    stats = produce(
+        messages,
+        kafka_client_config(settings, _bootstrap_or_fail(settings)),
+        {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
+        rate=rate,
+        total=total,
+        progress=sys.stderr.isatty(),
+    )
+    click.echo(json.dumps(stats.__dict__))
+
+
 def _bootstrap_or_fail(settings: Settings) -> str:
     if not settings.kafka_bootstrap:
         raise click.UsageError(
@@ -110,8 +134,6 @@ def _bootstrap_or_fail(settings: Settings) -> str:
 @click.option("--rate", type=click.FloatRange(min=0.1), default=None, help="messages per second (default: unlimited)")
 def replay(source: str, kind: str, fmt: str | None, rate: float | None) -> None:
     """Send a JSONL or CSV file (or - for stdin) to the news or social topic."""
-    from finsent.kafka import kafka_client_config
-    from ingest.producer import produce
     from ingest.replay import count_lines, read_messages
     from schemas import DocumentKind
 
@@ -122,15 +144,7 @@ def replay(source: str, kind: str, fmt: str | None, rate: float | None) -> None:
         total = None if source == "-" else count_lines(source)
     except (OSError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
-    stats = produce(
-        messages,
-        kafka_client_config(settings, _bootstrap_or_fail(settings)),
-        {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
-        rate=rate,
-        total=total,
-        progress=sys.stderr.isatty(),
-    )
-    click.echo(json.dumps(stats.__dict__))
+    _send_to_kafka(settings, messages, rate, total)
 
 
 @main.command()
@@ -150,20 +164,7 @@ def generate(docs: int, bad_ratio: float, rate: float | None, seed: int, out: Pa
                 handle.write(message.value.replace(b"\n", b" ") + b"\n")
         click.echo(json.dumps({"written": docs, "path": str(out)}))
         return
-    from finsent.kafka import kafka_client_config
-    from ingest.producer import produce
-    from schemas import DocumentKind
-
-    settings = _settings()
-    stats = produce(
-        generator.messages(docs),
-        kafka_client_config(settings, _bootstrap_or_fail(settings)),
-        {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
-        rate=rate,
-        total=docs,
-        progress=sys.stderr.isatty(),
-    )
-    click.echo(json.dumps(stats.__dict__))
+    _send_to_kafka(_settings(), generator.messages(docs), rate, docs)
 
 
 @main.command()

@@ -5,48 +5,11 @@ from __future__ import annotations
 from importlib import resources
 
 from schemas.alerts import ALERT_COLUMNS
+from schemas.records import DocumentRow, ScoreRecord
 
 TABLES: dict[str, tuple[str, ...]] = {
-    "documents": (
-        "doc_id",
-        "kind",
-        "source",
-        "event_time",
-        "ingested_at",
-        "headline",
-        "body",
-        "url",
-        "author_hash",
-        "symbols",
-        "content_hash",
-        "topic",
-        "topic_confidence",
-        "sentiment",
-        "p_negative",
-        "p_neutral",
-        "p_positive",
-        "score",
-        "model_version",
-        "likes",
-        "reposts",
-        "replies",
-    ),
-    "scores": (
-        "doc_id",
-        "kind",
-        "source",
-        "symbol",
-        "event_time",
-        "topic",
-        "topic_confidence",
-        "sentiment",
-        "p_negative",
-        "p_neutral",
-        "p_positive",
-        "score",
-        "model_version",
-        "ingested_at",
-    ),
+    "documents": tuple(DocumentRow.model_fields),
+    "scores": tuple(name for name in ScoreRecord.model_fields if name != "schema_version"),
     "alerts": ALERT_COLUMNS,
 }
 

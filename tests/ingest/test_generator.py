@@ -16,34 +16,14 @@ from ingest.content import PLACEHOLDERS, news_payload, social_payload
 from ingest.corrupt import FLAW_NAMES, corrupt
 from ingest.headlines import BURST_HEADLINES, HEADLINES
 from ingest.universe import COMPANIES
+from models.labels import TFN_TOPICS
 from schemas import Document, DocumentKind, InvalidMessage, parse_document
 
 Feed = tuple[FeedGenerator, list[OutgoingMessage]]
 START = datetime(2024, 5, 1, 13, 30, tzinfo=UTC)
 FEED_SIZE = 2_000
 BAD_RATIO = 0.1
-TOPICS = {
-    "Analyst Update",
-    "Fed | Central Banks",
-    "Company | Product News",
-    "Treasuries | Corporate Debt",
-    "Dividend",
-    "Earnings",
-    "Energy | Oil",
-    "Financials",
-    "Currencies",
-    "General News | Opinion",
-    "Gold | Metals | Materials",
-    "IPO",
-    "Legal | Regulation",
-    "M&A | Investments",
-    "Macro",
-    "Markets",
-    "Politics",
-    "Personnel Change",
-    "Stock Commentary",
-    "Stock Movement",
-}
+TOPICS = set(TFN_TOPICS)
 
 
 @pytest.fixture(scope="module")

@@ -93,3 +93,15 @@ def test_export_writes_json_schemas_and_sql(tmp_path: Path) -> None:
     }
     schema = json.loads((tmp_path / "score_record.schema.json").read_text())
     assert set(ScoreRecord.model_fields) <= set(schema["properties"])
+
+
+def test_table_columns_match_the_ddl() -> None:
+    from schemas import TABLES
+
+    for statement in ddl_statements():
+        name = statement.split("EXISTS", 1)[1].split()[0]
+        if name not in TABLES:
+            continue
+        body = statement.split("(", 1)[1].rsplit(")\nENGINE", 1)[0]
+        columns = tuple(line.strip().split()[0] for line in body.strip().splitlines())
+        assert columns == TABLES[name], name
