@@ -262,6 +262,59 @@ def schemas_export(out_dir: Path) -> None:
     click.echo(json.dumps({"written": [str(p) for p in written]}))
 
 
+@main.group()
+def query() -> None:
+    """History from the store (stop the demo or point FINSENT_STORE_URL at a server first)."""
+
+
+FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
+)
+
+
+@query.command(name="sentiment")
+@click.option("--symbol", default=None, help="a ticker, e.g. NVDA")
+@click.option("--topic", default=None, help='a topic, e.g. "Earnings"')
+@click.option("--since", default="24h", show_default=True, help="how far back: 15m, 6h, 7d")
+@click.option("--interval", default="1m", show_default=True, help="bucket size: 1m to 1d")
+@FORMAT
+def query_sentiment(symbol: str | None, topic: str | None, since: str, interval: str, fmt: str) -> None:
+    """Mean score and volume over time for one symbol or topic, from the per-minute rollups."""
+    from datetime import UTC, datetime
+
+    from finsent.query import parse_duration, render
+    from storage import open_store
+    from storage.queries import sentiment_series
+
+    try:
+        window, step = parse_duration(since), parse_duration(interval)
+        end = datetime.now(UTC)
+        with open_store(_settings().resolved_store_url) as store:
+            rows = sentiment_series(
+                store, symbol=symbol, topic=topic, start=end - window, end=end, interval_s=int(step.total_seconds())
+            )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(render(rows, fmt))
+
+
+@query.command(name="documents")
+@click.option("--symbol", default=None)
+@click.option("--topic", default=None)
+@click.option("--sentiment", type=click.Choice(["negative", "neutral", "positive"]), default=None)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@FORMAT
+def query_documents(symbol: str | None, topic: str | None, sentiment: str | None, limit: int, fmt: str) -> None:
+    """The newest documents with their scores."""
+    from finsent.query import render
+    from storage import open_store
+    from storage.queries import latest_documents
+
+    with open_store(_settings().resolved_store_url) as store:
+        rows = latest_documents(store, symbol=symbol, topic=topic, sentiment=sentiment, limit=limit)
+    click.echo(render(rows, fmt))
+
+
 @main.command()
 def config() -> None:
     """Print the effective configuration (secrets masked)."""

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import orjson
+import pytest
 from click.testing import CliRunner
 
 from finsent.cli import main
@@ -56,3 +57,72 @@ def test_invalid_generated_messages_are_rejected(tmp_path: Path) -> None:
         except (InvalidMessage, orjson.JSONDecodeError):
             rejected += 1
     assert 60 <= rejected <= 140
+
+
+@pytest.mark.integration
+def test_query_commands_read_what_the_worker_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from schemas import DocumentRow
+    from storage import open_store
+
+    monkeypatch.setenv("FINSENT_DATA_DIR", str(tmp_path))
+    now = datetime.now(UTC).replace(microsecond=0)
+    row = DocumentRow(
+        doc_id="d1",
+        kind="news",
+        source="wire",
+        event_time=now,
+        ingested_at=now,
+        headline="Nvidia slides",
+        body="",
+        url="",
+        author_hash="",
+        symbols=["NVDA"],
+        content_hash="h",
+        topic="Stock Movement",
+        topic_confidence=0.9,
+        sentiment=-1,
+        p_negative=0.9,
+        p_neutral=0.05,
+        p_positive=0.05,
+        score=-0.85,
+        model_version="m",
+    )
+    with open_store(f"chdb://{tmp_path / 'chdb'}") as store:
+        store.init_schema()
+        store.write_batch([], [row])
+    series = CliRunner().invoke(main, ["query", "sentiment", "--symbol", "NVDA", "--since", "1h", "--format", "json"])
+    assert series.exit_code == 0, series.output
+    (point,) = [json.loads(line) for line in series.stdout.splitlines()]
+    assert point["docs"] == 1 and point["negatives"] == 1
+    docs = CliRunner().invoke(main, ["query", "documents", "--symbol", "NVDA", "--format", "csv"])
+    assert docs.exit_code == 0, docs.output
+    assert docs.stdout.splitlines()[0].startswith("time,symbols,topic,sentiment,score")
+    assert "Nvidia slides" in docs.stdout
+    bad = CliRunner().invoke(main, ["query", "sentiment", "--symbol", "NVDA", "--since", "yesterday"])
+    assert bad.exit_code == 2 and "duration" in bad.output
+
+
+@pytest.mark.integration
+def test_replay_sends_every_line_of_a_file_to_kafka(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kafka import KafkaConsumer, TopicPartition
+
+    from streams.broker import EmbeddedBroker
+
+    source = tmp_path / "news.jsonl"
+    lines = [json.dumps({"id": str(i), "source": "w", "headline": "h"}) for i in range(20)]
+    source.write_text("\n".join([*lines, "{bad"]))
+    with EmbeddedBroker() as broker:
+        monkeypatch.setenv("FINSENT_KAFKA_BOOTSTRAP", broker.bootstrap)
+        result = CliRunner().invoke(main, ["replay", str(source), "--kind", "news", "--rate", "500"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["produced"] == 21
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, consumer_timeout_ms=2000)
+        partitions = [TopicPartition("finsent.news", p) for p in range(4)]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        values = [record.value for record in consumer]
+        consumer.close()
+    assert len(values) == 21
+    assert b"{bad" in values
