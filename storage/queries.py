@@ -46,7 +46,8 @@ def latest_documents(
     limit: int = 20,
 ) -> list[dict[str, Any]]:
     """The newest stored documents, optionally for one symbol, topic and sentiment."""
-    clauses, params = ["1"], {"limit": limit}
+    clauses: list[str] = ["1"]
+    params: dict[str, Any] = {"limit": limit}
     if symbol is not None:
         clauses.append("has(symbols, %(symbol)s)")
         params["symbol"] = symbol
