@@ -64,9 +64,25 @@ class BatchProcessor:
         parsed = self._parse(messages, result)
         fresh = self._dedupe(parsed, result)
         if fresh:
-            predictions = self.classifier.predict([doc.text for _, doc in fresh])
-            self._rows(fresh, predictions, result)
+            classified = self._classify(fresh, result)
+            self._rows([item for item, _ in classified], [p for _, p in classified], result)
         return result
+
+    def _classify(
+        self, fresh: Parsed, result: BatchResult
+    ) -> list[tuple[tuple[IncomingMessage, Document], Prediction]]:
+        """One model call for the batch; if it fails, one call per document, dead-lettering those that fail."""
+        try:
+            return list(zip(fresh, self.classifier.predict([doc.text for _, doc in fresh]), strict=True))
+        except Exception:
+            log.exception("classifying a batch of %d failed; retrying document by document", len(fresh))
+        classified = []
+        for message, doc in fresh:
+            try:
+                classified.append(((message, doc), self.classifier.predict([doc.text])[0]))
+            except Exception as exc:
+                result.dead_letters.append(_dead_letter(message, f"classification failed: {type(exc).__name__}: {exc}"))
+        return classified
 
     def _parse(self, messages: Sequence[IncomingMessage], result: BatchResult) -> Parsed:
         parsed = []

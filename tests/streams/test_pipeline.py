@@ -117,3 +117,24 @@ def test_empty_batch_touches_nothing(classifier: Classifier) -> None:
     store = FakeStore()
     result = processor(classifier, store).process([])
     assert (result.documents, result.scores, result.dead_letters, store.lookups) == ([], [], [], [])
+
+
+class PoisonedClassifier:
+    """Fails on any batch holding the word POISON, like a model that chokes on one input."""
+
+    def __init__(self, inner: Classifier):
+        self.inner = inner
+
+    def predict(self, texts: list[str]):
+        if any("POISON" in t for t in texts):
+            raise RuntimeError("model failure")
+        return self.inner.predict(texts)
+
+
+def test_a_document_the_model_cannot_score_is_dead_lettered_alone(classifier: Classifier) -> None:
+    processor = BatchProcessor(PoisonedClassifier(classifier), FakeStore().existing, clock=lambda: NOW)  # type: ignore[arg-type]
+    result = processor.process([news("n8", "Acme beats"), news("n9", "POISON pill"), news("n10", "Globex misses")])
+    assert [d.doc_id for d in result.documents] == ["news:wire:n8", "news:wire:n10"]
+    (dead,) = result.dead_letters
+    assert dead.error == "classification failed: RuntimeError: model failure"
+    assert b"POISON" in dead.raw
