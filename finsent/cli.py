@@ -181,6 +181,8 @@ def generate(docs: int, bad_ratio: float, rate: float | None, seed: int, out: Pa
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--learning-rate", type=float, default=None, help="default: 5e-4 (lora) / 8e-5 (full)")
 @click.option("--lora-rank", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--lora-alpha", type=click.IntRange(min=1), default=None, help="default: 2 x rank")
+@click.option("--lora-dropout", type=click.FloatRange(0, 0.9), default=0.05, show_default=True)
 @click.option("--max-length", type=click.IntRange(min=8), default=96, show_default=True)
 @click.option("--seed", type=int, default=13, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="use only the first N rows of each file")

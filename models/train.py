@@ -57,7 +57,7 @@ class TrainConfig:
     topic_label_map: str | None = "tfn-topic"
     method: str = "lora"
     lora_rank: int = 16
-    lora_alpha: int = 32
+    lora_alpha: int | None = None
     lora_dropout: float = 0.05
     epochs: int = 8
     patience: int = 2
@@ -209,7 +209,7 @@ def _with_lora(encoder: nn.Module, config: TrainConfig) -> nn.Module:
 
     lora = LoraConfig(
         r=config.lora_rank,
-        lora_alpha=config.lora_alpha,
+        lora_alpha=config.lora_alpha or 2 * config.lora_rank,
         lora_dropout=config.lora_dropout,
         target_modules=LORA_TARGETS,
         bias="none",
