@@ -105,12 +105,11 @@ def _send_to_kafka(
     """Produce to the news/social topics with a progress bar; print the counts as JSON."""
     from finsent.kafka import kafka_client_config
     from ingest.producer import produce
-    from schemas import DocumentKind
 
     stats = produce(
         messages,
         kafka_client_config(settings, _bootstrap_or_fail(settings)),
-        {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
+        settings.input_topics(),
         rate=rate,
         total=total,
         progress=sys.stderr.isatty(),

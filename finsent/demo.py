@@ -23,7 +23,7 @@ from finsent.settings import Settings
 from ingest.generator import FeedConfig, FeedGenerator
 from ingest.messages import OutgoingMessage
 from ingest.producer import produce
-from schemas import DocumentKind, InvalidMessage, parse_document
+from schemas import InvalidMessage, parse_document
 from storage import open_store
 from streams.broker import EmbeddedBroker
 from streams.process import WorkerProcess
@@ -135,7 +135,7 @@ def _produce(
         produce(
             until_stopped(),
             kafka_client_config(settings, bootstrap),
-            {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
+            settings.input_topics(),
             rate=options.rate,
             progress=False,
             on_sent=lambda m: sent.record(m, author_key),

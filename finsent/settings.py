@@ -16,6 +16,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas import DocumentKind
+
 DEV_AUTHOR_KEY = "finsent-development-only"
 
 
@@ -96,6 +98,10 @@ class Settings(BaseSettings):
         if parts.port:
             netloc += f":{parts.port}"
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+    def input_topics(self) -> dict[DocumentKind, str]:
+        """The topic each kind of document is read from."""
+        return {DocumentKind.NEWS: self.news_topic, DocumentKind.SOCIAL: self.social_topic}
 
     def public_view(self) -> dict[str, object]:
         """Settings as printable values: secrets masked, URLs without passwords."""

@@ -24,7 +24,6 @@ import orjson
 from pydantic import BaseModel
 
 from finsent.settings import Settings
-from schemas import DocumentKind
 from storage import Store, StoreUnavailable
 from streams.pipeline import BatchProcessor, BatchResult, IncomingMessage
 from streams.retry import retry_async
@@ -109,7 +108,7 @@ def create_app(
         web_bind="127.0.0.1",
         producer_acks=-1,
     )
-    kinds = {settings.news_topic: DocumentKind.NEWS, settings.social_topic: DocumentKind.SOCIAL}
+    kinds = {topic: kind for kind, topic in settings.input_topics().items()}
     inputs = app.topic(*kinds, value_type=bytes, key_type=bytes)
     scores_topic = app.topic(settings.scores_topic, value_type=bytes, key_type=bytes)
     deadletter_topic = app.topic(settings.deadletter_topic, value_type=bytes, key_type=bytes)
@@ -128,14 +127,16 @@ def create_app(
             for e in events
         ]
         result = await loop.run_in_executor(None, processor.process, messages)
-
-        def write(scores: Sequence[Any], documents: Sequence[Any]) -> Any:
-            return lambda: loop.run_in_executor(None, store.write_batch, scores, documents)
-
-        await retry_async(write(result.scores, []), StoreUnavailable, "store scores")
+        await retry_async(
+            lambda: loop.run_in_executor(None, store.write_batch, result.scores, []), StoreUnavailable, "store scores"
+        )
         await emit(scores_topic, result.scores, lambda r: r.symbol.encode())
         await emit(deadletter_topic, result.dead_letters, lambda r: None)
-        await retry_async(write([], result.documents), StoreUnavailable, "store documents")
+        await retry_async(
+            lambda: loop.run_in_executor(None, store.write_batch, [], result.documents),
+            StoreUnavailable,
+            "store documents",
+        )
         for event in events:
             await stream.ack(event)
         stats.record(len(events), result, time.monotonic() - started)

@@ -11,7 +11,7 @@ from finsent.kafka import kafka_client_config
 from finsent.settings import Settings
 from ingest.generator import FeedConfig, FeedGenerator
 from ingest.producer import ProduceStats, produce
-from schemas import DocumentKind, InvalidMessage, parse_document
+from schemas import InvalidMessage, parse_document
 from streams.process import WorkerProcess
 
 AUTHOR_KEY = "test-author-key"
@@ -36,7 +36,7 @@ def send_feed(bootstrap: str, docs: int, bad_ratio: float, seed: int, rate: floa
     stats = produce(
         messages,
         kafka_client_config(settings, bootstrap),
-        {DocumentKind.NEWS: settings.news_topic, DocumentKind.SOCIAL: settings.social_topic},
+        settings.input_topics(),
         rate=rate,
         progress=False,
     )
