@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TypeVar, get_args
 
 import click
+from pydantic import ValidationError
 
-from alerts import subscriptions
+from alerts import rules, subscriptions
 from alerts.exceptions import (
     GrafanaAuthError,
     GrafanaError,
@@ -17,8 +20,10 @@ from alerts.exceptions import (
     GrafanaUnavailable,
     SubscriptionError,
 )
-from alerts.grafana import Grafana
+from alerts.grafana import Grafana, format_window
 from finsent.settings import Settings
+
+T = TypeVar("T")
 
 _TARGETS = (
     click.option("--email", help="an email address"),
@@ -35,7 +40,83 @@ def _target_options(command: click.decorators.FC) -> click.decorators.FC:
 
 @click.group("alerts")
 def alerts() -> None:
-    """Grafana notifications for finsent alerts (needs FINSENT_GRAFANA_URL and FINSENT_GRAFANA_TOKEN)."""
+    """Alert rules, and who Grafana notifies when they fire (subscriptions need FINSENT_GRAFANA_URL and _TOKEN)."""
+
+
+@alerts.group("rules")
+def rules_group() -> None:
+    """The threshold rules workers evaluate (they re-read the rules file within seconds of a change)."""
+
+
+@rules_group.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_list(fmt: str) -> None:
+    """The rules in effect and the file they come from."""
+    settings = _settings()
+    path = rules.rules_file(settings.data_dir, settings.alert_rules_file)
+    found = _rule_call(rules.load_rules, path).rules
+    if fmt == "json":
+        click.echo(json.dumps([rule.model_dump() for rule in found]))
+        return
+    click.echo(f"# {len(found)} rules from {path}")
+    for rule in found:
+        target = "market" if rule.scope == "all" else f"{rule.scope} {rule.target}"
+        click.echo(
+            f"{rule.id}\t{target}\t{rule.metric} {rule.comparison} {rule.threshold:g} over {format_window(rule.window)}"
+            f" (min {rule.min_docs} docs, {rule.severity}, cooldown {format_window(rule.cooldown)})"
+        )
+
+
+@rules_group.command("add")
+@click.option("--id", "rule_id", required=True, help="lower-case id, e.g. nvda-gloom")
+@click.option("--scope", type=click.Choice(["symbol", "topic", "all"]), required=True)
+@click.option("--target", default="*", show_default=True, help="a symbol or topic, or * for each one")
+@click.option("--metric", type=click.Choice(list(get_args(rules.Metric))), required=True)
+@click.option("--comparison", type=click.Choice(list(get_args(rules.Comparison))), required=True)
+@click.option("--threshold", type=float, required=True)
+@click.option("--window", default="5m", show_default=True, help="1m to 1h")
+@click.option("--hop", default="30s", show_default=True)
+@click.option("--min-docs", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--severity", type=click.Choice(["info", "warning", "critical"]), default="warning", show_default=True)
+@click.option("--cooldown", default="15m", show_default=True)
+@click.option("--hysteresis", type=click.FloatRange(min=0), default=0.0, show_default=True)
+@click.option("--baseline-windows", type=click.IntRange(2, 48), default=12, show_default=True)
+@click.option("--description", default="")
+@click.option("--replace", is_flag=True, help="replace a different rule with the same id")
+def rules_add(rule_id: str, replace: bool, **fields: Any) -> None:
+    """Add a rule (idempotent: adding the same rule again changes nothing)."""
+    settings = _settings()
+    rule = _rule_call(rules.Rule.model_validate, {"id": rule_id, **fields})
+    changed = _rule_call(rules.add_rule, rule, settings.data_dir, settings.alert_rules_file, replace)
+    path = rules.editable_rules_file(settings.data_dir, settings.alert_rules_file)
+    click.echo(json.dumps({"rule": rule_id, "changed": changed, "file": str(path)}))
+
+
+@rules_group.command("remove")
+@click.argument("rule_id")
+def rules_remove(rule_id: str) -> None:
+    """Remove rule RULE_ID (idempotent: removing a missing rule changes nothing)."""
+    settings = _settings()
+    changed = _rule_call(rules.remove_rule, rule_id, settings.data_dir, settings.alert_rules_file)
+    click.echo(json.dumps({"rule": rule_id, "changed": changed}))
+
+
+@rules_group.command("check")
+@click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+def rules_check(path: Path) -> None:
+    """Validate a rules file; exits 1 with the reason when it is invalid."""
+    found = _rule_call(rules.load_rules, path).rules
+    click.echo(f"{path}: {len(found)} valid rules")
+
+
+def _rule_call(function: Callable[..., T], *args: Any) -> T:
+    try:
+        return function(*args)
+    except rules.RuleError as exc:
+        raise click.ClickException(str(exc)) from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'rule'}: {e['msg']}" for e in exc.errors())
+        raise click.UsageError(f"invalid rule: {problems}") from None
 
 
 @alerts.command("subscribe")

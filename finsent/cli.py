@@ -54,7 +54,7 @@ def main() -> None:
 @click.option("--docs", type=click.IntRange(min=1), default=3000, show_default=True, help="documents to generate")
 @click.option("--seconds", type=click.FloatRange(min=1), default=None, help="stop after this long instead")
 @click.option("--bad-ratio", type=click.FloatRange(0, 1), default=0.05, show_default=True)
-@click.option("--rate", type=click.FloatRange(min=1), default=250.0, show_default=True, help="messages per second")
+@click.option("--rate", type=click.FloatRange(min=1), default=200.0, show_default=True, help="messages per second")
 @click.option("--seed", type=int, default=None, help="generator seed (default: new each run)")
 @click.option(
     "--data-dir", type=click.Path(path_type=Path), default=None, help="where chdb keeps its data [./.finsent]"

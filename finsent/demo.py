@@ -17,18 +17,25 @@ from datetime import UTC, datetime
 
 import orjson
 
+from alerts.rules import load_rules, rules_file
 from finsent.kafka import kafka_client_config
 from finsent.live import ScoreBoard, render
 from finsent.settings import Settings
-from ingest.generator import FeedConfig, FeedGenerator
+from ingest.generator import Burst, FeedConfig, FeedGenerator
 from ingest.messages import OutgoingMessage
 from ingest.producer import produce
 from schemas import InvalidMessage, parse_document
+from schemas.alerts import AlertRecord
 from storage import open_store
 from streams.broker import EmbeddedBroker
 from streams.process import WorkerProcess
 
 log = logging.getLogger(__name__)
+
+BURST = Burst()
+"""The scripted event of the demo feed: a negative news burst about one symbol."""
+BURST_RULE = "symbol-negative-burst"
+"""The default rule the burst is expected to fire."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,7 @@ class DemoOptions:
     docs: int = 3000
     seconds: float | None = None
     bad_ratio: float = 0.05
-    rate: float = 250.0
+    rate: float = 200.0
     seed: int | None = None
     live: bool = False
     drain_timeout_s: float = 120.0
@@ -51,9 +58,15 @@ class _Sent:
     invalid_digests: set[str] = field(default_factory=set)
     done: threading.Event = field(default_factory=threading.Event)
     first_at: float | None = None
+    burst_first_at: float | None = None
+    burst_last_at: float | None = None
 
     def record(self, message: OutgoingMessage, author_key: bytes) -> None:
-        self.first_at = self.first_at or time.monotonic()
+        now = time.monotonic()
+        self.first_at = self.first_at or now
+        if message.note == BURST.name:
+            self.burst_first_at = self.burst_first_at or now
+            self.burst_last_at = now
         self.produced += 1
         try:
             self.valid_ids.append(parse_document(message.value, message.kind, author_key).doc_id)
@@ -78,7 +91,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> dict[str, object]:
         log.warning("starting a worker (log: %s); the first run exports the model to ONNX once", worker.log_file)
         worker.wait_ready()
         board = ScoreBoard()
-        dead_letters = _TopicWatcher(settings, bootstrap, board, sent).start(stack)
+        watcher = _TopicWatcher(settings, bootstrap, board, sent).start(stack)
         feed = _feed(options, seed)
         producer = threading.Thread(
             target=_produce, daemon=True, args=(settings, bootstrap, feed, options, sent, stop, author_key)
@@ -87,8 +100,10 @@ def run_demo(settings: Settings, options: DemoOptions) -> dict[str, object]:
         producer.start()
         finished_at = _watch(worker, board, sent, options, stop, started)
         producer.join(timeout=30)
+        if watcher.burst_alert_at() is None and sent.burst_last_at is not None and _burst_rule_active(settings):
+            _wait_for(watcher.burst_alert_at, timeout_s=10)
         worker.stop()
-    return _summary(settings, sent, dead_letters.count, seed, started, finished_at)
+    return _summary(settings, sent, watcher, seed, started, finished_at)
 
 
 def _interrupt_on_signals() -> None:
@@ -112,7 +127,9 @@ def _worker_env(settings: Settings, bootstrap: str) -> dict[str, str]:
 
 def _feed(options: DemoOptions, seed: int):
     total = options.docs if options.seconds is None else min(options.docs, int(options.rate * options.seconds))
-    config = FeedConfig(seed=seed, bad_ratio=options.bad_ratio, start=datetime.now(UTC), spacing_s=1.0 / options.rate)
+    config = FeedConfig(
+        seed=seed, bad_ratio=options.bad_ratio, start=datetime.now(UTC), spacing_s=1.0 / options.rate, bursts=(BURST,)
+    )
     return FeedGenerator(config).messages(max(total, 1))
 
 
@@ -145,18 +162,20 @@ def _produce(
 
 
 class _TopicWatcher:
-    """Follows finsent.scores (for the live board) and finsent.deadletter (to count this run's)."""
+    """Follows finsent.scores (for the live board), finsent.deadletter (to count this run's) and finsent.alerts."""
 
     def __init__(self, settings: Settings, bootstrap: str, board: ScoreBoard, sent: _Sent):
         self.settings, self.bootstrap, self.board, self.sent = settings, bootstrap, board, sent
         self.count = 0
+        self.alerts: dict[str, tuple[AlertRecord, float]] = {}
+        """alert id -> (alert, when it arrived); alerts are emitted after they are stored."""
         self._stop = threading.Event()
 
     def start(self, stack: ExitStack) -> _TopicWatcher:
         from kafka import KafkaConsumer, TopicPartition
 
         consumer = KafkaConsumer(**kafka_client_config(self.settings, self.bootstrap), enable_auto_commit=False)
-        topics = (self.settings.scores_topic, self.settings.deadletter_topic)
+        topics = (self.settings.scores_topic, self.settings.deadletter_topic, self.settings.alerts_topic)
         partitions = [TopicPartition(t, p) for t in topics for p in range(self.settings.topic_partitions)]
         consumer.assign(partitions)
         consumer.seek_to_end(*partitions)
@@ -173,8 +192,23 @@ class _TopicWatcher:
                 for record in records:
                     if tp.topic == self.settings.scores_topic:
                         self.board.add(record.value)
+                    elif tp.topic == self.settings.alerts_topic:
+                        self._alert(record.value)
                     elif self._is_ours(record.value):
                         self.count += 1
+
+    def _alert(self, value: bytes) -> None:
+        alert = AlertRecord.model_validate_json(value)
+        if alert.alert_id not in self.alerts:
+            self.alerts[alert.alert_id] = (alert, time.monotonic())
+            self.board.add_alert(alert)
+
+    def burst_alert_at(self) -> float | None:
+        """When the alert the scripted burst should raise arrived (None if it did not)."""
+        times = [
+            at for alert, at in self.alerts.values() if alert.rule_id == BURST_RULE and alert.symbol == BURST.symbol
+        ]
+        return min(times, default=None)
 
     def _is_ours(self, value: bytes) -> bool:
         from schemas import DeadLetter
@@ -248,14 +282,24 @@ def _status(stats: dict[str, float], sent: _Sent, elapsed: float) -> dict[str, f
     }
 
 
+def _wait_for(probe, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while probe() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def _summary(
-    settings: Settings, sent: _Sent, dead_letters: int, seed: int, started: float, finished_at: float
+    settings: Settings, sent: _Sent, watcher: _TopicWatcher, seed: int, started: float, finished_at: float
 ) -> dict[str, object]:
     with open_store(settings.resolved_store_url) as store:
         stored = len(store.existing_documents(sent.valid_ids))
         score_rows = _count_score_rows(store, sent.valid_ids)
     valid = len(sent.valid_ids)
+    dead_letters = watcher.count
     seconds = max(finished_at - (sent.first_at or started), 1e-3)
+    burst_alert_at = watcher.burst_alert_at()
+    alert_expected = sent.burst_last_at is not None and _burst_rule_active(settings)
+    reconciled = stored == valid and valid + dead_letters == sent.produced
     return {
         "produced": sent.produced,
         "valid": valid,
@@ -263,9 +307,28 @@ def _summary(
         "dead_letters": dead_letters,
         "score_rows": score_rows,
         "docs_per_s": round(stored / seconds, 1),
+        "alerts": len(watcher.alerts),
+        "alert_latency_s": _alert_latency(burst_alert_at, sent.burst_last_at),
+        "alert_after_burst_start_s": _alert_latency(burst_alert_at, sent.burst_first_at),
         "seed": seed,
-        "ok": stored == valid and valid + dead_letters == sent.produced,
+        "ok": reconciled and (burst_alert_at is not None or not alert_expected),
     }
+
+
+def _burst_rule_active(settings: Settings) -> bool:
+    """Whether the worker evaluates the rule the burst should fire (alerts on, rule in the rules file)."""
+    if not settings.alerts_enabled:
+        return False
+    rules = load_rules(rules_file(settings.data_dir, settings.alert_rules_file))
+    return rules.by_id(BURST_RULE) is not None
+
+
+def _alert_latency(alert_at: float | None, sent_at: float | None) -> float | None:
+    """Seconds from a burst document being sent to the burst's alert being stored; 0 if the alert came first
+    (it fires as soon as enough of the burst is in); None without a burst or an alert."""
+    if alert_at is None or sent_at is None:
+        return None
+    return round(max(0.0, alert_at - sent_at), 2)
 
 
 def _count_score_rows(store, doc_ids: list[str], chunk: int = 2000) -> int:

@@ -12,6 +12,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from schemas.alerts import AlertRecord
+
 
 @dataclass
 class _Tally:
@@ -36,6 +38,7 @@ class ScoreBoard:
     symbols: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
     topics: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
     doc_ids: set[str] = field(default_factory=set)
+    alerts: list[AlertRecord] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, raw: bytes) -> None:
@@ -46,6 +49,14 @@ class ScoreBoard:
             if record["doc_id"] not in self.doc_ids:
                 self.doc_ids.add(record["doc_id"])
                 self.topics[record["topic"]].add(record["score"], record["sentiment"])
+
+    def add_alert(self, alert: AlertRecord) -> None:
+        with self._lock:
+            self.alerts.append(alert)
+
+    def latest_alerts(self, limit: int = 5) -> list[AlertRecord]:
+        with self._lock:
+            return self.alerts[-limit:][::-1]
 
     def movers(self, limit: int = 10, min_docs: int = 3) -> list[tuple[str, _Tally]]:
         with self._lock:
@@ -76,4 +87,22 @@ def render(board: ScoreBoard, status: Mapping[str, object]) -> Group:
         topics.add_column(column, justify="right" if column != "topic" else "left")
     for topic, tally in board.topic_rows():
         topics.add_row(topic, str(tally.docs), _score_text(tally.mean))
-    return Group(header, movers, topics)
+    return Group(header, movers, topics, _alerts_table(board))
+
+
+def _alerts_table(board: ScoreBoard) -> Table:
+    table = Table(title="Alerts (newest first)", expand=True)
+    for column in ("fired (UTC)", "severity", "rule", "on", "value", "docs", "top headline"):
+        table.add_column(column, overflow="ellipsis", no_wrap=column == "top headline")
+    for alert in board.latest_alerts():
+        style = {"critical": "bold red", "warning": "red", "info": "yellow"}[alert.severity]
+        table.add_row(
+            alert.fired_at.strftime("%H:%M:%S"),
+            Text(alert.severity, style=style),
+            alert.rule_id,
+            alert.scope_key or "market",
+            f"{alert.metric} {alert.value:.2f} {alert.comparison} {alert.threshold:g}",
+            str(alert.doc_count),
+            alert.headlines[0] if alert.headlines else "",
+        )
+    return table

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     social_topic: str = "finsent.social"
     scores_topic: str = "finsent.scores"
     deadletter_topic: str = "finsent.deadletter"
+    alert_inputs_topic: str = "finsent.alert-inputs"
+    alerts_topic: str = "finsent.alerts"
     topic_partitions: int = Field(4, ge=1)
     consumer_group: str = "finsent-worker"
 
@@ -62,6 +64,10 @@ class Settings(BaseSettings):
     device: str = "auto"
     batch_max_size: int = Field(256, ge=1)
     batch_max_wait_s: float = Field(0.25, gt=0)
+
+    # Alert rules: evaluated in every worker over finsent.scores.
+    alerts_enabled: bool = True
+    alert_rules_file: Path | None = None
 
     # Grafana (alerts as annotations, subscriptions through alerting provisioning).
     grafana_url: str | None = None

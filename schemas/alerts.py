@@ -123,3 +123,25 @@ class AlertRow(AlertRecord):
 def _utc_seconds(value: datetime) -> datetime:
     aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return aware.replace(microsecond=0)
+
+
+class AlertInput(BaseModel):
+    """One document's contribution to one scope key, on ``finsent.alert-inputs``.
+
+    The topic is keyed by ``partition_key`` so every input of one symbol, topic or of the
+    market as a whole reaches the same partition, hence the same rule evaluator.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    scope: Scope
+    key: str = Field(description="the symbol, the topic, or '' for scope 'all'")
+    doc_id: str
+    event_time: datetime
+    score: float = Field(ge=-1, le=1)
+    sentiment: Literal[-1, 0, 1]
+    headline: str = ""
+
+    @property
+    def partition_key(self) -> str:
+        return f"{self.scope}:{self.key}"

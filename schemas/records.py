@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.documents import SCHEMA_VERSION
 
+HEADLINE_CHARS = 300
+
 
 class ScoreRecord(BaseModel):
     """One scored (document, symbol) pair; an empty symbol means the document named none."""
@@ -31,6 +33,14 @@ class ScoreRecord(BaseModel):
     score: float = Field(ge=-1, le=1)
     model_version: str
     ingested_at: datetime
+    headline: str = Field("", max_length=HEADLINE_CHARS, description="on Kafka only, for alert texts")
+    doc_first: bool = Field(
+        True, description="on Kafka only: true on exactly one of a document's records (per-document aggregates)"
+    )
+
+
+KAFKA_ONLY_FIELDS = frozenset({"schema_version", "headline", "doc_first"})
+"""ScoreRecord fields that travel on ``finsent.scores`` but are not columns of the ``scores`` table."""
 
 
 class DocumentRow(BaseModel):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from importlib import resources
 
 from schemas.alerts import ALERT_COLUMNS
-from schemas.records import DocumentRow, ScoreRecord
+from schemas.records import KAFKA_ONLY_FIELDS, DocumentRow, ScoreRecord
 
 TABLES: dict[str, tuple[str, ...]] = {
     "documents": tuple(DocumentRow.model_fields),
-    "scores": tuple(name for name in ScoreRecord.model_fields if name != "schema_version"),
+    "scores": tuple(name for name in ScoreRecord.model_fields if name not in KAFKA_ONLY_FIELDS),
     "alerts": ALERT_COLUMNS,
 }
 

@@ -7,6 +7,13 @@ Per batch, in this order (so a crash at any point loses nothing and stores nothi
 3. emit scores and dead letters to Kafka and wait for the broker's acknowledgement;
 4. insert the document rows: the commit marker; a retried batch skips documents found here;
 5. ack the events, so Faust commits their offsets.
+
+Alert rules run in two more agents, also acking only after their output is durable:
+
+- ``route_scores`` fans each record of ``finsent.scores`` out to ``finsent.alert-inputs``, keyed by
+  symbol, topic and market, so each key's windows live in exactly one worker;
+- ``evaluate_alerts`` feeds those inputs to the rule engine (``alerts.engine``), stores fired
+  alerts in the outbox (the ``alerts`` table) and emits them to ``finsent.alerts``.
 """
 
 from __future__ import annotations
@@ -17,18 +24,23 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from alerts.engine import AlertEngine, inputs_for
+from alerts.outbox import Outbox
 from finsent.settings import Settings
+from schemas import ScoreRecord
+from schemas.alerts import AlertInput
 from storage import Store, StoreUnavailable
 from streams.pipeline import BatchProcessor, BatchResult, IncomingMessage
 from streams.retry import retry_async
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -43,6 +55,8 @@ class WorkerStats:
     duplicates: int = 0
     last_batch_size: int = 0
     last_batch_seconds: float = 0.0
+    alerts_fired: int = 0
+    alert_keys: int = 0
     started: float = field(default_factory=time.monotonic)
 
     def record(self, size: int, result: BatchResult, seconds: float) -> None:
@@ -59,6 +73,30 @@ class WorkerStats:
         data = {k: v for k, v in self.__dict__.items() if k != "started"}
         data["uptime_s"] = round(time.monotonic() - self.started, 1)
         return data
+
+
+async def emit(topic: faust.TopicT, records: Sequence[BaseModel], key: Callable[[Any], bytes | None]) -> None:
+    """Send ``records`` as JSON and wait until the broker has them all."""
+    pending = [await topic.send(key=key(r), value=orjson.dumps(r.model_dump(mode="json"))) for r in records]
+    if pending:
+        await asyncio.gather(*pending)
+
+
+def parse_internal(model: type[M], events: Sequence[faust.types.EventT]) -> list[M]:
+    """Our own topics' records as ``model``; a record that does not parse is logged and skipped, not retried forever."""
+    parsed = []
+    for event in events:
+        try:
+            parsed.append(model.model_validate_json(event.value))
+        except ValidationError as exc:
+            log.error(
+                "skipping an invalid record at %s[%d]@%d: %s",
+                event.message.topic,
+                event.message.partition,
+                event.message.offset,
+                exc.errors()[0]["msg"] if exc.errors() else exc,
+            )
+    return parsed
 
 
 def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
@@ -86,10 +124,23 @@ def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | No
     return None
 
 
+@dataclass
+class Alerting:
+    """The rule engine and the outbox its alerts go to."""
+
+    engine: AlertEngine
+    outbox: Outbox
+
+
 def create_app(
-    settings: Settings, bootstrap: str, store: Store, processor: BatchProcessor, web_port: int
+    settings: Settings,
+    bootstrap: str,
+    store: Store,
+    processor: BatchProcessor,
+    web_port: int,
+    alerting: Alerting | None = None,
 ) -> tuple[faust.App, WorkerStats]:
-    """Build the Faust app with the classify agent wired to ``store`` and ``processor``."""
+    """Build the Faust app: the classify agent, and the alert agents when ``alerting`` is given."""
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.consumer_group,
@@ -113,11 +164,6 @@ def create_app(
     scores_topic = app.topic(settings.scores_topic, value_type=bytes, key_type=bytes)
     deadletter_topic = app.topic(settings.deadletter_topic, value_type=bytes, key_type=bytes)
     stats = WorkerStats()
-
-    async def emit(topic: faust.TopicT, records: Sequence[BaseModel], key: Callable[[Any], bytes | None]) -> None:
-        pending = [await topic.send(key=key(r), value=orjson.dumps(r.model_dump(mode="json"))) for r in records]
-        if pending:
-            await asyncio.gather(*pending)
 
     async def handle_batch(events: list[faust.types.EventT], stream: faust.StreamT) -> None:
         loop = asyncio.get_running_loop()
@@ -147,6 +193,9 @@ def create_app(
         async for events in batches:
             await handle_batch(events, stream)
 
+    if alerting is not None:
+        _add_alert_agents(app, settings, alerting, stats)
+
     @app.timer(interval=10.0)
     async def log_stats() -> None:
         log.info("worker stats %s", stats.as_dict())
@@ -159,3 +208,55 @@ def create_app(
         )
 
     return app, stats
+
+
+def _add_alert_agents(
+    app: faust.App,
+    settings: Settings,
+    alerting: Alerting,
+    stats: WorkerStats,
+) -> None:
+    scores = app.topic(settings.scores_topic, value_type=bytes, key_type=bytes)
+    alert_inputs = app.topic(settings.alert_inputs_topic, value_type=bytes, key_type=bytes)
+    alerts_topic = app.topic(settings.alerts_topic, value_type=bytes, key_type=bytes)
+    assignment: set[Any] = set()
+
+    @app.agent(scores, name="route_scores")
+    async def route_scores(stream: faust.StreamT) -> None:
+        batches = stream.noack_take(settings.batch_max_size, within=settings.batch_max_wait_s)  # type: ignore[attr-defined]
+        async for events in batches:
+            inputs = [item for score in parse_internal(ScoreRecord, events) for item in inputs_for(score)]
+            await emit(alert_inputs, inputs, lambda item: item.partition_key.encode())
+            for event in events:
+                await stream.ack(event)
+
+    async def handle_alert_batch(inputs: list[AlertInput]) -> None:
+        loop = asyncio.get_running_loop()
+        fired = await retry_async(
+            lambda: loop.run_in_executor(None, alerting.engine.observe, inputs), StoreUnavailable, "alert history"
+        )
+        if fired:
+            await retry_async(
+                lambda: loop.run_in_executor(None, alerting.outbox.enqueue, fired), StoreUnavailable, "store alerts"
+            )
+            await emit(alerts_topic, fired, lambda alert: alert.alert_id.encode())
+            for alert in fired:
+                log.warning(
+                    "alert %s on %s: %s = %.3f", alert.rule_id, alert.scope_key or "market", alert.metric, alert.value
+                )
+        stats.alerts_fired += len(fired)
+        stats.alert_keys = alerting.engine.keys
+
+    @app.agent(alert_inputs, name="evaluate_alerts")
+    async def evaluate_alerts(stream: faust.StreamT) -> None:
+        batches = stream.noack_take(settings.batch_max_size, within=settings.batch_max_wait_s)  # type: ignore[attr-defined]
+        async for events in batches:
+            current = set(app.consumer.assignment())
+            if current != assignment:
+                # Keys may have moved between workers: rebuild each from the store when next seen.
+                assignment.clear()
+                assignment.update(current)
+                alerting.engine.reset()
+            await handle_alert_batch(parse_internal(AlertInput, events))
+            for event in events:
+                await stream.ack(event)

@@ -14,6 +14,7 @@ from typing import Any
 
 from models import Classifier, Prediction
 from schemas import DeadLetter, Document, DocumentKind, DocumentRow, InvalidMessage, ScoreRecord, parse_document
+from schemas.records import HEADLINE_CHARS
 from streams.symbols import SymbolExtractor
 
 Parsed = list[tuple["IncomingMessage", Document]]
@@ -115,8 +116,8 @@ class BatchProcessor:
         for (_, doc), prediction in zip(fresh, predictions, strict=True):
             symbols = self.symbols.extract(doc.text, doc.tickers)
             result.documents.append(_document_row(doc, symbols, prediction, now))
-            for symbol in symbols or [""]:
-                result.scores.append(_score(doc, symbol, prediction, now))
+            for rank, symbol in enumerate(symbols or [""]):
+                result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0))
 
 
 def _dead_letter(message: IncomingMessage, reason: str) -> DeadLetter:
@@ -136,7 +137,7 @@ def _prediction_fields(prediction: Prediction) -> dict[str, Any]:
     }
 
 
-def _score(doc: Document, symbol: str, prediction: Prediction, now: datetime) -> ScoreRecord:
+def _score(doc: Document, symbol: str, prediction: Prediction, now: datetime, doc_first: bool) -> ScoreRecord:
     return ScoreRecord.model_construct(
         schema_version=1,
         doc_id=doc.doc_id,
@@ -145,8 +146,15 @@ def _score(doc: Document, symbol: str, prediction: Prediction, now: datetime) ->
         symbol=symbol,
         event_time=doc.event_time.replace(microsecond=0),
         ingested_at=now,
+        headline=_clip(doc.headline or doc.text, HEADLINE_CHARS),
+        doc_first=doc_first,
         **_prediction_fields(prediction),
     )
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _document_row(doc: Document, symbols: list[str], prediction: Prediction, now: datetime) -> DocumentRow:

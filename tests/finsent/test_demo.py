@@ -10,11 +10,25 @@ from pathlib import Path
 
 import pytest
 
+from alerts.rules import Rule, save_rules
+from finsent.demo import BURST_RULE
+
 pytestmark = pytest.mark.integration
 
 
-def test_demo_reconciles_every_message(tiny_model_dir: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "FINSENT_MODEL": str(tiny_model_dir), "FINSENT_MODEL_BACKEND": "onnx-int8"}
+def test_demo_reconciles_every_message_and_alerts_on_the_burst(tiny_model_dir: Path, tmp_path: Path) -> None:
+    # The tiny test model's sentiment is unreliable, so the demo's burst rule is swapped for a volume
+    # rule under the same id: what is checked is the alert path, not the model.
+    rules = tmp_path / "rules.yaml"
+    save_rules(
+        rules, [Rule(id=BURST_RULE, scope="symbol", metric="volume", comparison=">=", threshold=30, min_docs=30)]
+    )
+    env = {
+        **os.environ,
+        "FINSENT_MODEL": str(tiny_model_dir),
+        "FINSENT_MODEL_BACKEND": "onnx-int8",
+        "FINSENT_ALERT_RULES_FILE": str(rules),
+    }
     done = subprocess.run(
         [
             sys.executable,
@@ -46,4 +60,6 @@ def test_demo_reconciles_every_message(tiny_model_dir: Path, tmp_path: Path) -> 
     assert summary["dead_letters"] > 0
     assert summary["score_rows"] >= summary["stored_documents"]
     assert summary["docs_per_s"] > 0
+    assert summary["alerts"] >= 1 and summary["alert_latency_s"] is not None
+    assert summary["alert_after_burst_start_s"] >= summary["alert_latency_s"] >= 0
     assert summary["ok"] is True

@@ -1,0 +1,357 @@
+"""The rule engine: hopping-window aggregates per scope key, evaluated as documents arrive.
+
+State per scope key (a symbol, a topic, or the market as a whole) is a map of 10-second
+buckets (count, score sum, negatives, and the most negative / most positive headlines). A
+window of any rule is a run of buckets, so one key's state serves every rule that watches it.
+
+Windows hop: the window a document lands in ends at the next multiple of the rule's hop
+after its event time and spans the rule's window before that. Each window is evaluated as
+soon as a document changes it (not when it closes), so an alert follows the document that
+tips the metric by one batch, not by one hop. The alert id is derived from the rule, the key
+and the window end, so evaluating the same window again never yields a second alert.
+
+The state is rebuilt from the store (``History``) the first time a key is seen after a start
+or a rebalance, so a restarted worker resumes with the same windows, cooldowns and re-arm
+state rather than an empty memory. Document ids are remembered for the buckets of the longest
+window, so documents the stream delivers again after a crash are not counted twice there.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from alerts.rules import BUCKET_S, Rule
+from schemas.alerts import AlertInput, AlertRecord, Scope, alert_id_for
+from schemas.records import ScoreRecord
+
+TOP_HEADLINES = 5
+
+ScopeKey = tuple[Scope, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Detail:
+    """One stored document, as the history gives it back for recent buckets."""
+
+    doc_id: str
+    event_time: int
+    score: float
+    sentiment: int
+    headline: str
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """One bucket of older history: no document ids, no headlines."""
+
+    start: int
+    count: int
+    score_sum: float
+    negatives: int
+
+
+class History(Protocol):
+    """Where keys' past comes from when the engine first meets them (the ClickHouse tables)."""
+
+    def aggregates(self, scope: Scope, keys: Sequence[str], since: int, until: int) -> dict[str, list[Aggregate]]:
+        """Per key, its buckets with ``since <= start < until``."""
+
+    def details(self, scope: Scope, keys: Sequence[str], since: int) -> dict[str, list[Detail]]:
+        """Per key, its documents with ``event_time >= since``."""
+
+    def last_alerts(self, scope: Scope, keys: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Per key, ``rule_id -> fired_at`` (Unix seconds) of the latest stored alert of each rule."""
+
+
+@dataclass
+class Bucket:
+    count: int = 0
+    score_sum: float = 0.0
+    negatives: int = 0
+    doc_ids: set[str] | None = field(default_factory=set)
+    most_negative: list[tuple[float, str]] = field(default_factory=list)
+    most_positive: list[tuple[float, str]] = field(default_factory=list)
+
+    def add(self, doc_id: str, score: float, sentiment: int, headline: str) -> bool:
+        """Count one document; False if this bucket already counted it."""
+        if self.doc_ids is not None:
+            if doc_id in self.doc_ids:
+                return False
+            self.doc_ids.add(doc_id)
+        self.count += 1
+        self.score_sum += score
+        self.negatives += sentiment == -1
+        if headline:
+            _keep_top(self.most_negative, (-score, headline))
+            _keep_top(self.most_positive, (score, headline))
+        return True
+
+
+@dataclass
+class Armed:
+    """Per (rule, key): whether the rule may fire, and not before when."""
+
+    armed: bool = True
+    cooldown_until: int = 0
+
+
+@dataclass
+class KeyState:
+    buckets: dict[int, Bucket] = field(default_factory=dict)
+    latest: int = 0
+    first_seen: int | None = None
+    rules: dict[str, Armed] = field(default_factory=dict)
+
+    def add(self, item: AlertInput) -> bool:
+        at = int(item.event_time.timestamp())
+        self.latest = max(self.latest, at)
+        bucket = self.buckets.setdefault(_bucket_start(at), Bucket())
+        if not bucket.add(item.doc_id, item.score, item.sentiment, item.headline):
+            return False
+        self.seen(at)
+        return True
+
+    def seen(self, at: int) -> None:
+        self.first_seen = at if self.first_seen is None else min(self.first_seen, at)
+
+    def window(self, start: int, end: int) -> list[Bucket]:
+        return [bucket for begin, bucket in self.buckets.items() if start <= begin < end]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    value: float | None
+    doc_count: int
+
+
+class AlertEngine:
+    """Evaluates ``rules()`` over the inputs it is given; returns the alerts they raise."""
+
+    def __init__(self, rules: Callable[[], Sequence[Rule]], history: History | None = None) -> None:
+        self._rules = rules
+        self._history = history
+        self._keys: dict[ScopeKey, KeyState] = {}
+        self._last_rules: tuple[Rule, ...] = ()
+
+    def reset(self) -> None:
+        """Forget every key (after a rebalance: keys are rebuilt from the history when seen again)."""
+        self._keys.clear()
+
+    @property
+    def keys(self) -> int:
+        return len(self._keys)
+
+    def observe(self, inputs: Iterable[AlertInput]) -> list[AlertRecord]:
+        """Add ``inputs`` to their keys' windows and evaluate the rules of every key that changed."""
+        rules = tuple(self._rules())
+        if rules != self._last_rules:
+            self._last_rules = rules  # windows and baselines were loaded for the old rules
+            self.reset()
+        items = list(inputs)
+        fresh = self._load_new_keys(items, rules)
+        touched: dict[ScopeKey, KeyState] = {}
+        for item in items:
+            scope_key = (item.scope, item.key)
+            state = self._keys.get(scope_key)
+            # A key just rebuilt from the store may already hold this document: evaluate it anyway.
+            if state is not None and (state.add(item) or scope_key in fresh):
+                touched[scope_key] = state
+        alerts = []
+        for (scope, key), state in touched.items():
+            for rule in rules:
+                if rule.applies_to(scope, key):
+                    alert = self._evaluate(rule, scope, key, state)
+                    if alert is not None:
+                        alerts.append(alert)
+            self._prune(state, rules)
+        return alerts
+
+    def _evaluate(self, rule: Rule, scope: Scope, key: str, state: KeyState) -> AlertRecord | None:
+        now = state.latest
+        end = (now // rule.hop + 1) * rule.hop
+        start = end - rule.window
+        buckets = state.window(start, end)
+        measured = measure(rule, state, buckets, start)
+        armed = state.rules.setdefault(rule.id, Armed())
+        usable = measured.value is not None and measured.doc_count >= rule.min_docs
+        if not armed.armed:
+            if not usable or rule.recovered(measured.value):  # type: ignore[arg-type]
+                armed.armed = True
+            return None
+        if not usable or now < armed.cooldown_until or not rule.fires(measured.value):  # type: ignore[arg-type]
+            return None
+        armed.armed, armed.cooldown_until = False, now + rule.cooldown
+        return _alert(rule, scope, key, measured, buckets, fired_at=now, window_end=end)
+
+    def _load_new_keys(self, items: Sequence[AlertInput], rules: Sequence[Rule]) -> set[ScopeKey]:
+        """Create the state of every key in ``items`` that some rule watches and the engine has not met yet,
+        rebuilt from the history (one set of queries per scope); keys are registered only once loaded."""
+        first_time: dict[ScopeKey, int] = {}
+        for item in items:
+            scope_key = (item.scope, item.key)
+            if scope_key not in self._keys and any(rule.applies_to(item.scope, item.key) for rule in rules):
+                at = int(item.event_time.timestamp())
+                first_time[scope_key] = min(first_time.get(scope_key, at), at)
+        by_scope: dict[Scope, dict[str, int]] = {}
+        for (scope, key), at in first_time.items():
+            by_scope.setdefault(scope, {})[key] = at
+        states: dict[ScopeKey, KeyState] = {}
+        for scope, keys in by_scope.items():
+            states.update(self._rebuild(scope, keys, rules))
+        self._keys.update(states)
+        return set(states)
+
+    def _rebuild(self, scope: Scope, keys: dict[str, int], rules: Sequence[Rule]) -> dict[ScopeKey, KeyState]:
+        states = {(scope, key): KeyState() for key in keys}
+        watching = [rule for rule in rules if any(rule.applies_to(scope, key) for key in keys)]
+        if self._history is None:
+            return states
+        at = min(keys.values())
+        detail_since = _bucket_start(at - max(rule.window for rule in watching))
+        since = _bucket_start(at - max(rule.lookback_s for rule in watching))
+        names = sorted(keys)
+        for key, aggregates in self._history.aggregates(scope, names, since, detail_since).items():
+            state = states[(scope, key)]
+            for aggregate in aggregates:
+                bucket = state.buckets.setdefault(aggregate.start, Bucket(doc_ids=None))
+                bucket.count += aggregate.count
+                bucket.score_sum += aggregate.score_sum
+                bucket.negatives += aggregate.negatives
+                state.seen(aggregate.start)
+        for key, details in self._history.details(scope, names, detail_since).items():
+            state = states[(scope, key)]
+            for detail in details:
+                bucket = state.buckets.setdefault(_bucket_start(detail.event_time), Bucket())
+                bucket.add(detail.doc_id, detail.score, detail.sentiment, detail.headline)
+                state.seen(detail.event_time)
+        for key, fired in self._history.last_alerts(scope, names).items():
+            _restore_cooldowns(
+                states[(scope, key)], fired, [r for r in watching if r.applies_to(scope, key)], keys[key]
+            )
+        return states
+
+    def _prune(self, state: KeyState, rules: Sequence[Rule]) -> None:
+        lookback = max((rule.lookback_s for rule in rules), default=BUCKET_S)
+        detail_span = max((rule.window for rule in rules), default=BUCKET_S)
+        oldest, detailed = state.latest - lookback - BUCKET_S, state.latest - detail_span - BUCKET_S
+        for start in [start for start in state.buckets if start < oldest]:
+            del state.buckets[start]
+        for start, bucket in state.buckets.items():
+            if start < detailed and bucket.doc_ids is not None:
+                bucket.doc_ids = None
+                bucket.most_negative.clear()
+                bucket.most_positive.clear()
+
+
+def measure(rule: Rule, state: KeyState, window: Sequence[Bucket], window_start: int) -> Measurement:
+    """The rule's metric over ``window`` (and, for baseline metrics, the windows before it)."""
+    count = sum(bucket.count for bucket in window)
+    if count == 0:
+        return Measurement(None, 0)
+    if rule.metric == "volume":
+        return Measurement(float(count), count)
+    if rule.metric == "mean_score":
+        return Measurement(sum(bucket.score_sum for bucket in window) / count, count)
+    if rule.metric == "negative_share":
+        return Measurement(sum(bucket.negatives for bucket in window) / count, count)
+    baseline_start = window_start - rule.window * rule.baseline_windows
+    if state.first_seen is None or state.first_seen > baseline_start:
+        return Measurement(None, count)  # not enough history for a baseline yet
+    baseline = [(start, bucket) for start, bucket in state.buckets.items() if baseline_start <= start < window_start]
+    if rule.metric == "volume_zscore":
+        counts = [0] * rule.baseline_windows
+        for start, bucket in baseline:
+            counts[(start - baseline_start) // rule.window] += bucket.count
+        mean = sum(counts) / len(counts)
+        spread = math.sqrt(sum((c - mean) ** 2 for c in counts) / len(counts))
+        # A Poisson floor on the spread: a quiet, flat baseline must not turn one extra document into z = 10.
+        return Measurement((count - mean) / max(spread, math.sqrt(mean), 1.0), count)
+    baseline_docs = sum(bucket.count for _, bucket in baseline)
+    if baseline_docs < rule.min_docs:
+        return Measurement(None, count)
+    baseline_mean = sum(bucket.score_sum for _, bucket in baseline) / baseline_docs
+    return Measurement(sum(bucket.score_sum for bucket in window) / count - baseline_mean, count)
+
+
+def top_headlines(rule: Rule, window: Sequence[Bucket], limit: int = TOP_HEADLINES) -> list[str]:
+    """The headlines that pushed the metric most: most negative first for bad-news rules, else most positive;
+    for volume rules, the most extreme either way."""
+    if rule.metric in ("volume", "volume_zscore"):
+        ranked = [(abs(s), h) for b in window for s, h in (*b.most_negative, *b.most_positive)]
+    elif rule.looks_for_negative:
+        ranked = [item for bucket in window for item in bucket.most_negative]
+    else:
+        ranked = [item for bucket in window for item in bucket.most_positive]
+    headlines: list[str] = []
+    for _, headline in sorted(ranked, key=lambda item: item[0], reverse=True):
+        if headline not in headlines:
+            headlines.append(headline)
+        if len(headlines) == limit:
+            break
+    return headlines
+
+
+def _alert(
+    rule: Rule, scope: Scope, key: str, measured: Measurement, window: Sequence[Bucket], fired_at: int, window_end: int
+) -> AlertRecord:
+    assert measured.value is not None
+    return AlertRecord(
+        alert_id=alert_id_for(rule.id, scope, key, datetime.fromtimestamp(window_end, UTC)),
+        rule_id=rule.id,
+        severity=rule.severity,
+        scope=scope,
+        symbol=key if scope == "symbol" else "",
+        topic=key if scope == "topic" else "",
+        metric=rule.metric,
+        comparison=rule.comparison,
+        value=round(measured.value, 6),
+        threshold=rule.threshold,
+        window_s=rule.window,
+        doc_count=measured.doc_count,
+        fired_at=datetime.fromtimestamp(fired_at, UTC),
+        headlines=top_headlines(rule, window),
+    )
+
+
+def _restore_cooldowns(state: KeyState, fired: dict[str, int], rules: Sequence[Rule], now: int) -> None:
+    for rule in rules:
+        if rule.id in fired:
+            # Disarmed until the metric is seen to recover: the alert already stored covers this episode.
+            recent = fired[rule.id] >= now - max(rule.window, rule.cooldown)
+            state.rules[rule.id] = Armed(armed=not recent, cooldown_until=fired[rule.id] + rule.cooldown)
+
+
+def _bucket_start(unix_seconds: int) -> int:
+    return unix_seconds - unix_seconds % BUCKET_S
+
+
+def _keep_top(heap: list[tuple[float, str]], item: tuple[float, str]) -> None:
+    if len(heap) < TOP_HEADLINES:
+        heapq.heappush(heap, item)
+    elif item > heap[0]:
+        heapq.heapreplace(heap, item)
+
+
+def inputs_for(score: ScoreRecord) -> list[AlertInput]:
+    """What one record of ``finsent.scores`` contributes: to its symbol, and (once per document) to its
+    topic and to the market as a whole."""
+    keys: list[tuple[Scope, str]] = [("symbol", score.symbol)] if score.symbol else []
+    if score.doc_first:
+        keys += [("topic", score.topic), ("all", "")]
+    return [
+        AlertInput(
+            scope=scope,
+            key=key,
+            doc_id=score.doc_id,
+            event_time=score.event_time,
+            score=score.score,
+            sentiment=score.sentiment,
+            headline=score.headline,
+        )
+        for scope, key in keys
+    ]

@@ -1,0 +1,139 @@
+"""Rules files: parsing, validation messages, the shipped defaults, and reloading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from alerts.rules import (
+    DEFAULT_RULES_FILE,
+    Rule,
+    RuleBook,
+    RuleError,
+    editable_rules_file,
+    load_rules,
+    parse_duration,
+    rules_file,
+    save_rules,
+)
+
+BASE = {"id": "r1", "scope": "symbol", "target": "nvda", "metric": "mean_score", "comparison": "<", "threshold": -0.3}
+
+
+def test_shipped_rules_load_and_cover_every_scope() -> None:
+    rules = load_rules(DEFAULT_RULES_FILE).rules
+    assert {rule.scope for rule in rules} == {"symbol", "topic", "all"}
+    assert any(rule.id == "symbol-negative-burst" for rule in rules)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("5m", 300), ("1h", 3600), (" 10 m ", 600), (30, 30)])
+def test_durations(text: object, seconds: int) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["5 minutes", "-1m", "1d", "", True])
+def test_bad_durations_are_refused(text: object) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
+
+
+def test_symbol_targets_are_upper_cased_and_defaults_apply() -> None:
+    rule = Rule(**BASE)
+    assert (rule.target, rule.window, rule.hop, rule.min_docs, rule.severity) == ("NVDA", 300, 30, 10, "warning")
+    assert rule.applies_to("symbol", "NVDA") and not rule.applies_to("symbol", "AAPL")
+    assert not rule.applies_to("topic", "NVDA")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"window": "30s"}, "between 1m and 1h"),
+        ({"window": "2h"}, "between 1m and 1h"),
+        ({"hop": "15s"}, "multiple of 10s"),
+        ({"hop": "10m"}, "hop must be between"),
+        ({"scope": "all", "target": "NVDA"}, "takes no target"),
+        ({"target": ""}, "needs a target"),
+        ({"metric": "negative_share", "threshold": 2}, "fraction"),
+        ({"metric": "sharpe"}, "Input should be"),
+        ({"colour": "red"}, "Extra inputs"),
+    ],
+)
+def test_invalid_rules_are_refused_with_the_reason(change: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Rule(**(BASE | change))
+
+
+def test_recovery_needs_the_hysteresis_margin() -> None:
+    below = Rule(**(BASE | {"threshold": -0.3, "hysteresis": 0.1}))
+    assert below.fires(-0.31) and not below.fires(-0.3)
+    assert not below.recovered(-0.25) and below.recovered(-0.19)
+    above = Rule(**(BASE | {"metric": "negative_share", "comparison": ">=", "threshold": 0.6, "hysteresis": 0.2}))
+    assert above.fires(0.6) and not above.recovered(0.5) and above.recovered(0.39)
+
+
+def test_a_bad_rules_file_names_the_rule_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "rules:\n  - {id: good, scope: all, metric: volume, comparison: '>', threshold: 5}\n"
+        "  - {id: broken, scope: all, metric: volume, comparison: '=>', threshold: 5}\n"
+    )
+    with pytest.raises(RuleError, match=r"rule broken: comparison"):
+        load_rules(path)
+    path.write_text("rules: [\n")
+    with pytest.raises(RuleError, match="not valid YAML"):
+        load_rules(path)
+    with pytest.raises(RuleError, match="cannot read"):
+        load_rules(tmp_path / "missing.yaml")
+
+
+def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    save_rules(path, [Rule(**BASE)])
+    path.write_text(path.read_text() + path.read_text().split("rules:\n", 1)[1])
+    with pytest.raises(RuleError, match="appears twice"):
+        load_rules(path)
+
+
+def test_save_then_load_round_trips(tmp_path: Path) -> None:
+    rules = load_rules(DEFAULT_RULES_FILE).rules
+    path = tmp_path / "nested" / "rules.yaml"
+    save_rules(path, rules)
+    assert load_rules(path).rules == rules
+
+
+def test_the_rules_file_in_the_data_dir_wins_over_the_defaults(tmp_path: Path) -> None:
+    assert rules_file(tmp_path) == DEFAULT_RULES_FILE
+    save_rules(editable_rules_file(tmp_path), [Rule(**BASE)])
+    assert rules_file(tmp_path) == tmp_path / "rules.yaml"
+    assert rules_file(tmp_path, tmp_path / "other.yaml") == tmp_path / "other.yaml"
+
+
+def test_rule_book_reloads_a_changed_file_and_keeps_the_last_good_rules(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    save_rules(path, [Rule(**BASE)])
+    now = [0.0]
+    book = RuleBook(path, check_every_s=5, clock=lambda: now[0])
+    assert [rule.id for rule in book.rules] == ["r1"]
+    save_rules(path, [Rule(**BASE), Rule(**(BASE | {"id": "r2", "threshold": -0.5}))])
+    assert [rule.id for rule in book.rules] == ["r1"]  # not checked again yet
+    now[0] = 6.0
+    assert [rule.id for rule in book.rules] == ["r1", "r2"]
+    path.write_text("rules: {broken")
+    now[0] = 12.0
+    assert [rule.id for rule in book.rules] == ["r1", "r2"]
+
+
+@given(
+    threshold=st.floats(-1, 1, allow_nan=False),
+    hysteresis=st.floats(0, 1, allow_nan=False),
+    value=st.floats(-1, 1, allow_nan=False),
+    comparison=st.sampled_from(["<", "<=", ">", ">="]),
+)
+def test_a_value_that_fires_never_counts_as_recovered(
+    threshold: float, hysteresis: float, value: float, comparison: str
+) -> None:
+    rule = Rule(**(BASE | {"threshold": threshold, "hysteresis": hysteresis, "comparison": comparison}))
+    assert not (rule.fires(value) and rule.recovered(value))
