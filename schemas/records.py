@@ -98,3 +98,49 @@ class DeadLetter(BaseModel):
     @property
     def raw(self) -> bytes:
         return base64.b64decode(self.raw_base64)
+
+
+RAW_PREVIEW_CHARS = 1_000
+
+
+class DeadLetterRow(BaseModel):
+    """One row of the ``dead_letters`` table: a dead letter with a preview of its raw bytes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    topic: str
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+    error: str
+    raw_preview: str
+    raw_bytes: int = Field(ge=0)
+    failed_at: datetime
+
+    @classmethod
+    def of(cls, letter: DeadLetter) -> DeadLetterRow:
+        raw = letter.raw
+        preview = raw[: RAW_PREVIEW_CHARS * 4].decode("utf-8", errors="replace")[:RAW_PREVIEW_CHARS]
+        return cls(
+            topic=letter.topic,
+            partition=letter.partition,
+            offset=letter.offset,
+            error=letter.error,
+            raw_preview=preview.replace("\x00", "\ufffd"),
+            raw_bytes=len(raw),
+            failed_at=letter.failed_at,
+        )
+
+
+class BatchRow(BaseModel):
+    """One row of the ``pipeline_batches`` table: what one worker batch did and the lag it left."""
+
+    model_config = ConfigDict(frozen=True)
+
+    worker: str
+    finished_at: datetime
+    messages: int = Field(ge=0)
+    documents: int = Field(ge=0)
+    dead_letters: int = Field(ge=0)
+    duplicates: int = Field(ge=0)
+    seconds: float = Field(ge=0)
+    lag: int = Field(ge=0)

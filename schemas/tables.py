@@ -5,12 +5,14 @@ from __future__ import annotations
 from importlib import resources
 
 from schemas.alerts import ALERT_COLUMNS
-from schemas.records import KAFKA_ONLY_FIELDS, DocumentRow, ScoreRecord
+from schemas.records import KAFKA_ONLY_FIELDS, BatchRow, DeadLetterRow, DocumentRow, ScoreRecord
 
 TABLES: dict[str, tuple[str, ...]] = {
     "documents": tuple(DocumentRow.model_fields),
     "scores": tuple(name for name in ScoreRecord.model_fields if name not in KAFKA_ONLY_FIELDS),
     "alerts": ALERT_COLUMNS,
+    "dead_letters": tuple(DeadLetterRow.model_fields),
+    "pipeline_batches": tuple(BatchRow.model_fields),
 }
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from schemas import TABLES, DocumentRow, ScoreRecord, ddl_statements
 from schemas.alerts import ALERT_COLUMNS, AlertRow
+from schemas.records import BatchRow, DeadLetterRow
 from storage.exceptions import StoreError
 from storage.values import chunked, sql_params, to_columns
 
@@ -87,6 +88,16 @@ class Store(abc.ABC):
         with self._open():
             self._insert_records("scores", scores)
             self._insert_records("documents", documents)
+
+    def insert_dead_letters(self, rows: Sequence[DeadLetterRow]) -> None:
+        """Insert dead-letter rows (idempotent by topic, partition, offset); empty lists are skipped."""
+        with self._open():
+            self._insert_records("dead_letters", rows)
+
+    def insert_batch_stats(self, rows: Sequence[BatchRow]) -> None:
+        """Insert per-batch pipeline figures (for the pipeline-health dashboard)."""
+        with self._open():
+            self._insert_records("pipeline_batches", rows)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
         """Rows of a read query; ``%(name)s`` placeholders are filled from ``params``, escaped."""

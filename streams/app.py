@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import faust
@@ -35,7 +38,8 @@ from alerts.outbox import Outbox
 from finsent.settings import Settings
 from schemas import ScoreRecord
 from schemas.alerts import AlertInput
-from storage import Store, StoreUnavailable
+from schemas.records import BatchRow, DeadLetterRow
+from storage import Store, StoreError, StoreUnavailable
 from streams.pipeline import BatchProcessor, BatchResult, IncomingMessage
 from streams.retry import retry_async
 
@@ -97,6 +101,20 @@ def parse_internal(model: type[M], events: Sequence[faust.types.EventT]) -> list
                 exc.errors()[0]["msg"] if exc.errors() else exc,
             )
     return parsed
+
+
+def consumer_lag(app: faust.App, events: Sequence[faust.types.EventT]) -> int:
+    """Messages behind the end of the partitions this batch came from (0 where the end is unknown)."""
+    last: dict[Any, int] = {}
+    for event in events:
+        tp = event.message.tp
+        last[tp] = max(last.get(tp, -1), event.message.offset)
+    lag = 0
+    for tp, offset in last.items():
+        highwater = app.consumer.highwater(tp)
+        if highwater is not None:
+            lag += max(0, int(highwater) - offset - 1)
+    return lag
 
 
 def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
@@ -164,6 +182,7 @@ def create_app(
     scores_topic = app.topic(settings.scores_topic, value_type=bytes, key_type=bytes)
     deadletter_topic = app.topic(settings.deadletter_topic, value_type=bytes, key_type=bytes)
     stats = WorkerStats()
+    worker_name = f"{socket.gethostname()}:{os.getpid()}"
 
     async def handle_batch(events: list[faust.types.EventT], stream: faust.StreamT) -> None:
         loop = asyncio.get_running_loop()
@@ -174,7 +193,7 @@ def create_app(
         ]
         result = await loop.run_in_executor(None, processor.process, messages)
         await retry_async(
-            lambda: loop.run_in_executor(None, store.write_batch, result.scores, []), StoreUnavailable, "store scores"
+            lambda: loop.run_in_executor(None, write_scores_and_dead_letters, result), StoreUnavailable, "store scores"
         )
         await emit(scores_topic, result.scores, lambda r: r.symbol.encode())
         await emit(deadletter_topic, result.dead_letters, lambda r: None)
@@ -185,7 +204,30 @@ def create_app(
         )
         for event in events:
             await stream.ack(event)
-        stats.record(len(events), result, time.monotonic() - started)
+        seconds = time.monotonic() - started
+        stats.record(len(events), result, seconds)
+        await record_batch(events, result, seconds)
+
+    def write_scores_and_dead_letters(result: BatchResult) -> None:
+        store.write_batch(result.scores, [])
+        store.insert_dead_letters([DeadLetterRow.of(letter) for letter in result.dead_letters])
+
+    async def record_batch(events: list[faust.types.EventT], result: BatchResult, seconds: float) -> None:
+        """One ``pipeline_batches`` row; best effort (the dashboard loses a point, not data)."""
+        row = BatchRow(
+            worker=worker_name,
+            finished_at=datetime.now(UTC),
+            messages=len(events),
+            documents=len(result.documents),
+            dead_letters=len(result.dead_letters),
+            duplicates=result.duplicates,
+            seconds=round(seconds, 4),
+            lag=consumer_lag(app, events),
+        )
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, store.insert_batch_stats, [row])
+        except StoreError as exc:
+            log.warning("could not record batch figures: %s", exc)
 
     @app.agent(inputs, name="classify")
     async def classify(stream: faust.StreamT) -> None:

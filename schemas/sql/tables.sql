@@ -130,3 +130,36 @@ CREATE TABLE IF NOT EXISTS alerts
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY alert_id
+;
+-- Messages that could not be stored, with the reason (also on finsent.deadletter). Keyed by
+-- where they came from, so a retried batch replaces rather than adds. Only a preview of the
+-- raw bytes is kept; the topic has them whole.
+CREATE TABLE IF NOT EXISTS dead_letters
+(
+    topic String,
+    partition UInt32,
+    offset UInt64,
+    error String,
+    raw_preview String,
+    raw_bytes UInt64,
+    failed_at DateTime('UTC')
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(failed_at)
+ORDER BY (topic, partition, offset)
+;
+-- One row per batch a worker finished: size, outcome, duration and the consumer lag after it.
+CREATE TABLE IF NOT EXISTS pipeline_batches
+(
+    worker String,
+    finished_at DateTime('UTC'),
+    messages UInt32,
+    documents UInt32,
+    dead_letters UInt32,
+    duplicates UInt32,
+    seconds Float32,
+    lag UInt64
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(finished_at)
+ORDER BY (finished_at, worker)

@@ -6,6 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from schemas import DocumentRow, ScoreRecord
+from schemas.records import BatchRow, DeadLetterRow
 from storage import Store
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -70,9 +71,43 @@ def _rows(seed: int = 7, count: int = 600) -> tuple[list[ScoreRecord], list[Docu
     return scores, documents
 
 
+def _pipeline_rows(seed: int = 11) -> tuple[list[DeadLetterRow], list[BatchRow]]:
+    rng = random.Random(seed)
+    reasons = ("invalid JSON: unexpected character", "schema: headline is required", "conflicting duplicate: id x")
+    letters = [
+        DeadLetterRow(
+            topic="finsent.news",
+            partition=i % 4,
+            offset=i,
+            error=rng.choice(reasons),
+            raw_preview="{not json",
+            raw_bytes=9,
+            failed_at=NOW - timedelta(seconds=rng.randint(60, HOURS * 3600 - 60)),
+        )
+        for i in range(40)
+    ]
+    batches = [
+        BatchRow(
+            worker=f"host-{i % 2}:4{i % 2}",
+            finished_at=NOW - timedelta(seconds=30 * i + 5),
+            messages=(size := rng.randint(1, 256)),
+            documents=size - min(2, size),
+            dead_letters=min(2, size),
+            duplicates=0,
+            seconds=rng.uniform(0.05, 1.5),
+            lag=rng.randint(0, 5000),
+        )
+        for i in range(HOURS * 120)
+    ]
+    return letters, batches
+
+
 def seed(store: Store) -> None:
-    """Documents (and so the rollups), their score rows and three alerts."""
+    """Documents (and so the rollups), their score rows, three alerts, dead letters and batch figures."""
     scores, documents = _rows()
     store.write_batch(scores, documents)
+    letters, batches = _pipeline_rows()
+    store.insert_dead_letters(letters)
+    store.insert_batch_stats(batches)
     times = {f"t{n}": int((NOW - timedelta(minutes=minutes)).timestamp()) for n, minutes in ((1, 40), (2, 20), (3, 90))}
     store.query(ALERTS_SQL.format(**times))

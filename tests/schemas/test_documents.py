@@ -78,6 +78,8 @@ def test_ddl_has_every_table_and_view() -> None:
         "sentiment_by_topic_1m",
         "sentiment_by_topic_1m_mv",
         "alerts",
+        "dead_letters",
+        "pipeline_batches",
     ]
     assert not any(s.rstrip().endswith(";") for s in statements)
 

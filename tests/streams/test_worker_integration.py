@@ -84,6 +84,11 @@ def test_worker_stores_every_valid_document_and_dead_letters_the_rest(
     assert all(d["error"] and d["topic"] in {"finsent.news", "finsent.social"} for d in dead)
     scores = [orjson.loads(v) for v in read_topic(broker.bootstrap, "finsent.scores")]
     assert {s["doc_id"] for s in scores} >= set(feed.valid_ids)
+    with open_store(chdb_url(worker_env)) as store:
+        dead_rows = store.query("SELECT count(), countIf(error = '') FROM dead_letters FINAL")[0]
+        batch_rows = store.query("SELECT count(), sum(messages) FROM pipeline_batches")[0]
+    assert tuple(dead_rows) == (stats["dead_letters"], 0)
+    assert tuple(batch_rows) == (stats["batches"], stats["messages"])
 
 
 def test_kill_9_mid_stream_then_restart_stores_each_document_exactly_once(
