@@ -278,14 +278,17 @@ FORMAT = click.option(
 @click.option("--topic", default=None, help='a topic, e.g. "Earnings"')
 @click.option("--since", default="24h", show_default=True, help="how far back: 15m, 6h, 7d")
 @click.option("--interval", default="1m", show_default=True, help="bucket size: 1m to 1d")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="also draw a PNG chart")
 @FORMAT
-def query_sentiment(symbol: str | None, topic: str | None, since: str, interval: str, fmt: str) -> None:
+def query_sentiment(
+    symbol: str | None, topic: str | None, since: str, interval: str, plot: Path | None, fmt: str
+) -> None:
     """Mean score and volume over time for one symbol or topic, from the per-minute rollups."""
     from datetime import UTC, datetime
 
-    from finsent.query import parse_duration, render
+    from finsent.query import parse_duration, plot_sentiment, render
     from storage import open_store
-    from storage.queries import sentiment_series
+    from storage.queries import fired_alerts, sentiment_series
 
     try:
         window, step = parse_duration(since), parse_duration(interval)
@@ -294,8 +297,40 @@ def query_sentiment(symbol: str | None, topic: str | None, since: str, interval:
             rows = sentiment_series(
                 store, symbol=symbol, topic=topic, start=end - window, end=end, interval_s=int(step.total_seconds())
             )
+            alerts = fired_alerts(store, symbol=symbol, topic=topic, start=end - window, end=end) if plot else []
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    click.echo(render(rows, fmt))
+    if plot is not None:
+        if not rows:
+            raise click.ClickException(f"nothing to plot: no documents for {symbol or topic} in the last {since}")
+        title = f"{symbol or topic}: sentiment and volume, last {since} ({interval} intervals)"
+        plot_sentiment(rows, alerts, title, plot, int(step.total_seconds()))
+        click.echo(f"wrote {plot}", err=True)
+
+
+@query.command(name="alerts")
+@click.option("--rule", "rule_id", default=None)
+@click.option("--symbol", default=None)
+@click.option("--topic", default=None)
+@click.option("--since", default="24h", show_default=True, help="how far back: 15m, 6h, 7d")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@FORMAT
+def query_alerts(rule_id: str | None, symbol: str | None, topic: str | None, since: str, limit: int, fmt: str) -> None:
+    """Alerts fired, newest first, with their Grafana delivery state."""
+    from datetime import UTC, datetime
+
+    from finsent.query import parse_duration, render
+    from storage import open_store
+    from storage.queries import fired_alerts
+
+    try:
+        end = datetime.now(UTC)
+        start = end - parse_duration(since)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    with open_store(_settings().resolved_store_url) as store:
+        rows = fired_alerts(store, rule_id=rule_id, symbol=symbol, topic=topic, start=start, end=end, limit=limit)
     click.echo(render(rows, fmt))
 
 
@@ -324,8 +359,11 @@ def config() -> None:
 
 def _register_subcommands() -> None:
     from alerts.cli import alerts
+    from api.cli import api, api_key
 
     main.add_command(alerts)
+    main.add_command(api)
+    main.add_command(api_key)
 
 
 _register_subcommands()

@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     grafana_verify_tls: bool = True
     grafana_datasource_uid: str = "finsent-clickhouse"
 
+    # HTTP API (finsent api).
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65_535)
+    api_max_texts: int = Field(256, ge=1)
+    api_max_text_chars: int = Field(20_000, ge=1)
+    api_max_body_bytes: int = Field(8_000_000, ge=1_000)
+    api_rate_limit_per_min: int = Field(600, ge=1)
+    api_key_cache_s: float = Field(30.0, ge=0)
+
     author_hash_key: SecretStr = SecretStr(DEV_AUTHOR_KEY)
     web_port: int | None = Field(None, ge=0, le=65_535)
 

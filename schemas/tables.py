@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 from schemas.alerts import ALERT_COLUMNS
+from schemas.api import ApiKeyRow
 from schemas.records import KAFKA_ONLY_FIELDS, BatchRow, DeadLetterRow, DocumentRow, ScoreRecord
 
 TABLES: dict[str, tuple[str, ...]] = {
@@ -13,6 +14,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "alerts": ALERT_COLUMNS,
     "dead_letters": tuple(DeadLetterRow.model_fields),
     "pipeline_batches": tuple(BatchRow.model_fields),
+    "api_keys": tuple(ApiKeyRow.model_fields),
 }
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from schemas import TABLES, DocumentRow, ScoreRecord, ddl_statements
 from schemas.alerts import ALERT_COLUMNS, AlertRow
+from schemas.api import ApiKeyRow
 from schemas.records import BatchRow, DeadLetterRow
 from storage.exceptions import StoreError
 from storage.values import chunked, sql_params, to_columns
@@ -98,6 +99,11 @@ class Store(abc.ABC):
         """Insert per-batch pipeline figures (for the pipeline-health dashboard)."""
         with self._open():
             self._insert_records("pipeline_batches", rows)
+
+    def insert_api_keys(self, rows: Sequence[ApiKeyRow]) -> None:
+        """Insert API key rows (new keys, or a later version that revokes one)."""
+        with self._open():
+            self._insert_records("api_keys", rows)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
         """Rows of a read query; ``%(name)s`` placeholders are filled from ``params``, escaped."""

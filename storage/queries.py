@@ -64,3 +64,67 @@ def latest_documents(
         ORDER BY event_time DESC, doc_id
         LIMIT %(limit)s"""
     return store.query_dicts(sql, params)
+
+
+def documents_page(
+    store: Store,
+    *,
+    symbol: str | None = None,
+    topic: str | None = None,
+    sentiment: str | None = None,
+    start: datetime,
+    end: datetime,
+    limit: int = 50,
+    before: tuple[datetime, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Documents newest first (``event_time``, then ``doc_id``, descending), strictly after ``before``
+    in that order when given: keyset paging that stays stable while new documents arrive."""
+    clauses = ["event_time >= %(start)s", "event_time < %(end)s"]
+    params: dict[str, Any] = {"start": start, "end": end, "limit": limit}
+    if symbol is not None:
+        clauses.append("has(symbols, %(symbol)s)")
+        params["symbol"] = symbol
+    if topic is not None:
+        clauses.append("topic = %(topic)s")
+        params["topic"] = topic
+    if sentiment is not None:
+        clauses.append("sentiment = %(sentiment)s")
+        params["sentiment"] = SENTIMENT_LABELS[sentiment]
+    if before is not None:
+        clauses.append("(event_time < %(before_time)s OR (event_time = %(before_time)s AND doc_id < %(before_id)s))")
+        params["before_time"], params["before_id"] = before
+    sql = f"""
+        SELECT doc_id, event_time AS time, kind, source, headline, url, symbols, topic, sentiment, score
+        FROM documents FINAL
+        WHERE {" AND ".join(clauses)}
+        ORDER BY event_time DESC, doc_id DESC
+        LIMIT %(limit)s"""
+    return store.query_dicts(sql, params)
+
+
+def fired_alerts(
+    store: Store,
+    *,
+    rule_id: str | None = None,
+    symbol: str | None = None,
+    topic: str | None = None,
+    start: datetime,
+    end: datetime,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Alerts fired in [start, end), newest first, with their delivery state."""
+    clauses = ["fired_at >= %(start)s", "fired_at < %(end)s"]
+    params: dict[str, Any] = {"start": start, "end": end, "limit": limit}
+    for column, value in (("rule_id", rule_id), ("symbol", symbol), ("topic", topic)):
+        if value is not None:
+            clauses.append(f"{column} = %({column})s")
+            params[column] = value
+    sql = f"""
+        SELECT alert_id, rule_id, toString(severity) AS severity, toString(scope) AS scope, symbol, topic,
+               metric, comparison, value, threshold, window_s, doc_count, fired_at, headlines,
+               toString(delivery_state) AS delivery_state
+        FROM (SELECT * FROM alerts FINAL)
+        WHERE {" AND ".join(clauses)}
+        ORDER BY fired_at DESC, alert_id
+        LIMIT %(limit)s"""
+    return store.query_dicts(sql, params)

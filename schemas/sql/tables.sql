@@ -163,3 +163,19 @@ CREATE TABLE IF NOT EXISTS pipeline_batches
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(finished_at)
 ORDER BY (finished_at, worker)
+;
+-- API keys for `finsent api`: a salted SHA-256 of the secret, never the secret. Revoking
+-- inserts the key again with revoked = 1 and version + 1; readers use FINAL.
+CREATE TABLE IF NOT EXISTS api_keys
+(
+    key_id String,
+    name String,
+    scope Enum8('read' = 1, 'write' = 2, 'admin' = 3),
+    salt String,
+    key_hash String,
+    created_at DateTime('UTC'),
+    revoked UInt8,
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY key_id

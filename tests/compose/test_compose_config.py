@@ -108,7 +108,12 @@ def test_gpu_worker_reserves_a_gpu_under_its_profile() -> None:
     assert gpu["profiles"] == ["gpu"]
     devices = gpu["deploy"]["resources"]["reservations"]["devices"]
     assert devices == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
-    assert services()["api"]["profiles"] == ["api"]
+
+
+def test_the_api_runs_by_default_and_is_checked_on_healthz() -> None:
+    api = services()["api"]
+    assert "profiles" not in api and api["command"][:2] == ["finsent", "api"]
+    assert "/healthz" in " ".join(api["healthcheck"]["test"])
 
 
 def test_grafana_provisioning_matches_finsent_and_the_mounts() -> None:

@@ -80,6 +80,7 @@ def test_ddl_has_every_table_and_view() -> None:
         "alerts",
         "dead_letters",
         "pipeline_batches",
+        "api_keys",
     ]
     assert not any(s.rstrip().endswith(";") for s in statements)
 

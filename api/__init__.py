@@ -1,0 +1,1 @@
+"""``finsent api``: history, ad-hoc classification and alerts over HTTP (FastAPI)."""

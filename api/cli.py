@@ -1,0 +1,86 @@
+"""``finsent api`` (serve) and ``finsent api-key create|list|revoke``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from api.keys import KeyRing
+from finsent.settings import Settings
+from storage import Store, open_store
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        raise click.UsageError(f"invalid configuration: {exc}") from exc
+
+
+@contextmanager
+def _store(settings: Settings) -> Iterator[Store]:
+    with open_store(settings.resolved_store_url) as store:
+        store.init_schema()
+        yield store
+
+
+@click.command("api")
+@click.option("--host", default=None, help="default: FINSENT_API_HOST (127.0.0.1)")
+@click.option("--port", type=click.IntRange(1, 65_535), default=None, help="default: FINSENT_API_PORT (8000)")
+def api(host: str | None, port: int | None) -> None:
+    """Serve the HTTP API (OpenAPI at /docs and /openapi.json); keys from `finsent api-key create`."""
+    import uvicorn
+
+    from api.app import ClassifierSource, create_app
+    from models import Classifier
+
+    settings = _settings()
+    with _store(settings) as store:
+        source = ClassifierSource(
+            lambda: Classifier.load(settings.model, device=settings.device, backend=settings.model_backend)
+        )
+        app = create_app(settings, store, source)
+        uvicorn.run(
+            app,
+            host=host or settings.api_host,
+            port=port or settings.api_port,
+            log_level=settings.log_level.lower(),
+            server_header=False,
+        )
+
+
+@click.group("api-key")
+def api_key() -> None:
+    """API keys for `finsent api` (only a salted hash is stored; the key is shown once)."""
+
+
+@api_key.command("create")
+@click.argument("name")
+@click.option("--scope", type=click.Choice(["read", "write", "admin"]), default="read", show_default=True)
+def create(name: str, scope: str) -> None:
+    """Create a key named NAME and print it (once): give it as `Authorization: Bearer <key>`."""
+    with _store(_settings()) as store:
+        row, token = KeyRing(store).create(name, scope)  # type: ignore[arg-type]
+    click.echo(json.dumps({"key_id": row.key_id, "name": name, "scope": scope, "key": token}))
+    click.echo("store this key now: it cannot be shown again", err=True)
+
+
+@api_key.command("list")
+def list_keys() -> None:
+    """Every key: id, name, scope, created, revoked (never the key itself)."""
+    with _store(_settings()) as store:
+        for row in KeyRing(store).list():
+            state = "revoked" if row.revoked else "active"
+            click.echo(f"{row.key_id}\t{row.name}\t{row.scope}\t{row.created_at:%Y-%m-%d %H:%M}Z\t{state}")
+
+
+@api_key.command("revoke")
+@click.argument("key_id")
+def revoke(key_id: str) -> None:
+    """Revoke KEY_ID (API processes stop accepting it within FINSENT_API_KEY_CACHE_S)."""
+    with _store(_settings()) as store:
+        changed = KeyRing(store).revoke(key_id)
+    click.echo(json.dumps({"key_id": key_id, "changed": changed}))

@@ -1,0 +1,100 @@
+"""API keys: ``fsk_<key id>_<secret>``, stored as a salted SHA-256 of the secret, checked in constant time.
+
+The secret has 256 bits of entropy, so one salted hash (not a slow KDF) is enough: there is no
+password to guess. Verified keys are cached for ``cache_s`` seconds, so a revoked key stops
+working within that time on every API process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from schemas.api import SCOPE_RANK, ApiKeyRow, ApiScope
+from storage import Store
+
+_TOKEN = re.compile(r"^fsk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+_COLUMNS = "key_id, name, scope, salt, key_hash, created_at, revoked, version"
+
+
+def _digest(salt: str, secret: str) -> str:
+    return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
+
+
+def grants(scope: str, needed: str) -> bool:
+    """Whether a key with ``scope`` may do what needs ``needed`` (admin ⊃ write ⊃ read)."""
+    return SCOPE_RANK[scope] >= SCOPE_RANK[needed]
+
+
+class KeyRing:
+    """Create, verify, list and revoke API keys in the store's ``api_keys`` table."""
+
+    def __init__(self, store: Store, cache_s: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._store = store
+        self._cache_s = cache_s
+        self._clock = clock
+        self._cache: dict[str, tuple[float, ApiKeyRow | None]] = {}
+        self._lock = threading.Lock()
+
+    def create(self, name: str, scope: ApiScope) -> tuple[ApiKeyRow, str]:
+        """A new key: its row and the token to hand out (shown once; only its hash is stored)."""
+        key_id, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_hex(16)
+        row = ApiKeyRow(
+            key_id=key_id,
+            name=name,
+            scope=scope,
+            salt=salt,
+            key_hash=_digest(salt, secret),
+            created_at=datetime.now(UTC).replace(microsecond=0),
+        )
+        self._store.insert_api_keys([row])
+        return row, f"fsk_{key_id}_{secret}"
+
+    def verify(self, token: str) -> ApiKeyRow | None:
+        """The key ``token`` belongs to, or None (malformed, unknown, wrong secret or revoked)."""
+        match = _TOKEN.match(token)
+        if not match:
+            return None
+        key_id, secret = match.groups()
+        row = self._row(key_id)
+        if row is None or row.revoked:
+            return None
+        return row if hmac.compare_digest(row.key_hash, _digest(row.salt, secret)) else None
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke ``key_id``; False if there is no such key or it was already revoked."""
+        row = self._load(key_id)
+        if row is None or row.revoked:
+            return False
+        self._store.insert_api_keys([row.model_copy(update={"revoked": 1, "version": row.version + 1})])
+        with self._lock:
+            self._cache.pop(key_id, None)
+        return True
+
+    def list(self) -> list[ApiKeyRow]:
+        """Every key (revoked ones too), oldest first."""
+        rows = self._store.query_dicts(f"SELECT {_COLUMNS} FROM api_keys FINAL ORDER BY created_at, key_id")
+        return [ApiKeyRow(**row) for row in rows]
+
+    def _row(self, key_id: str) -> ApiKeyRow | None:
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(key_id)
+        if cached is not None and now - cached[0] < self._cache_s:
+            return cached[1]
+        row = self._load(key_id)
+        with self._lock:
+            self._cache[key_id] = (now, row)
+        return row
+
+    def _load(self, key_id: str) -> ApiKeyRow | None:
+        rows = self._store.query_dicts(
+            f"SELECT {_COLUMNS} FROM api_keys FINAL WHERE key_id = %(key_id)s", {"key_id": key_id}
+        )
+        return ApiKeyRow(**rows[0]) if rows else None

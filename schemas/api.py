@@ -1,0 +1,115 @@
+"""HTTP API contracts (``finsent api``) and the ``api_keys`` table row."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ApiScope = Literal["read", "write", "admin"]
+SCOPE_RANK: dict[str, int] = {"read": 1, "write": 2, "admin": 3}
+"""A key's scope grants every lower one: admin ⊃ write ⊃ read."""
+
+
+class ApiKeyRow(BaseModel):
+    """One version of an API key in ``api_keys``: only a salted hash of the secret is stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key_id: str
+    name: str
+    scope: ApiScope
+    salt: str
+    key_hash: str
+    created_at: datetime
+    revoked: int = Field(0, ge=0, le=1)
+    version: int = Field(1, ge=1)
+
+
+class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    texts: list[str] = Field(min_length=1, description="texts to classify; the server caps count and length")
+
+
+class PredictionOut(BaseModel):
+    topic: str
+    topic_confidence: float
+    sentiment: Literal[-1, 0, 1]
+    sentiment_label: Literal["negative", "neutral", "positive"]
+    p_negative: float
+    p_neutral: float
+    p_positive: float
+    score: float
+
+
+class ClassifyResponse(BaseModel):
+    model_version: str
+    predictions: list[PredictionOut]
+
+
+class SentimentPoint(BaseModel):
+    time: datetime
+    docs: int
+    mean_score: float
+    negatives: int
+    positives: int
+
+
+class SentimentSeries(BaseModel):
+    symbol: str | None
+    topic: str | None
+    interval_s: int
+    points: list[SentimentPoint]
+
+
+class DocumentOut(BaseModel):
+    doc_id: str
+    time: datetime
+    kind: str
+    source: str
+    headline: str
+    url: str
+    symbols: list[str]
+    topic: str
+    sentiment: int
+    score: float
+
+
+class DocumentPage(BaseModel):
+    documents: list[DocumentOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next (older) page; null at the end")
+
+
+class AlertOut(BaseModel):
+    alert_id: str
+    rule_id: str
+    severity: str
+    scope: str
+    symbol: str
+    topic: str
+    metric: str
+    comparison: str
+    value: float
+    threshold: float
+    window_s: int
+    doc_count: int
+    fired_at: datetime
+    headlines: list[str]
+    delivery_state: str
+
+
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    email: str | None = Field(None, max_length=320)
+    webhook: str | None = Field(None, max_length=2048)
+    slack: str | None = Field(None, max_length=2048)
+
+
+class Problem(BaseModel):
+    """Every error answer: what went wrong, in one sentence."""
+
+    detail: str

@@ -1,0 +1,225 @@
+"""``finsent api`` routes: auth, limits, history queries, classification, subscriptions, operations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.keys import KeyRing, grants
+from api.limits import RateLimiter
+from storage import Store
+from tests.api.conftest import auth, make_client
+from tests.dashboards.seed import BURST_SYMBOL, NOW
+from tests.fakes.grafana import TOKEN, FakeGrafana
+
+ROUTES = [
+    ("POST", "/v1/classify", {"texts": ["Acme shares plunge"]}),
+    ("GET", "/v1/sentiment?symbol=NVDA", None),
+    ("GET", "/v1/documents", None),
+    ("GET", "/v1/alerts", None),
+]
+
+
+def test_healthz_and_metrics_need_no_key(client: TestClient) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
+    client.get("/v1/alerts")
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'finsent_api_requests_total{method="GET",route="/v1/alerts",status="401"}' in metrics.text
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_every_data_route_refuses_missing_malformed_and_revoked_keys(
+    client: TestClient, keys: dict[str, str], method: str, path: str, body: object
+) -> None:
+    for headers in ({}, auth("nonsense"), auth(keys["revoked"]), auth(keys["read"][:-2] + "xx")):
+        answer = client.request(method, path, json=body, headers=headers)
+        assert answer.status_code == 401, (headers, answer.text)
+        assert answer.headers["www-authenticate"] == "Bearer"
+    assert client.request(method, path, json=body, headers=auth(keys["read"])).status_code == 200
+
+
+def test_scopes_are_ordered(client: TestClient, keys: dict[str, str]) -> None:
+    answer = client.post("/v1/subscriptions", json={"rule": "r", "email": "a@example.com"}, headers=auth(keys["read"]))
+    assert answer.status_code == 403 and "needs 'write'" in answer.json()["detail"]
+    assert grants("admin", "write") and grants("write", "read") and not grants("read", "write")
+
+
+def test_keys_are_stored_only_as_salted_hashes(api_store: Store) -> None:
+    ring = KeyRing(api_store)
+    row, token = ring.create("hash-check", "read")
+    secret = token.rsplit("_", 1)[1]
+    stored = api_store.query("SELECT salt, key_hash FROM api_keys FINAL WHERE key_id = %(id)s", {"id": row.key_id})
+    assert stored and secret not in "".join(stored[0])
+    other_row, _ = ring.create("hash-check-2", "read")
+    assert other_row.salt != row.salt
+    assert ring.verify(token) == row
+    assert ring.verify(token.replace(row.key_id, other_row.key_id)) is None  # another key's id, this secret
+
+
+def test_rate_limit_per_key(api_store: Store, classifier_source, keys: dict[str, str]) -> None:
+    client = make_client(api_store, classifier_source, api_rate_limit_per_min=3)
+    codes = [client.get("/v1/alerts", headers=auth(keys["read"])).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert client.get("/v1/alerts", headers=auth(keys["write"])).status_code == 200  # another key's bucket
+    refused = client.get("/v1/alerts", headers=auth(keys["read"]))
+    assert int(refused.headers["retry-after"]) >= 1
+
+
+def test_rate_limiter_refills() -> None:
+    now = [0.0]
+    limiter = RateLimiter(60, clock=lambda: now[0])
+    assert all(limiter.acquire("k") == 0 for _ in range(60))
+    assert limiter.acquire("k") == pytest.approx(1.0)
+    now[0] = 1.0
+    assert limiter.acquire("k") == 0
+
+
+def test_classify(client: TestClient, keys: dict[str, str]) -> None:
+    texts = ["Acme shares plunge after weak guidance", "Globex beats estimates and raises guidance"]
+    answer = client.post("/v1/classify", json={"texts": texts}, headers=auth(keys["read"]))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert len(body["predictions"]) == 2 and body["model_version"]
+    for prediction in body["predictions"]:
+        assert prediction["score"] == pytest.approx(prediction["p_positive"] - prediction["p_negative"], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"texts": ["a"] * 9}, 413, "at most 8 texts"),
+        ({"texts": ["ok", "x" * 2_001]}, 413, "texts[1] has 2001 characters"),
+        ({"texts": ["ok", "   "]}, 422, "texts[1] is empty"),
+        ({"texts": []}, 422, "at least 1 item"),
+        ({"texts": "just one"}, 422, "valid list"),
+    ],
+)
+def test_classify_limits(client: TestClient, keys: dict[str, str], body: object, status: int, message: str) -> None:
+    answer = client.post("/v1/classify", json=body, headers=auth(keys["read"]))
+    assert answer.status_code == status
+    assert message in answer.text
+
+
+def test_oversized_bodies_are_refused_before_parsing(api_store: Store, classifier_source, keys) -> None:
+    client = make_client(api_store, classifier_source, api_max_body_bytes=1_000)
+    answer = client.post("/v1/classify", json={"texts": ["x" * 5_000]}, headers=auth(keys["read"]))
+    assert answer.status_code == 413
+
+
+def test_sentiment_series(client: TestClient, keys: dict[str, str]) -> None:
+    params = {"symbol": BURST_SYMBOL.lower(), "from": (NOW - timedelta(hours=6)).isoformat(), "to": NOW.isoformat()}
+    answer = client.get("/v1/sentiment", params=params | {"interval": "30m"}, headers=auth(keys["read"]))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["symbol"] == BURST_SYMBOL and body["interval_s"] == 1800
+    assert 0 < len(body["points"]) <= 13 and sum(point["docs"] for point in body["points"]) > 0
+    until = NOW - timedelta(hours=3)
+    earlier = client.get("/v1/sentiment", params=params | {"to": until.isoformat()}, headers=auth(keys["read"]))
+    assert earlier.json()["points"] and all(p["time"] < until.isoformat() for p in earlier.json()["points"])
+    topic = client.get("/v1/sentiment", params={"topic": "Macro", "interval": "1h"}, headers=auth(keys["read"]))
+    assert topic.status_code == 200 and topic.json()["points"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({}, "exactly one of symbol or topic"),
+        ({"symbol": "NVDA", "topic": "Macro"}, "exactly one of symbol or topic"),
+        ({"symbol": "NVDA", "interval": "2d"}, "between 1m and 1d"),
+        ({"symbol": "NVDA", "interval": "5 minutes"}, "string_pattern_mismatch"),
+        ({"symbol": "NVDA", "interval": "1m", "from": "2000-01-01T00:00:00Z"}, "more than 20000 intervals"),
+        ({"symbol": "NVDA", "from": "2030-01-01T00:00:00Z", "to": "2029-01-01T00:00:00Z"}, "must be before"),
+        ({"symbol": "A'--"}, "string_pattern_mismatch"),
+        ({"symbol": "NVDA", "from": "0001-01-01T00:00:00+05:00"}, "between 1971 and 2105"),
+        ({"symbol": "NVDA", "to": "9999-12-31T23:59:59-05:00"}, "between 1971 and 2105"),
+        ({"symbol": "NVDA'; DROP TABLE documents; --"}, "at most 12 characters"),
+    ],
+)
+def test_sentiment_refuses_bad_parameters(client: TestClient, keys: dict[str, str], params: dict, message: str) -> None:
+    answer = client.get("/v1/sentiment", params=params, headers=auth(keys["read"]))
+    assert answer.status_code == 422 and message in answer.text
+
+
+@pytest.mark.parametrize("payload", ["x' OR '1'='1", "'; DROP TABLE documents; --", "%(start)s", "{0}", "\\'"])
+def test_free_text_parameters_are_data_not_sql(
+    client: TestClient, keys: dict[str, str], api_store: Store, payload: str
+) -> None:
+    before = api_store.count_documents()
+    for path in ("/v1/sentiment", "/v1/documents", "/v1/alerts"):
+        answer = client.get(path, params={"topic": payload}, headers=auth(keys["read"]))
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        rows = body if isinstance(body, list) else body.get("points", body.get("documents"))
+        assert rows == []
+    assert api_store.count_documents() == before
+
+
+def test_documents_pages_cover_the_range_once_newest_first(
+    client: TestClient, keys: dict[str, str], api_store: Store
+) -> None:
+    params = {"symbol": BURST_SYMBOL, "limit": 25, "from": (NOW - timedelta(hours=7)).isoformat()}
+    seen: list[dict] = []
+    cursor = None
+    while True:
+        answer = client.get("/v1/documents", params=params | ({"cursor": cursor} if cursor else {}),
+                            headers=auth(keys["read"]))  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        seen += page["documents"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    expected = api_store.query("SELECT count() FROM documents FINAL WHERE has(symbols, %(s)s)", {"s": BURST_SYMBOL})
+    assert len(seen) == len({doc["doc_id"] for doc in seen}) == expected[0][0] > 25
+    order = [(doc["time"], doc["doc_id"]) for doc in seen]
+    assert order == sorted(order, reverse=True)
+    assert all(BURST_SYMBOL in doc["symbols"] for doc in seen)
+
+
+def test_documents_filters_and_bad_cursor(client: TestClient, keys: dict[str, str]) -> None:
+    negative = client.get("/v1/documents", params={"sentiment": "negative", "limit": 500}, headers=auth(keys["read"]))
+    assert negative.status_code == 200 and {d["sentiment"] for d in negative.json()["documents"]} == {-1}
+    bad = client.get("/v1/documents", params={"cursor": "not-a-cursor"}, headers=auth(keys["read"]))
+    assert bad.status_code == 422 and "invalid cursor" in bad.text
+
+
+def test_alerts_route(client: TestClient, keys: dict[str, str]) -> None:
+    answer = client.get("/v1/alerts", params={"symbol": BURST_SYMBOL}, headers=auth(keys["read"]))
+    assert answer.status_code == 200
+    alerts = answer.json()
+    assert {alert["rule_id"] for alert in alerts} == {"neg-burst", "score-drop"}
+    assert [a["fired_at"] for a in alerts] == sorted((a["fired_at"] for a in alerts), reverse=True)
+
+
+def test_subscriptions_without_grafana_is_a_clear_503(client: TestClient, keys: dict[str, str]) -> None:
+    answer = client.get("/v1/subscriptions", headers=auth(keys["read"]))
+    assert answer.status_code == 503 and "FINSENT_GRAFANA_URL" in answer.text
+
+
+def test_subscriptions_delegate_to_grafana(api_store: Store, classifier_source, keys: dict[str, str]) -> None:
+    with FakeGrafana() as grafana:
+        client = make_client(api_store, classifier_source, grafana_url=grafana.url, grafana_token=TOKEN)
+        body = {"rule": "symbol-negative-burst", "email": "desk@example.com"}
+        first = client.post("/v1/subscriptions", json=body, headers=auth(keys["write"]))
+        again = client.post("/v1/subscriptions", json=body, headers=auth(keys["admin"]))
+        listed = client.get("/v1/subscriptions", headers=auth(keys["read"])).json()
+        bad = client.post("/v1/subscriptions", json={"rule": "r", "email": "a@b.c", "slack": "https://x"},
+                          headers=auth(keys["write"]))  # fmt: skip
+        gone = client.delete("/v1/subscriptions", params={"rule": "symbol-negative-burst"}, headers=auth(keys["write"]))
+        grafana.wait_idle()
+    assert first.status_code == 200 and first.json()["changed"] is True
+    assert again.json()["changed"] is False
+    assert [(s["rule_id"], s["target"]) for s in listed] == [("symbol-negative-burst", "desk@example.com")]
+    assert bad.status_code == 422
+    assert gone.status_code == 200 and gone.json()["changed"] is True
+
+
+def test_openapi_document_is_published(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert {"/v1/classify", "/v1/sentiment", "/v1/documents", "/v1/alerts", "/v1/subscriptions", "/healthz"} <= set(
+        spec["paths"]
+    )
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"

@@ -1,0 +1,54 @@
+"""``finsent api-key`` and ``finsent query alerts|sentiment --plot`` against a seeded chdb store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from finsent.cli import main
+from storage import open_store
+from tests.dashboards.seed import BURST_SYMBOL, seed
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FINSENT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("FINSENT_STORE_URL", raising=False)
+    with open_store(f"chdb://{(tmp_path / 'chdb').resolve()}") as store:
+        store.init_schema()
+        seed(store)
+    return tmp_path
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_api_keys_are_shown_once_listed_without_secrets_and_revocable(data_dir: Path) -> None:
+    code, out = run("api-key", "create", "desk", "--scope", "write")
+    assert code == 0, out
+    created = json.loads(out.splitlines()[0])
+    assert created["scope"] == "write" and created["key"].startswith(f"fsk_{created['key_id']}_")
+    code, listed = run("api-key", "list")
+    assert code == 0 and created["key_id"] in listed and "active" in listed
+    assert created["key"].rsplit("_", 1)[1] not in listed
+    assert json.loads(run("api-key", "revoke", created["key_id"])[1])["changed"] is True
+    assert json.loads(run("api-key", "revoke", created["key_id"])[1])["changed"] is False
+    assert "revoked" in run("api-key", "list")[1]
+
+
+def test_query_alerts_and_the_plot(data_dir: Path) -> None:
+    code, out = run("query", "alerts", "--symbol", BURST_SYMBOL, "--format", "json")
+    assert code == 0, out
+    assert {json.loads(line)["rule_id"] for line in out.splitlines()} == {"neg-burst", "score-drop"}
+    chart = data_dir / "charts" / "nvda.png"
+    code, out = run("query", "sentiment", "--symbol", BURST_SYMBOL, "--since", "6h", "--interval", "10m",
+                    "--plot", str(chart), "--format", "csv")  # fmt: skip
+    assert code == 0, out
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 20_000
+    code, out = run("query", "sentiment", "--symbol", "ZZZZ", "--plot", str(data_dir / "empty.png"))
+    assert code == 1 and "nothing to plot" in out
