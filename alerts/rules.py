@@ -184,20 +184,35 @@ def save_rules(path: Path, rules: Iterable[Rule]) -> None:
 
 
 class RuleBook:
-    """The rules a worker evaluates, re-read when the file changes (checked at most every ``check_every_s``)."""
+    """The rules a worker evaluates: ``path`` when it exists, else the shipped defaults.
 
-    def __init__(self, path: Path, check_every_s: float = 5.0, clock: Callable[[], float] | None = None) -> None:
+    The file is checked at most every ``check_every_s`` and re-read when it appears, changes
+    or disappears; a file that became invalid keeps the last good rules (and logs why).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        check_every_s: float = 5.0,
+        clock: Callable[[], float] | None = None,
+        fallback: Path = DEFAULT_RULES_FILE,
+    ) -> None:
         self.path = path
+        self._fallback = fallback
         self._clock = clock or time.monotonic
         self._check_every_s = check_every_s
-        self._stamp: tuple[int, int] | None = None
         self._checked_at = float("-inf")
-        self._rules = load_rules(path)
+        self._rules = load_rules(self.source)
         self._stamp = self._file_stamp()
 
     @property
+    def source(self) -> Path:
+        """The file the rules come from now."""
+        return self.path if self.path.exists() else self._fallback
+
+    @property
     def rules(self) -> Sequence[Rule]:
-        """The current rules; a file that became invalid keeps the last good rules (and logs why)."""
+        """The current rules."""
         now = self._clock()
         if now - self._checked_at >= self._check_every_s:
             self._checked_at = now
@@ -208,9 +223,10 @@ class RuleBook:
         return self._rules.rules
 
     def _reload(self) -> None:
+        source = self.source
         try:
-            self._rules = load_rules(self.path)
-            log.info("alert rules reloaded from %s: %d rules", self.path, len(self._rules.rules))
+            self._rules = load_rules(source)
+            log.info("alert rules reloaded from %s: %d rules", source, len(self._rules.rules))
         except RuleError as exc:
             log.error("alert rules not reloaded, keeping the previous ones: %s", exc)
 
@@ -238,16 +254,15 @@ def _describe(exc: ValidationError, data: object) -> str:
 
 
 def rules_file(data_dir: Path, configured: Path | None = None) -> Path:
-    """The rules file to read: ``configured`` (FINSENT_ALERT_RULES_FILE), else ``DATA_DIR/rules.yaml``
-    when it exists, else the shipped defaults."""
-    if configured is not None:
-        return configured
-    local = data_dir / "rules.yaml"
-    return local if local.exists() else DEFAULT_RULES_FILE
+    """The rules file in effect: the editable one (see ``editable_rules_file``) when it exists,
+    else the shipped defaults."""
+    editable = editable_rules_file(data_dir, configured)
+    return editable if editable.exists() else DEFAULT_RULES_FILE
 
 
 def editable_rules_file(data_dir: Path, configured: Path | None = None) -> Path:
-    """The rules file ``finsent alerts rules add|remove`` writes (the shipped defaults stay untouched)."""
+    """The rules file ``finsent alerts rules add|remove`` and the API write, and workers watch:
+    FINSENT_ALERT_RULES_FILE, else ``DATA_DIR/rules.yaml`` (the shipped defaults stay untouched)."""
     return configured if configured is not None else data_dir / "rules.yaml"
 
 

@@ -16,17 +16,18 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
-from alerts import subscriptions
+from alerts import rules, subscriptions
 from alerts.exceptions import GrafanaAuthError, GrafanaError, GrafanaUnavailable, SubscriptionError
 from alerts.grafana import Grafana
+from alerts.rules import Rule
 from api.keys import KeyRing, grants
 from api.limits import RateLimiter
 from finsent.settings import Settings
@@ -48,6 +49,7 @@ from storage import Store, StoreError, StoreUnavailable
 from storage.queries import documents_page, fired_alerts, sentiment_series
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _INTERVAL = re.compile(r"^([1-9]\d{0,3})([mhd])$")
 _UNIT_S = {"m": 60, "h": 3_600, "d": 86_400}
@@ -88,6 +90,8 @@ def _require(scope: str) -> Callable[..., ApiKeyRow]:
 
 ReadKey = Annotated[ApiKeyRow, Depends(_require("read"))]
 WriteKey = Annotated[ApiKeyRow, Depends(_require("write"))]
+AdminKey = Annotated[ApiKeyRow, Depends(_require("admin"))]
+RuleId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 
 
 class ClassifierSource:
@@ -286,7 +290,33 @@ def create_app(settings: Settings, store: Store, classifier: ClassifierSource) -
             changes = subscriptions.unsubscribe(grafana, rule, target)
         return {"rule": rule, "changed": changes.changed, **asdict(changes)}
 
+    @app.get("/v1/rules", tags=["alerts"], responses=ERRORS)
+    def list_rules(key: ReadKey) -> list[Rule]:
+        """The alert rules in effect (workers re-read them within seconds of a change)."""
+        return list(_rule_call(rules.current_rules, settings.data_dir, settings.alert_rules_file).rules)
+
+    @app.put("/v1/rules/{rule_id}", tags=["alerts"], responses=ERRORS | {409: {"model": Problem}})
+    def put_rule(rule_id: RuleId, rule: Rule, key: AdminKey) -> dict[str, Any]:
+        """Add or replace rule ``rule_id`` (the body's ``id`` must match); idempotent."""
+        if rule.id != rule_id:
+            raise HTTPException(422, f"the body's id {rule.id!r} does not match the path's {rule_id!r}")
+        changed = _rule_call(rules.add_rule, rule, settings.data_dir, settings.alert_rules_file, True)
+        return {"rule": rule_id, "changed": changed}
+
+    @app.delete("/v1/rules/{rule_id}", tags=["alerts"], responses=ERRORS)
+    def delete_rule(rule_id: RuleId, key: AdminKey) -> dict[str, Any]:
+        """Remove rule ``rule_id``; removing a rule that does not exist changes nothing."""
+        changed = _rule_call(rules.remove_rule, rule_id, settings.data_dir, settings.alert_rules_file)
+        return {"rule": rule_id, "changed": changed}
+
     return app
+
+
+def _rule_call(function: Callable[..., T], *args: Any) -> T:
+    try:
+        return function(*args)
+    except rules.RuleError as exc:
+        raise HTTPException(409, str(exc)) from None
 
 
 @contextmanager

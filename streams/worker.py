@@ -10,7 +10,7 @@ from alerts.engine import AlertEngine
 from alerts.grafana import Grafana
 from alerts.history import StoreHistory
 from alerts.outbox import Outbox, run_delivery
-from alerts.rules import RuleBook, rules_file
+from alerts.rules import RuleBook, editable_rules_file
 from finsent.settings import Settings
 from models import Classifier
 from storage import Store, open_store
@@ -62,8 +62,8 @@ def run_worker(settings: Settings) -> None:
 
 def _alerting(settings: Settings, store: Store, stack: ExitStack) -> Alerting:
     """The rule engine over the rules file, its outbox, and (with FINSENT_GRAFANA_URL) the delivery thread."""
-    book = RuleBook(rules_file(settings.data_dir, settings.alert_rules_file))
-    log.info("alert rules: %d from %s", len(book.rules), book.path)
+    book = RuleBook(editable_rules_file(settings.data_dir, settings.alert_rules_file))
+    log.info("alert rules: %d from %s (watching %s)", len(book.rules), book.source, book.path)
     grafana = Grafana.from_settings(settings) if settings.grafana_url else None
     outbox = Outbox(store, grafana)
     if grafana is not None:

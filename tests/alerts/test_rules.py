@@ -108,7 +108,22 @@ def test_the_rules_file_in_the_data_dir_wins_over_the_defaults(tmp_path: Path) -
     assert rules_file(tmp_path) == DEFAULT_RULES_FILE
     save_rules(editable_rules_file(tmp_path), [Rule(**BASE)])
     assert rules_file(tmp_path) == tmp_path / "rules.yaml"
-    assert rules_file(tmp_path, tmp_path / "other.yaml") == tmp_path / "other.yaml"
+    other = tmp_path / "other.yaml"
+    assert rules_file(tmp_path, other) == DEFAULT_RULES_FILE  # configured, but not written yet
+    save_rules(editable_rules_file(tmp_path, other), [Rule(**BASE)])
+    assert rules_file(tmp_path, other) == other
+
+
+def test_rule_book_falls_back_to_the_defaults_until_the_file_appears(tmp_path: Path) -> None:
+    now = [0.0]
+    book = RuleBook(tmp_path / "rules.yaml", check_every_s=1, clock=lambda: now[0])
+    assert book.source == DEFAULT_RULES_FILE and len(book.rules) == 5
+    save_rules(tmp_path / "rules.yaml", [Rule(**BASE)])
+    now[0] = 2.0
+    assert [rule.id for rule in book.rules] == ["r1"] and book.source == tmp_path / "rules.yaml"
+    (tmp_path / "rules.yaml").unlink()
+    now[0] = 4.0
+    assert len(book.rules) == 5
 
 
 def test_rule_book_reloads_a_changed_file_and_keeps_the_last_good_rules(tmp_path: Path) -> None:

@@ -223,3 +223,26 @@ def test_openapi_document_is_published(client: TestClient) -> None:
         spec["paths"]
     )
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_rules_are_listed_with_read_and_changed_only_with_admin(
+    api_store: Store, classifier_source, keys: dict[str, str], tmp_path
+) -> None:
+    client = make_client(api_store, classifier_source, data_dir=tmp_path)
+    listed = client.get("/v1/rules", headers=auth(keys["read"]))
+    assert listed.status_code == 200 and len(listed.json()) == 5
+    rule = {"id": "nvda-gloom", "scope": "symbol", "target": "NVDA", "metric": "mean_score", "comparison": "<=",
+            "threshold": -0.4, "window": "10m"}  # fmt: skip
+    assert client.put("/v1/rules/nvda-gloom", json=rule, headers=auth(keys["write"])).status_code == 403
+    first = client.put("/v1/rules/nvda-gloom", json=rule, headers=auth(keys["admin"]))
+    again = client.put("/v1/rules/nvda-gloom", json=rule, headers=auth(keys["admin"]))
+    assert (first.status_code, first.json()["changed"], again.json()["changed"]) == (200, True, False)
+    assert (tmp_path / "rules.yaml").exists()
+    stored = [r for r in client.get("/v1/rules", headers=auth(keys["read"])).json() if r["id"] == "nvda-gloom"]
+    assert stored and stored[0]["window"] == 600
+    mismatch = client.put("/v1/rules/other", json=rule, headers=auth(keys["admin"]))
+    assert mismatch.status_code == 422 and "does not match" in mismatch.text
+    invalid = client.put("/v1/rules/nvda-gloom", json=rule | {"window": "2h"}, headers=auth(keys["admin"]))
+    assert invalid.status_code == 422 and "between 1m and 1h" in invalid.text
+    assert client.delete("/v1/rules/nvda-gloom", headers=auth(keys["admin"])).json()["changed"] is True
+    assert client.delete("/v1/rules/nvda-gloom", headers=auth(keys["admin"])).json()["changed"] is False

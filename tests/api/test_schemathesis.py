@@ -24,12 +24,20 @@ OPERATIONS = [
     ("GET", "/v1/sentiment"),
     ("GET", "/v1/documents"),
     ("GET", "/v1/alerts"),
+    ("GET", "/v1/rules"),
+    ("PUT", "/v1/rules/{rule_id}"),
+    ("DELETE", "/v1/rules/{rule_id}"),
 ]
 
 
 @pytest.fixture(scope="module")
-def api_client(api_store: Store, classifier_source: ClassifierSource) -> TestClient:
-    return make_client(api_store, classifier_source, api_max_texts=16, api_rate_limit_per_min=1_000_000)
+def api_client(
+    api_store: Store, classifier_source: ClassifierSource, tmp_path_factory: pytest.TempPathFactory
+) -> TestClient:
+    data_dir = tmp_path_factory.mktemp("schemathesis")
+    return make_client(
+        api_store, classifier_source, data_dir=data_dir, api_max_texts=16, api_rate_limit_per_min=1_000_000
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +59,7 @@ def test_no_server_errors(api_schema, api_client: TestClient, keys: dict[str, st
     @given(case=operation.as_strategy())
     @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
     def run(case) -> None:
-        request = case.as_transport_kwargs(base_url="http://testserver", headers=auth(keys["write"]))
+        request = case.as_transport_kwargs(base_url="http://testserver", headers=auth(keys["admin"]))
         response = api_client.request(
             request["method"],
             request["url"],
