@@ -351,6 +351,50 @@ def query_documents(symbol: str | None, topic: str | None, sentiment: str | None
     click.echo(render(rows, fmt))
 
 
+@main.group()
+def bench() -> None:
+    """Benchmarks that print JSON (the performance figures in the README come from these)."""
+
+
+@bench.command(name="model")
+@click.option("--model", default=None, help="model dir or HF id (default: the shipped model)")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="validation rows per task (default: all)")
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+def bench_model_command(model: str | None, limit: int | None, fmt: str) -> None:
+    """Texts/s of every backend at batch 1/16/64 on tweets and articles, and its F1 against fp32."""
+    from finsent.bench import bench_model
+
+    data = {task: _validation_file(task) for task in ("sentiment", "topic")}
+    click.echo(json.dumps(bench_model(model, data, limit)))
+
+
+@bench.command(name="pipeline")
+@click.option("--docs", type=click.IntRange(min=100), default=5_000, show_default=True)
+@click.option("--model", default=None, help="model dir, HF id, or 'null' (default: the shipped model)")
+@click.option("--backend", default="auto", show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True)
+@click.option("--store", "store_url", default=None, help="clickhouse://… (default: a fresh chdb per run)")
+@click.option("--latency-seconds", type=click.FloatRange(min=5), default=20.0, show_default=True)
+@click.option("--naive-docs", type=click.IntRange(min=20), default=300, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+def bench_pipeline_command(fmt: str, store_url: str | None, **options: Any) -> None:
+    """Model alone vs the whole pipeline vs its ceiling (null model) vs a naive loop, plus latency and RSS."""
+    from finsent.bench import PipelineBenchOptions, bench_pipeline
+
+    settings = PipelineBenchOptions(
+        **options, store_url=store_url, progress=lambda message: click.echo(f"bench: {message}", err=True)
+    )
+    click.echo(json.dumps(bench_pipeline(settings)))
+
+
+def _validation_file(task: str) -> Path:
+    name = {"sentiment": "twitter_financial_news_sentiment", "topic": "twitter_financial_news_topic"}[task]
+    path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / name / "validation.csv"
+    if not path.exists():
+        raise click.UsageError(f"{path} not found: the validation splits live in ../shared/data")
+    return path
+
+
 @main.command()
 def config() -> None:
     """Print the effective configuration (secrets masked)."""

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     model: str | None = None
     model_backend: str = "auto"
     device: str = "auto"
-    batch_max_size: int = Field(256, ge=1)
+    batch_max_size: int = Field(1024, ge=1)
     batch_max_wait_s: float = Field(0.25, gt=0)
 
     # Alert rules: evaluated in every worker over finsent.scores.
@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.environment == "production" and self.author_hash_key.get_secret_value() == DEV_AUTHOR_KEY:
             raise ValueError("FINSENT_AUTHOR_HASH_KEY must be set to a real secret in production")
+        if self.environment == "production" and self.model == "null":
+            raise ValueError("FINSENT_MODEL=null is the benchmarking-only model; it cannot run in production")
         return self
 
     @cached_property

@@ -2,5 +2,23 @@
 
 from models.classifier import Classifier, Prediction
 from models.exceptions import EmptyTextError, ModelConfigError, ModelError
+from models.null import NULL_MODEL, NullClassifier
 
-__all__ = ["Classifier", "EmptyTextError", "ModelConfigError", "ModelError", "Prediction"]
+
+def load_classifier(model: str | None, device: str = "auto", backend: str = "auto") -> Classifier | NullClassifier:
+    """``Classifier.load``, or the benchmarking-only ``NullClassifier`` when ``model`` is ``"null"``."""
+    if model == NULL_MODEL:
+        return NullClassifier()
+    return Classifier.load(model, device=device, backend=backend)
+
+
+__all__ = [
+    "NULL_MODEL",
+    "Classifier",
+    "EmptyTextError",
+    "ModelConfigError",
+    "ModelError",
+    "NullClassifier",
+    "Prediction",
+    "load_classifier",
+]

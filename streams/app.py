@@ -21,12 +21,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import faust
@@ -61,9 +63,14 @@ class WorkerStats:
     last_batch_seconds: float = 0.0
     alerts_fired: int = 0
     alert_keys: int = 0
+    first_batch_started: float = 0.0
+    last_batch_finished: float = 0.0
     started: float = field(default_factory=time.monotonic)
 
     def record(self, size: int, result: BatchResult, seconds: float) -> None:
+        now = time.monotonic()
+        self.first_batch_started = self.first_batch_started or now - seconds
+        self.last_batch_finished = now
         self.batches += 1
         self.messages += size
         self.stored_documents += len(result.documents)
@@ -74,8 +81,13 @@ class WorkerStats:
         self.last_batch_seconds = round(seconds, 4)
 
     def as_dict(self) -> dict[str, float | int]:
-        data = {k: v for k, v in self.__dict__.items() if k != "started"}
+        hidden = {"started", "first_batch_started", "last_batch_finished"}
+        data: dict[str, float | int] = {k: v for k, v in self.__dict__.items() if k not in hidden}
         data["uptime_s"] = round(time.monotonic() - self.started, 1)
+        # From the start of the first batch to the end of the last: throughput under a backlog.
+        data["active_s"] = round(self.last_batch_finished - self.first_batch_started, 4)
+        data["rss_mb"] = round(current_rss_bytes() / 2**20, 1)
+        data["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         return data
 
 
@@ -101,6 +113,14 @@ def parse_internal(model: type[M], events: Sequence[faust.types.EventT]) -> list
                 exc.errors()[0]["msg"] if exc.errors() else exc,
             )
     return parsed
+
+
+def current_rss_bytes() -> int:
+    """Resident set size of this process (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def consumer_lag(app: faust.App, events: Sequence[faust.types.EventT]) -> int:

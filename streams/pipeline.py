@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from models import Classifier, Prediction
+from models import Classifier, NullClassifier, Prediction
 from schemas import DeadLetter, Document, DocumentKind, DocumentRow, InvalidMessage, ScoreRecord, parse_document
 from schemas.records import HEADLINE_CHARS
 from streams.symbols import SymbolExtractor
@@ -48,7 +48,7 @@ class BatchProcessor:
 
     def __init__(
         self,
-        classifier: Classifier,
+        classifier: Classifier | NullClassifier,
         existing: Callable[[Sequence[str]], dict[str, str]],
         symbols: SymbolExtractor | None = None,
         author_key: bytes = b"",

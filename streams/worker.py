@@ -12,7 +12,7 @@ from alerts.history import StoreHistory
 from alerts.outbox import Outbox, run_delivery
 from alerts.rules import RuleBook, editable_rules_file
 from finsent.settings import Settings
-from models import Classifier
+from models import load_classifier
 from storage import Store, open_store
 from streams.app import Alerting, create_app
 from streams.broker import EmbeddedBroker, free_port
@@ -40,7 +40,7 @@ def run_worker(settings: Settings) -> None:
             )
         store = stack.enter_context(open_store(settings.resolved_store_url))
         store.init_schema()
-        classifier = Classifier.load(settings.model, device=settings.device, backend=settings.model_backend)
+        classifier = load_classifier(settings.model, device=settings.device, backend=settings.model_backend)
         processor = BatchProcessor(
             classifier,
             store.existing_documents,

@@ -1,0 +1,337 @@
+"""``finsent bench pipeline``: the model alone, the whole pipeline, its ceiling, and a naive loop, on the same texts.
+
+- ``model_docs_per_s``: the bare classifier over the texts (a fresh process, batches of ``batch_size``);
+- ``e2e_docs_per_s``: a backlog of the same documents through the embedded broker, a real worker
+  process, the classifier and the store, counted from the first batch's start to the last one's end;
+- ``ceiling_docs_per_s``: the same with ``FINSENT_MODEL=null`` (fixed predictions, no computation);
+- ``naive_docs_per_s``: consume one, classify one, insert one, over a subset of the texts;
+- ``p50_ms`` / ``p99_ms``: produce → score stored (seen on ``finsent.scores``, emitted right after the
+  score rows are inserted), at half the measured e2e throughput;
+- ``worker_peak_rss_mb``: the worker's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from finsent.kafka import kafka_client_config
+from finsent.settings import Settings
+from ingest.generator import FeedConfig, FeedGenerator
+from ingest.messages import OutgoingMessage
+from ingest.producer import produce
+from schemas import DocumentKind, parse_document
+from streams.broker import EmbeddedBroker
+from streams.process import WorkerProcess
+
+AUTHOR_KEY = "finsent-bench"
+
+
+@dataclass(frozen=True)
+class PipelineBenchOptions:
+    docs: int = 5_000
+    model: str | None = None
+    backend: str = "auto"
+    batch_size: int = 1024
+    store_url: str | None = None
+    latency_seconds: float = 20.0
+    naive_docs: int = 300
+    seed: int = 7
+    progress: Callable[[str], None] = lambda message: None
+
+
+def feed(docs: int, seed: int, start: datetime | None = None) -> list[OutgoingMessage]:
+    """``docs`` valid generated messages (news and posts, no scripted bursts) from ``start`` (default: now);
+    the same for the same seed and start."""
+    config = FeedConfig(seed=seed, bad_ratio=0.0, start=start or datetime.now(UTC), spacing_s=0.01, bursts=())
+    return list(FeedGenerator(config).messages(docs))
+
+
+def texts_of(messages: Sequence[OutgoingMessage]) -> list[str]:
+    return [parse_document(m.value, m.kind, AUTHOR_KEY.encode()).text for m in messages]
+
+
+def bench_pipeline(options: PipelineBenchOptions) -> dict[str, Any]:
+    """Run every measurement (several minutes for the defaults) and return the figures."""
+    say = options.progress
+    messages = feed(options.docs, options.seed)
+    texts = texts_of(messages)
+    say(f"model alone over {len(texts)} texts")
+    model = _in_fresh_process(model_throughput, options.model, options.backend, texts, options.batch_size)
+    say("end to end (backlog)")
+    e2e = run_e2e(messages, options, options.model)
+    say("ceiling (null model)")
+    ceiling = run_e2e(feed(options.docs, options.seed + 1), options, "null")
+    rate = max(1.0, e2e["docs_per_s"] / 2)
+    say(f"latency at half load ({rate:.0f} docs/s for {options.latency_seconds:.0f} s)")
+    latency = run_latency(options, rate)
+    say(f"naive loop over {min(options.naive_docs, len(messages))} messages")
+    naive = _in_fresh_process(naive_throughput, messages[: options.naive_docs], options.model, options.backend)
+    return {
+        "docs": options.docs,
+        "backend": model["backend"],
+        "batch_size": options.batch_size,
+        "model_docs_per_s": round(model["docs_per_s"], 1),
+        "e2e_docs_per_s": round(e2e["docs_per_s"], 1),
+        "efficiency": round(e2e["docs_per_s"] / model["docs_per_s"], 3),
+        "ceiling_docs_per_s": round(ceiling["docs_per_s"], 1),
+        "naive_docs_per_s": round(naive, 2),
+        "speedup_vs_naive": round(e2e["docs_per_s"] / naive, 1),
+        "latency_rate_docs_per_s": round(rate, 1),
+        "p50_ms": latency["p50_ms"],
+        "p99_ms": latency["p99_ms"],
+        "latency_samples": latency["samples"],
+        "worker_peak_rss_mb": max(e2e["peak_rss_mb"], latency["peak_rss_mb"]),
+        "machine": machine(),
+    }
+
+
+def model_throughput(model: str | None, backend: str, texts: list[str], batch_size: int) -> dict[str, Any]:
+    """Docs/s of the bare classifier over ``texts`` in batches of ``batch_size`` (after one warm-up batch)."""
+    from models import load_classifier
+
+    classifier = load_classifier(model, backend=backend)
+    classifier.predict(texts[:batch_size])
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch_size):
+        classifier.predict(texts[start : start + batch_size])
+    seconds = time.perf_counter() - started
+    return {"docs_per_s": len(texts) / seconds, "backend": classifier.model_version.rpartition("+")[2]}
+
+
+def run_e2e(messages: Sequence[OutgoingMessage], options: PipelineBenchOptions, model: str | None) -> dict[str, float]:
+    """Pre-load the input topics, start a worker, and time it through the backlog."""
+    with tempfile.TemporaryDirectory(prefix="finsent-bench-") as data_dir, EmbeddedBroker() as broker:
+        settings = Settings(kafka_bootstrap=broker.bootstrap)
+        produce(messages, kafka_client_config(settings, broker.bootstrap), settings.input_topics(), progress=False)
+        worker = WorkerProcess(_worker_env(broker.bootstrap, Path(data_dir), options, model), Path(data_dir) / "w.log")
+        with worker:
+            worker.wait_ready(timeout_s=300)
+            stats = _wait_until(worker, "stored_documents", len(messages), timeout_s=3_600)
+        return {
+            "docs_per_s": stats["stored_documents"] / max(stats["active_s"], 1e-6),
+            "peak_rss_mb": stats["peak_rss_mb"],
+        }
+
+
+def run_latency(options: PipelineBenchOptions, rate: float) -> dict[str, Any]:
+    """Produce at ``rate`` for ``latency_seconds`` into a running worker; time each document to its score."""
+    count = max(20, int(rate * options.latency_seconds))
+    messages = feed(count, options.seed + 2)
+    doc_ids = {m.key: parse_document(m.value, m.kind, AUTHOR_KEY.encode()).doc_id for m in messages}
+    sent: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="finsent-bench-") as data_dir, EmbeddedBroker() as broker:
+        settings = Settings(kafka_bootstrap=broker.bootstrap)
+        env = _worker_env(broker.bootstrap, Path(data_dir), options, options.model)
+        with WorkerProcess(env, Path(data_dir) / "w.log") as worker:
+            worker.wait_ready(timeout_s=300)
+            stop = threading.Event()
+            watcher = threading.Thread(target=_watch_scores, args=(settings, broker.bootstrap, seen, stop), daemon=True)
+            watcher.start()
+            produce(
+                messages,
+                kafka_client_config(settings, broker.bootstrap),
+                settings.input_topics(),
+                rate=rate,
+                progress=False,
+                on_sent=lambda m: sent.__setitem__(doc_ids[m.key], time.time()),
+            )
+            deadline = time.monotonic() + 60
+            while len(seen.keys() & sent.keys()) < len(sent) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            stats = worker.stats() or {}
+            stop.set()
+            watcher.join(timeout=5)
+    delays = sorted((seen[key] - sent[key]) * 1000 for key in sent if key in seen)
+    return {
+        "p50_ms": round(_quantile(delays, 0.5), 1) if delays else None,
+        "p99_ms": round(_quantile(delays, 0.99), 1) if delays else None,
+        "samples": len(delays),
+        "peak_rss_mb": float(stats.get("peak_rss_mb", 0.0)),
+    }
+
+
+def naive_throughput(messages: Sequence[OutgoingMessage], model: str | None, backend: str) -> float:
+    """Docs/s of the loop people write first: consume one message, classify it, insert it, repeat."""
+    from kafka import KafkaConsumer
+
+    from models import load_classifier
+    from storage import open_store
+    from streams.pipeline import BatchProcessor, IncomingMessage
+
+    classifier = load_classifier(model, backend=backend)
+    with tempfile.TemporaryDirectory(prefix="finsent-naive-") as data_dir, EmbeddedBroker() as broker:
+        settings = Settings(kafka_bootstrap=broker.bootstrap)
+        produce(messages, kafka_client_config(settings, broker.bootstrap), settings.input_topics(), progress=False)
+        kinds = {topic: kind for kind, topic in settings.input_topics().items()}
+        with open_store(f"chdb://{data_dir}/chdb") as store:
+            store.init_schema()
+            processor = BatchProcessor(classifier, store.existing_documents, author_key=AUTHOR_KEY.encode())
+            consumer = KafkaConsumer(
+                *kinds,
+                **kafka_client_config(settings, broker.bootstrap),
+                group_id=f"naive-{uuid.uuid4().hex[:8]}",
+                auto_offset_reset="earliest",
+                max_poll_records=1,
+                session_timeout_ms=6_000,
+                heartbeat_interval_ms=2_000,
+            )
+            done, started = 0, None
+            deadline = time.monotonic() + 600
+            while done < len(messages) and time.monotonic() < deadline:
+                for records in consumer.poll(timeout_ms=500, max_records=1).values():
+                    for record in records:
+                        started = started or time.perf_counter()
+                        raw = IncomingMessage(record.value, record.topic, record.partition, record.offset,
+                                              kinds[record.topic])  # fmt: skip
+                        result = processor.process([raw])
+                        store.write_batch(result.scores, result.documents)
+                        consumer.commit()
+                        done += 1
+            consumer.close()
+    return done / (time.perf_counter() - started) if started else 0.0
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": _cpu_name(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+def _worker_env(bootstrap: str, data_dir: Path, options: PipelineBenchOptions, model: str | None) -> dict[str, str]:
+    env = {
+        "FINSENT_KAFKA_BOOTSTRAP": bootstrap,
+        "FINSENT_DATA_DIR": str(data_dir),
+        "FINSENT_CONSUMER_GROUP": f"bench-{uuid.uuid4().hex[:8]}",
+        "FINSENT_KAFKA_SESSION_TIMEOUT_S": "6",
+        "FINSENT_BATCH_MAX_SIZE": str(options.batch_size),
+        "FINSENT_MODEL_BACKEND": options.backend,
+        "FINSENT_AUTHOR_HASH_KEY": AUTHOR_KEY,
+        "FINSENT_LOG_LEVEL": "WARNING",
+    }
+    if model:
+        env["FINSENT_MODEL"] = model
+    if options.store_url:
+        env["FINSENT_STORE_URL"] = options.store_url
+    return env
+
+
+def _wait_until(worker: WorkerProcess, key: str, target: int, timeout_s: float) -> dict[str, float]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        stats = worker.stats() or {}
+        if stats.get(key, 0) >= target:
+            return stats
+        if not worker.alive():
+            raise RuntimeError(f"the worker died:\n{worker.log_tail()}")
+        time.sleep(0.2)
+    raise TimeoutError(f"the worker did not reach {key}={target} within {timeout_s:.0f} s:\n{worker.log_tail()}")
+
+
+def _watch_scores(settings: Settings, bootstrap: str, seen: dict[str, float], stop: threading.Event) -> None:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(**kafka_client_config(settings, bootstrap), enable_auto_commit=False)
+    # The worker creates the topic with its first score; the broker is fresh, so read it from the start.
+    while not consumer.partitions_for_topic(settings.scores_topic) and not stop.is_set():
+        time.sleep(0.05)
+    partitions = [TopicPartition(settings.scores_topic, p) for p in range(settings.topic_partitions)]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    while not stop.is_set():
+        for records in consumer.poll(timeout_ms=100).values():
+            now = time.time()
+            for record in records:
+                seen.setdefault(orjson.loads(record.value)["doc_id"], now)
+    consumer.close()
+
+
+def _in_fresh_process(function: Callable[..., Any], *args: Any) -> Any:
+    """Run in a new interpreter: torch's threads, once started here, would slow ONNX Runtime."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
+def _quantile(ordered: Sequence[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+BATCH_SIZES = (1, 16, 64)
+
+
+def bench_model(
+    model: str | None, data: dict[str, Path], limit: int | None, texts_per_corpus: int = 512
+) -> dict[str, Any]:
+    """Texts/s of every available backend at batch 1/16/64 on generated tweets and articles, and the
+    sentiment/topic macro-F1 of each against torch fp32 on the validation splits."""
+    from models.backends import CPU_BACKENDS, CUDA_BACKENDS, cuda_available
+
+    messages = feed(texts_per_corpus * 4, seed=11)
+    corpora = {
+        "tweets": [t for m, t in zip(messages, texts_of(messages), strict=True) if m.kind is DocumentKind.SOCIAL],
+        "articles": [t for m, t in zip(messages, texts_of(messages), strict=True) if m.kind is DocumentKind.NEWS],
+    }
+    corpora = {name: texts[:texts_per_corpus] for name, texts in corpora.items()}
+    names = list(CPU_BACKENDS) + (list(CUDA_BACKENDS[:2]) if cuda_available() else [])
+    results = {name: _in_fresh_process(backend_figures, model, name, corpora, data, limit) for name in names}
+    reference = results["torch-fp32"]
+    for figures in results.values():
+        for task in ("sentiment", "topic"):
+            figures[f"{task}_f1_delta_vs_fp32"] = round(figures[f"{task}_macro_f1"] - reference[f"{task}_macro_f1"], 4)
+    return {
+        "corpus": {
+            name: {"texts": len(texts), "mean_chars": round(sum(map(len, texts)) / len(texts))}
+            for name, texts in corpora.items()
+        },
+        "backends": results,
+        "machine": machine(),
+    }
+
+
+def backend_figures(
+    model: str | None, backend: str, corpora: dict[str, list[str]], data: dict[str, Path], limit: int | None
+) -> dict[str, Any]:
+    from models import Classifier
+    from models.evaluate import evaluate_file
+
+    classifier = Classifier.load(model, backend=backend, max_batch=max(BATCH_SIZES))
+    figures: dict[str, Any] = {}
+    for task in ("sentiment", "topic"):
+        metrics = evaluate_file(classifier, task, data[task], f"tfn-{task}", limit)  # type: ignore[arg-type]
+        figures[f"{task}_macro_f1"] = round(float(metrics["macro_f1"]), 4)
+    for name, texts in corpora.items():
+        for batch in BATCH_SIZES:
+            sample = texts[: 128 if batch == 1 else len(texts)]
+            classifier.predict(sample[:batch])
+            started = time.perf_counter()
+            for start in range(0, len(sample), batch):
+                classifier.predict(sample[start : start + batch])
+            figures[f"{name}_per_s_batch{batch}"] = round(len(sample) / (time.perf_counter() - started), 1)
+    return figures

@@ -1,0 +1,41 @@
+"""The benchmark harness measures what it says, on small inputs (the full runs are benchmarks, not tests)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from finsent.bench import PipelineBenchOptions, feed, model_throughput, naive_throughput, run_e2e, texts_of
+from finsent.settings import Settings
+from models import NullClassifier, load_classifier
+
+
+def test_the_null_model_is_instant_fixed_and_refused_in_production() -> None:
+    assert isinstance(load_classifier("null"), NullClassifier)
+    predictions = NullClassifier().predict(["a", "b"])
+    assert [p.sentiment_label for p in predictions] == ["neutral", "neutral"]
+    with pytest.raises(ValueError, match="benchmarking-only"):
+        Settings(_env_file=None, environment="production", author_hash_key="k" * 32, model="null")  # type: ignore[call-arg]
+
+
+def test_the_feed_is_valid_deterministic_and_mixed() -> None:
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    first, again = feed(200, seed=5, start=start), feed(200, seed=5, start=start)
+    assert [m.value for m in first] == [m.value for m in again]
+    assert all(m.valid for m in first) and {m.kind.value for m in first} == {"news", "social"}
+    assert len(texts_of(first)) == 200
+
+
+def test_model_throughput_counts_every_text() -> None:
+    figures = model_throughput("null", "auto", texts_of(feed(300, seed=5)), batch_size=64)
+    assert figures["docs_per_s"] > 1_000 and figures["backend"] == "null"
+
+
+@pytest.mark.integration
+def test_e2e_and_naive_runs_store_every_document() -> None:
+    messages = feed(300, seed=6)
+    e2e = run_e2e(messages, PipelineBenchOptions(batch_size=128), "null")
+    assert e2e["docs_per_s"] > 0 and e2e["peak_rss_mb"] > 50
+    naive = naive_throughput(messages[:30], "null", "auto")
+    assert 0 < naive < e2e["docs_per_s"]
