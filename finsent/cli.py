@@ -351,6 +351,25 @@ def query_documents(symbol: str | None, topic: str | None, sentiment: str | None
     click.echo(render(rows, fmt))
 
 
+@main.command()
+@click.option("--kills", type=click.IntRange(min=0), default=5, show_default=True, help="SIGKILLs of the worker")
+@click.option("--docs", type=click.IntRange(min=10), default=5_000, show_default=True)
+@click.option("--rate", type=click.FloatRange(min=1), default=250.0, show_default=True, help="messages per second")
+@click.option("--bad-ratio", type=click.FloatRange(0, 1), default=0.05, show_default=True)
+@click.option("--seed", type=int, default=13, show_default=True)
+@click.option("--model", default=None, help="model dir, HF id, or 'null' (default: the shipped model)")
+@click.option("--backend", default="auto", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+def chaos(fmt: str, **options: Any) -> None:
+    """Stream DOCS documents while SIGKILLing the worker KILLS times; print lost and duplicated counts."""
+    from finsent.chaos import ChaosOptions, run_chaos
+
+    result = run_chaos(ChaosOptions(**options), say=lambda message: click.echo(f"chaos: {message}", err=True))
+    click.echo(json.dumps(result))
+    if not result["ok"]:
+        sys.exit(1)
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks that print JSON (the performance figures in the README come from these)."""

@@ -1,0 +1,176 @@
+"""``finsent chaos``: stream documents while killing the worker with SIGKILL, then count what was stored.
+
+The worker is killed ``kills`` times at random moments once it is consuming (never during its
+first group join: the embedded broker cannot recover a group whose member vanishes then), and
+restarted each time. At the end the store must hold every valid document exactly once:
+
+- ``lost``: valid documents not stored;
+- ``duplicates``: documents the per-minute rollups counted more than once (what a dashboard would
+  show twice), plus raw ``documents`` rows beyond one per id that a merge has not yet collapsed
+  are reported apart as ``raw_extra_rows`` (harmless: readers use FINAL);
+- ``max_recovery_s``: the longest time from a restart to the new worker storing its first batch.
+
+On the embedded broker each restarted worker joins a new consumer group (see ``_start``), so
+recovery replays the topics from the start; the single-group restart with committed offsets is
+covered by ``tests/streams/test_worker_integration.py`` (one kill) and, on real Kafka, by the
+same code path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from finsent.kafka import kafka_client_config
+from finsent.settings import Settings
+from ingest.generator import FeedConfig, FeedGenerator
+from ingest.producer import produce
+from schemas import InvalidMessage, parse_document
+from storage import open_store
+from streams.broker import EmbeddedBroker
+from streams.process import WorkerProcess
+
+AUTHOR_KEY = "finsent-chaos"
+SESSION_TIMEOUT_S = 6
+
+
+@dataclass(frozen=True)
+class ChaosOptions:
+    kills: int = 5
+    docs: int = 5_000
+    rate: float = 250.0
+    bad_ratio: float = 0.05
+    seed: int = 13
+    model: str | None = None
+    backend: str = "auto"
+    data_dir: Path | None = None
+    drain_timeout_s: float = 600.0
+
+
+def run_chaos(options: ChaosOptions, say: Any = lambda message: None) -> dict[str, Any]:
+    """Run the experiment; the result's ``ok`` is true when nothing was lost or double-counted."""
+    rng = random.Random(options.seed)
+    config = FeedConfig(seed=options.seed, bad_ratio=options.bad_ratio, start=datetime.now(UTC), bursts=())
+    messages = list(FeedGenerator(config).messages(options.docs))
+    valid_ids = _valid_ids(messages)
+    with tempfile.TemporaryDirectory(prefix="finsent-chaos-") as scratch, EmbeddedBroker() as broker:
+        data_dir = options.data_dir or Path(scratch)
+        env = _worker_env(broker.bootstrap, data_dir, options)
+        settings = Settings(kafka_bootstrap=broker.bootstrap)
+        sender = threading.Thread(
+            target=produce,
+            args=(messages, kafka_client_config(settings, broker.bootstrap), settings.input_topics()),
+            kwargs={"rate": options.rate, "progress": False},
+            daemon=True,
+        )
+        recoveries: list[float] = []
+        worker = _start(env, data_dir, 0)
+        sender.start()
+        for kill in range(options.kills):
+            _wait_for_progress(worker)
+            time.sleep(rng.uniform(0.5, 3.0))
+            say(f"kill {kill + 1}/{options.kills}: SIGKILL worker {worker.pid}")
+            worker.kill()
+            restarted = time.monotonic()
+            worker = _start(env, data_dir, kill + 1)
+            _wait_for_progress(worker)
+            recoveries.append(time.monotonic() - restarted)
+        sender.join()
+        say("feed sent; waiting for the last worker to drain")
+        _drain(worker, data_dir, options.drain_timeout_s)
+        worker.stop()
+        counts = _count(Settings(data_dir=data_dir).resolved_store_url, valid_ids)
+    lost = len(valid_ids) - counts["stored_distinct"]
+    duplicates = counts["rollup_docs"] - counts["stored_distinct"]
+    return {
+        "produced": len(messages),
+        "valid": len(valid_ids),
+        "kills": options.kills,
+        "stored_distinct": counts["stored_distinct"],
+        "stored_rows_final": counts["stored_rows_final"],
+        "raw_extra_rows": counts["raw_rows"] - counts["stored_distinct"],
+        "lost": lost,
+        "duplicates": duplicates,
+        "max_recovery_s": round(max(recoveries, default=0.0), 2),
+        "group_per_restart": True,
+        "ok": lost == 0 and duplicates == 0 and counts["stored_rows_final"] == len(valid_ids),
+    }
+
+
+def _valid_ids(messages: list[Any]) -> list[str]:
+    ids = []
+    for message in messages:
+        with contextlib.suppress(InvalidMessage):
+            ids.append(parse_document(message.value, message.kind, AUTHOR_KEY.encode()).doc_id)
+    return ids
+
+
+def _worker_env(bootstrap: str, data_dir: Path, options: ChaosOptions) -> dict[str, str]:
+    env = {
+        "FINSENT_KAFKA_BOOTSTRAP": bootstrap,
+        "FINSENT_DATA_DIR": str(data_dir),
+        "FINSENT_CONSUMER_GROUP": f"chaos-{uuid.uuid4().hex[:8]}",
+        "FINSENT_KAFKA_SESSION_TIMEOUT_S": str(SESSION_TIMEOUT_S),
+        "FINSENT_MODEL_BACKEND": options.backend,
+        "FINSENT_AUTHOR_HASH_KEY": AUTHOR_KEY,
+        "FINSENT_LOG_LEVEL": "WARNING",
+    }
+    if options.model:
+        env["FINSENT_MODEL"] = options.model
+    return env
+
+
+def _start(env: dict[str, str], data_dir: Path, generation: int) -> WorkerProcess:
+    # A new consumer group per restart: the embedded broker (tansu) stops assigning a group after a
+    # second member dies in it. The new group reads the topics from the start, so every message is
+    # consumed again and the store's dedupe, not the committed offsets, keeps documents single.
+    group = f"{env['FINSENT_CONSUMER_GROUP']}-{generation}"
+    worker = WorkerProcess(env | {"FINSENT_CONSUMER_GROUP": group}, data_dir / f"worker-{generation}.log").start()
+    worker.wait_ready(timeout_s=300)
+    return worker
+
+
+def _wait_for_progress(worker: WorkerProcess, timeout_s: float = 300.0) -> None:
+    """Until this worker has stored a batch (or handled one: a batch of duplicates stores nothing)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        stats = worker.stats() or {}
+        if stats.get("batches", 0) > 0:
+            return
+        if not worker.alive():
+            raise RuntimeError(f"the worker died:\n{worker.log_tail()}")
+        time.sleep(0.1)
+    raise TimeoutError(f"the worker made no progress within {timeout_s:.0f} s:\n{worker.log_tail()}")
+
+
+def _drain(worker: WorkerProcess, data_dir: Path, timeout_s: float) -> None:
+    """Until the worker has been idle for 5 s after the feed ended (its backlog is done)."""
+    deadline = time.monotonic() + timeout_s
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        stats = worker.stats() or {}
+        current = (stats.get("messages"), stats.get("batches"))
+        if current != last:
+            last, since = current, time.monotonic()
+        elif time.monotonic() - since > 5:
+            return
+        time.sleep(0.25)
+    raise TimeoutError(f"the worker did not drain within {timeout_s:.0f} s")
+
+
+def _count(store_url: str, valid_ids: list[str]) -> dict[str, int]:
+    with open_store(store_url) as store:
+        return {
+            "stored_distinct": len(store.existing_documents(valid_ids)),
+            "stored_rows_final": store.count_documents(final=True),
+            "raw_rows": store.count_documents(final=False),
+            "rollup_docs": int(store.query("SELECT countMerge(docs) FROM sentiment_by_topic_1m")[0][0]),
+        }
