@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     kafka_ssl_certfile: Path | None = None
     kafka_ssl_keyfile: Path | None = None
     kafka_session_timeout_s: float = Field(10.0, gt=0)
+    kafka_unavailable_exit_s: float = Field(60.0, gt=0)
     news_topic: str = "finsent.news"
     social_topic: str = "finsent.social"
     scores_topic: str = "finsent.scores"

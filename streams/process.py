@@ -52,6 +52,11 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once the process has ended (negative: killed by that signal), else None."""
+        return self._process.poll() if self._process is not None else None
+
     def stats(self) -> dict[str, float] | None:
         """The worker's running totals, or None while its web server is not up."""
         try:

@@ -18,6 +18,7 @@ from streams.app import Alerting, create_app
 from streams.broker import EmbeddedBroker, free_port
 from streams.pipeline import BatchProcessor
 from streams.symbols import SymbolExtractor
+from streams.watchdog import BrokerWatchdog
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ def run_worker(settings: Settings) -> None:
                 bootstrap,
                 bootstrap,
             )
+        watchdog = BrokerWatchdog(bootstrap, settings.kafka_unavailable_exit_s).start()
+        stack.callback(watchdog.stop)
         store = stack.enter_context(open_store(settings.resolved_store_url))
         store.init_schema()
         classifier = load_classifier(settings.model, device=settings.device, backend=settings.model_backend)
