@@ -85,7 +85,7 @@ def run_chaos(options: ChaosOptions, say: Any = lambda message: None) -> dict[st
             recoveries.append(time.monotonic() - restarted)
         sender.join()
         say("feed sent; waiting for the last worker to drain")
-        _drain(worker, data_dir, options.drain_timeout_s)
+        _drain(worker, len(messages), options.drain_timeout_s)
         worker.stop()
         counts = _count(Settings(data_dir=data_dir).resolved_store_url, valid_ids)
     lost = len(valid_ids) - counts["stored_distinct"]
@@ -151,19 +151,16 @@ def _wait_for_progress(worker: WorkerProcess, timeout_s: float = 300.0) -> None:
     raise TimeoutError(f"the worker made no progress within {timeout_s:.0f} s:\n{worker.log_tail()}")
 
 
-def _drain(worker: WorkerProcess, data_dir: Path, timeout_s: float) -> None:
-    """Until the worker has been idle for 5 s after the feed ended (its backlog is done)."""
+def _drain(worker: WorkerProcess, produced: int, timeout_s: float) -> None:
+    """Until the last worker has handled every message: its group is new, so it reads all of them."""
     deadline = time.monotonic() + timeout_s
-    last, since = None, time.monotonic()
     while time.monotonic() < deadline:
-        stats = worker.stats() or {}
-        current = (stats.get("messages"), stats.get("batches"))
-        if current != last:
-            last, since = current, time.monotonic()
-        elif time.monotonic() - since > 5:
+        if (worker.stats() or {}).get("messages", 0) >= produced:
             return
-        time.sleep(0.25)
-    raise TimeoutError(f"the worker did not drain within {timeout_s:.0f} s")
+        if not worker.alive():
+            raise RuntimeError(f"the worker died:\n{worker.log_tail()}")
+        time.sleep(0.5)
+    raise TimeoutError(f"the worker did not drain within {timeout_s:.0f} s:\n{worker.log_tail()}")
 
 
 def _count(store_url: str, valid_ids: list[str]) -> dict[str, int]:

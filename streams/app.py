@@ -19,13 +19,14 @@ Alert rules run in two more agents, also acking only after their output is durab
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import resource
 import socket
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,6 +114,31 @@ def parse_internal(model: type[M], events: Sequence[faust.types.EventT]) -> list
                 exc.errors()[0]["msg"] if exc.errors() else exc,
             )
     return parsed
+
+
+EXIT_AGENT_CRASHED = 70
+
+
+def exit_on_crash(agent: Callable[[faust.StreamT], Awaitable[None]]) -> Callable[[faust.StreamT], Awaitable[None]]:
+    """Exit the worker (status 70) when an agent fails unexpectedly, instead of running on without it.
+
+    Faust would log the crash and keep the process alive with that agent gone: a worker that
+    looks healthy and consumes nothing. Exiting hands the problem to the supervisor; nothing
+    unacknowledged is lost (its batch is redone after the restart).
+    """
+
+    @functools.wraps(agent)
+    async def guarded(stream: faust.StreamT) -> None:
+        try:
+            await agent(stream)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.critical("agent %s failed; exiting so the worker is restarted", agent.__name__, exc_info=True)
+            logging.shutdown()
+            os._exit(EXIT_AGENT_CRASHED)
+
+    return guarded
 
 
 def current_rss_bytes() -> int:
@@ -211,7 +237,10 @@ def create_app(
             IncomingMessage(e.value, e.message.topic, e.message.partition, e.message.offset, kinds[e.message.topic])
             for e in events
         ]
-        result = await loop.run_in_executor(None, processor.process, messages)
+        # Parsing and dedupe read the store: a store outage is retried here too, not a crash.
+        result = await retry_async(
+            lambda: loop.run_in_executor(None, processor.process, messages), StoreUnavailable, "dedupe and classify"
+        )
         await retry_async(
             lambda: loop.run_in_executor(None, write_scores_and_dead_letters, result), StoreUnavailable, "store scores"
         )
@@ -250,6 +279,7 @@ def create_app(
             log.warning("could not record batch figures: %s", exc)
 
     @app.agent(inputs, name="classify")
+    @exit_on_crash
     async def classify(stream: faust.StreamT) -> None:
         batches = stream.noack_take(settings.batch_max_size, within=settings.batch_max_wait_s)  # type: ignore[attr-defined]
         async for events in batches:
@@ -264,7 +294,10 @@ def create_app(
 
     @app.page("/finsent/stats")
     async def stats_page(web: Any, request: Any) -> Any:
-        in_store = await asyncio.get_running_loop().run_in_executor(None, store.count_documents, False)
+        try:
+            in_store: int | None = await asyncio.get_running_loop().run_in_executor(None, store.count_documents, False)
+        except StoreError:
+            in_store = None  # the store is down: the rest of the figures still help
         return web.json(
             {**stats.as_dict(), "assigned_partitions": len(app.consumer.assignment()), "documents_in_store": in_store}
         )
@@ -284,6 +317,7 @@ def _add_alert_agents(
     assignment: set[Any] = set()
 
     @app.agent(scores, name="route_scores")
+    @exit_on_crash
     async def route_scores(stream: faust.StreamT) -> None:
         batches = stream.noack_take(settings.batch_max_size, within=settings.batch_max_wait_s)  # type: ignore[attr-defined]
         async for events in batches:
@@ -310,6 +344,7 @@ def _add_alert_agents(
         stats.alert_keys = alerting.engine.keys
 
     @app.agent(alert_inputs, name="evaluate_alerts")
+    @exit_on_crash
     async def evaluate_alerts(stream: faust.StreamT) -> None:
         batches = stream.noack_take(settings.batch_max_size, within=settings.batch_max_wait_s)  # type: ignore[attr-defined]
         async for events in batches:

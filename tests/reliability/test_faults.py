@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from streams.broker import EmbeddedBroker
 from streams.watchdog import EXIT_BROKER_GONE, BrokerWatchdog, reachable
+from tests.storage.clickhouse_server import ClickHouseProcess
 from tests.streams.feed import send_feed, start_worker
 from tests.streams.test_worker_integration import stored_counts, wait_for
 
@@ -70,3 +72,37 @@ def test_a_second_worker_joining_and_leaving_mid_stream_loses_nothing(
     first.stop()
     found, final_rows, _ = stored_counts(clickhouse_url, feed.valid_ids + feed_rest.valid_ids)
     assert found == final_rows == expected
+
+
+@pytest.mark.integration
+def test_clickhouse_down_for_a_minute_mid_stream_loses_nothing(
+    broker: EmbeddedBroker, worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    server = ClickHouseProcess(tmp_path / "clickhouse").start()
+    try:
+        env = worker_env | {"FINSENT_STORE_URL": server.url}
+        worker = start_worker(env, tmp_path / "worker.log")
+        feeds: list = []
+        sender = threading.Thread(
+            target=lambda: feeds.append(send_feed(broker.bootstrap, docs=1_500, bad_ratio=0.05, seed=404, rate=25))
+        )
+        sender.start()
+        wait_for([worker], "stored_documents", 100)
+        server.stop()
+        rss = [float((worker.stats() or {})["rss_mb"])]
+        outage_ends = time.monotonic() + 60
+        while time.monotonic() < outage_ends:
+            time.sleep(5)
+            rss.append(float((worker.stats() or {})["rss_mb"]))
+            assert worker.alive(), worker.log_tail()
+        server.start()
+        sender.join()
+        valid = feeds[0].valid_ids
+        wait_for([worker], "stored_documents", len(valid), timeout_s=240)
+        worker.stop()
+        found, final_rows, _ = stored_counts(server.url, valid)
+    finally:
+        server.stop()
+    assert found == final_rows == len(valid)
+    assert max(rss) - rss[0] < 150, f"RSS grew during the outage: {rss}"
+    assert "failed (attempt" in worker.log_file.read_text()  # the retries were logged

@@ -150,3 +150,33 @@ def clickhouse_url(clickhouse_server: int) -> str:
 def closed_port() -> int:
     """A local port with no listener: connections to it are refused."""
     return free_port()
+
+
+class ClickHouseProcess:
+    """A private clickhouse-server that a test can stop and start again (same ports, same data)."""
+
+    def __init__(self, root: Path) -> None:
+        binary = _server_binary()
+        if binary is None:
+            pytest.skip(SKIP_REASON)
+        self.binary, self.root = binary, root
+        self.tcp_port, self.http_port = free_port(), free_port()
+        self.config = _write_config(root, self.tcp_port, self.http_port)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"clickhouse://default@127.0.0.1:{self.tcp_port}/finsent_outage"
+
+    def start(self) -> ClickHouseProcess:
+        with open(self.root / "log" / "stdout.log", "ab") as output:
+            self.process = subprocess.Popen(
+                [self.binary, f"--config-file={self.config}"], cwd=self.root, stdout=output, stderr=subprocess.STDOUT
+            )
+        _wait_for_ping(self.process, self.http_port, self.root)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
