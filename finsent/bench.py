@@ -335,3 +335,52 @@ def backend_figures(
                 classifier.predict(sample[start : start + batch])
             figures[f"{name}_per_s_batch{batch}"] = round(len(sample) / (time.perf_counter() - started), 1)
     return figures
+
+
+def bench_soak(options: PipelineBenchOptions, minutes: float, rate: float | None = None) -> dict[str, Any]:
+    """Feed a worker at ``rate`` (default: 80 % of a measured backlog throughput) for ``minutes``;
+    sample its RSS and lag (messages sent but not yet handled) every 10 s."""
+    say = options.progress
+    if rate is None:
+        say("measuring max throughput on a 2,000-document backlog")
+        rate = 0.8 * run_e2e(feed(2_000, options.seed + 5), options, options.model)["docs_per_s"]
+    total = int(rate * minutes * 60)
+    messages = feed(total, options.seed + 6)
+    sent = [0]
+    samples: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory(prefix="finsent-soak-") as data_dir, EmbeddedBroker() as broker:
+        settings = Settings(kafka_bootstrap=broker.bootstrap)
+        env = _worker_env(broker.bootstrap, Path(data_dir), options, options.model)
+        with WorkerProcess(env, Path(data_dir) / "w.log") as worker:
+            worker.wait_ready(timeout_s=300)
+            say(f"soak: {rate:.0f} docs/s for {minutes:g} min")
+            sender = threading.Thread(
+                target=produce,
+                args=(messages, kafka_client_config(settings, broker.bootstrap), settings.input_topics()),
+                kwargs={"rate": rate, "progress": False, "on_sent": lambda m: sent.__setitem__(0, sent[0] + 1)},
+                daemon=True,
+            )
+            started = time.monotonic()
+            sender.start()
+            while sender.is_alive():
+                time.sleep(10)
+                stats = worker.stats() or {}
+                samples.append({
+                    "t_s": round(time.monotonic() - started, 1),
+                    "rss_mb": float(stats.get("rss_mb", 0.0)),
+                    "lag": sent[0] - int(stats.get("messages", 0)),
+                })  # fmt: skip
+    warm = [s for s in samples if s["t_s"] >= 60] or samples
+    first, last = warm[0]["rss_mb"], warm[-1]["rss_mb"]
+    return {
+        "minutes": minutes,
+        "rate_docs_per_s": round(rate, 1),
+        "docs": total,
+        "rss_after_1_min_mb": first,
+        "rss_end_mb": last,
+        "rss_growth_pct": round(100 * (last - first) / first, 1) if first else None,
+        "max_lag": max((s["lag"] for s in samples), default=None),
+        "final_lag": samples[-1]["lag"] if samples else None,
+        "samples": samples,
+        "machine": machine(),
+    }

@@ -406,6 +406,22 @@ def bench_pipeline_command(fmt: str, store_url: str | None, **options: Any) -> N
     click.echo(json.dumps(bench_pipeline(settings)))
 
 
+@bench.command(name="soak")
+@click.option("--minutes", type=click.FloatRange(min=0.5), default=10.0, show_default=True)
+@click.option("--rate", type=click.FloatRange(min=1), default=None, help="docs/s (default: 80 % of measured max)")
+@click.option("--model", default=None, help="model dir, HF id, or 'null' (default: the shipped model)")
+@click.option("--backend", default="auto", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+def bench_soak_command(minutes: float, rate: float | None, model: str | None, backend: str, fmt: str) -> None:
+    """Run a worker at 80 % of its max throughput for MINUTES; report RSS growth and lag."""
+    from finsent.bench import PipelineBenchOptions, bench_soak
+
+    options = PipelineBenchOptions(
+        model=model, backend=backend, progress=lambda message: click.echo(f"bench: {message}", err=True)
+    )
+    click.echo(json.dumps(bench_soak(options, minutes, rate)))
+
+
 def _validation_file(task: str) -> Path:
     name = {"sentiment": "twitter_financial_news_sentiment", "topic": "twitter_financial_news_topic"}[task]
     path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / name / "validation.csv"
