@@ -21,7 +21,7 @@ from alerts.exceptions import (
     SubscriptionError,
 )
 from alerts.grafana import Grafana, format_window
-from finsent.settings import Settings
+from finsent.settings import Settings, settings_for_cli
 
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ def rules_group() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_list(fmt: str) -> None:
     """The rules in effect and the file they come from."""
-    settings = _settings()
+    settings = settings_for_cli()
     path = rules.rules_file(settings.data_dir, settings.alert_rules_file)
     found = _rule_call(rules.load_rules, path).rules
     if fmt == "json":
@@ -85,7 +85,7 @@ def rules_list(fmt: str) -> None:
 @click.option("--replace", is_flag=True, help="replace a different rule with the same id")
 def rules_add(rule_id: str, replace: bool, **fields: Any) -> None:
     """Add a rule (idempotent: adding the same rule again changes nothing)."""
-    settings = _settings()
+    settings = settings_for_cli()
     rule = _rule_call(rules.Rule.model_validate, {"id": rule_id, **fields})
     changed = _rule_call(rules.add_rule, rule, settings.data_dir, settings.alert_rules_file, replace)
     path = rules.editable_rules_file(settings.data_dir, settings.alert_rules_file)
@@ -96,7 +96,7 @@ def rules_add(rule_id: str, replace: bool, **fields: Any) -> None:
 @click.argument("rule_id")
 def rules_remove(rule_id: str) -> None:
     """Remove rule RULE_ID (idempotent: removing a missing rule changes nothing)."""
-    settings = _settings()
+    settings = settings_for_cli()
     changed = _rule_call(rules.remove_rule, rule_id, settings.data_dir, settings.alert_rules_file)
     click.echo(json.dumps({"rule": rule_id, "changed": changed}))
 
@@ -124,7 +124,7 @@ def _rule_call(function: Callable[..., T], *args: Any) -> T:
 @_target_options
 def subscribe_command(rule_id: str, email: str | None, webhook: str | None, slack: str | None) -> None:
     """Notify one email address, webhook or Slack channel when RULE raises alerts; idempotent."""
-    settings = _settings()
+    settings = settings_for_cli()
     with _grafana(settings) as grafana:
         changes = subscriptions.subscribe(
             grafana, rule_id, email=email, webhook=webhook, slack=slack, datasource_uid=settings.grafana_datasource_uid
@@ -137,7 +137,7 @@ def subscribe_command(rule_id: str, email: str | None, webhook: str | None, slac
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def list_command(rule_id: str | None, fmt: str) -> None:
     """The subscriptions provisioned in Grafana."""
-    with _grafana(_settings()) as grafana:
+    with _grafana(settings_for_cli()) as grafana:
         found = subscriptions.list_subscriptions(grafana, rule_id)
     if fmt == "json":
         click.echo(json.dumps([asdict(sub) for sub in found]))
@@ -156,17 +156,10 @@ def list_command(rule_id: str | None, fmt: str) -> None:
 @_target_options
 def unsubscribe_command(rule_id: str, email: str | None, webhook: str | None, slack: str | None) -> None:
     """Stop notifying one target, or every subscriber of RULE when none is given; idempotent."""
-    with _grafana(_settings()) as grafana:
+    with _grafana(settings_for_cli()) as grafana:
         target = subscriptions.target_from(email=email, webhook=webhook, slack=slack)
         changes = subscriptions.unsubscribe(grafana, rule_id, target)
     click.echo(json.dumps({"rule": rule_id, "changed": changes.changed, **asdict(changes)}))
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValueError as exc:
-        raise click.UsageError(f"invalid configuration: {exc}") from exc
 
 
 @contextmanager

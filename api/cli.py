@@ -9,15 +9,8 @@ from contextlib import contextmanager
 import click
 
 from api.keys import KeyRing
-from finsent.settings import Settings
+from finsent.settings import Settings, settings_for_cli
 from storage import Store, open_store
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValueError as exc:
-        raise click.UsageError(f"invalid configuration: {exc}") from exc
 
 
 @contextmanager
@@ -37,7 +30,7 @@ def api(host: str | None, port: int | None) -> None:
     from api.app import ClassifierSource, create_app
     from models import Classifier
 
-    settings = _settings()
+    settings = settings_for_cli()
     with _store(settings) as store:
         source = ClassifierSource(
             lambda: Classifier.load(settings.model, device=settings.device, backend=settings.model_backend)
@@ -62,7 +55,7 @@ def api_key() -> None:
 @click.option("--scope", type=click.Choice(["read", "write", "admin"]), default="read", show_default=True)
 def create(name: str, scope: str) -> None:
     """Create a key named NAME and print it (once): give it as `Authorization: Bearer <key>`."""
-    with _store(_settings()) as store:
+    with _store(settings_for_cli()) as store:
         row, token = KeyRing(store).create(name, scope)  # type: ignore[arg-type]
     click.echo(json.dumps({"key_id": row.key_id, "name": name, "scope": scope, "key": token}))
     click.echo("store this key now: it cannot be shown again", err=True)
@@ -71,7 +64,7 @@ def create(name: str, scope: str) -> None:
 @api_key.command("list")
 def list_keys() -> None:
     """Every key: id, name, scope, created, revoked (never the key itself)."""
-    with _store(_settings()) as store:
+    with _store(settings_for_cli()) as store:
         for row in KeyRing(store).list():
             state = "revoked" if row.revoked else "active"
             click.echo(f"{row.key_id}\t{row.name}\t{row.scope}\t{row.created_at:%Y-%m-%d %H:%M}Z\t{state}")
@@ -81,6 +74,6 @@ def list_keys() -> None:
 @click.argument("key_id")
 def revoke(key_id: str) -> None:
     """Revoke KEY_ID (API processes stop accepting it within FINSENT_API_KEY_CACHE_S)."""
-    with _store(_settings()) as store:
+    with _store(settings_for_cli()) as store:
         changed = KeyRing(store).revoke(key_id)
     click.echo(json.dumps({"key_id": key_id, "changed": changed}))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from finsent.settings import Settings
+from finsent.settings import Settings, settings_for_cli
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -19,13 +19,6 @@ if TYPE_CHECKING:
     from ingest.messages import OutgoingMessage
 
 DATA_HELP = "CSV (text,label) or JSONL file"
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValueError as exc:
-        raise click.UsageError(f"invalid configuration: {exc}") from exc
 
 
 def _setup_logging(level: str) -> None:
@@ -72,7 +65,7 @@ def demo(
     """Run broker, worker, store and a synthetic feed together; end with one JSON line."""
     from finsent.demo import DemoOptions, run_demo
 
-    settings = _settings()
+    settings = settings_for_cli()
     if data_dir is not None:
         settings = settings.model_copy(update={"data_dir": data_dir})
     _setup_logging("WARNING")
@@ -94,7 +87,7 @@ def worker() -> None:
     """Consume news and social posts, classify, store (blocks until Ctrl-C / SIGTERM)."""
     from streams.worker import run_worker
 
-    settings = _settings()
+    settings = settings_for_cli()
     _setup_logging(settings.log_level)
     run_worker(settings)
 
@@ -136,7 +129,7 @@ def replay(source: str, kind: str, fmt: str | None, rate: float | None) -> None:
     from ingest.replay import count_lines, read_messages
     from schemas import DocumentKind
 
-    settings = _settings()
+    settings = settings_for_cli()
     document_kind = DocumentKind(kind)
     try:
         messages = read_messages(source, document_kind, fmt)
@@ -163,7 +156,7 @@ def generate(docs: int, bad_ratio: float, rate: float | None, seed: int, out: Pa
                 handle.write(message.value.replace(b"\n", b" ") + b"\n")
         click.echo(json.dumps({"written": docs, "path": str(out)}))
         return
-    _send_to_kafka(_settings(), generator.messages(docs), rate, docs)
+    _send_to_kafka(settings_for_cli(), generator.messages(docs), rate, docs)
 
 
 @main.command()
@@ -293,7 +286,7 @@ def query_sentiment(
     try:
         window, step = parse_duration(since), parse_duration(interval)
         end = datetime.now(UTC)
-        with open_store(_settings().resolved_store_url) as store:
+        with open_store(settings_for_cli().resolved_store_url) as store:
             rows = sentiment_series(
                 store, symbol=symbol, topic=topic, start=end - window, end=end, interval_s=int(step.total_seconds())
             )
@@ -329,7 +322,7 @@ def query_alerts(rule_id: str | None, symbol: str | None, topic: str | None, sin
         start = end - parse_duration(since)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    with open_store(_settings().resolved_store_url) as store:
+    with open_store(settings_for_cli().resolved_store_url) as store:
         rows = fired_alerts(store, rule_id=rule_id, symbol=symbol, topic=topic, start=start, end=end, limit=limit)
     click.echo(render(rows, fmt))
 
@@ -346,7 +339,7 @@ def query_documents(symbol: str | None, topic: str | None, sentiment: str | None
     from storage import open_store
     from storage.queries import latest_documents
 
-    with open_store(_settings().resolved_store_url) as store:
+    with open_store(settings_for_cli().resolved_store_url) as store:
         rows = latest_documents(store, symbol=symbol, topic=topic, sentiment=sentiment, limit=limit)
     click.echo(render(rows, fmt))
 
@@ -433,7 +426,7 @@ def _validation_file(task: str) -> Path:
 @main.command()
 def config() -> None:
     """Print the effective configuration (secrets masked)."""
-    click.echo(json.dumps(_settings().public_view(), indent=2, default=str))
+    click.echo(json.dumps(settings_for_cli().public_view(), indent=2, default=str))
 
 
 def _register_subcommands() -> None:

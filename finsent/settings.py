@@ -129,3 +129,13 @@ class Settings(BaseSettings):
             if parts.password:
                 view["store_url"] = self.store_url.replace(f":{parts.password}@", ":**********@")
         return view
+
+
+def settings_for_cli() -> Settings:
+    """``Settings()``, with a configuration error turned into a click usage error (exit status 2)."""
+    import click
+
+    try:
+        return Settings()
+    except ValueError as exc:
+        raise click.UsageError(f"invalid configuration: {exc}") from exc

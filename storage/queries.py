@@ -48,15 +48,7 @@ def latest_documents(
     """The newest stored documents, optionally for one symbol, topic and sentiment."""
     clauses: list[str] = ["1"]
     params: dict[str, Any] = {"limit": limit}
-    if symbol is not None:
-        clauses.append("has(symbols, %(symbol)s)")
-        params["symbol"] = symbol
-    if topic is not None:
-        clauses.append("topic = %(topic)s")
-        params["topic"] = topic
-    if sentiment is not None:
-        clauses.append("sentiment = %(sentiment)s")
-        params["sentiment"] = SENTIMENT_LABELS[sentiment]
+    _filter_documents(clauses, params, symbol, topic, sentiment)
     sql = f"""
         SELECT event_time AS time, symbols, topic, sentiment, round(score, 3) AS score, source, headline
         FROM documents FINAL
@@ -81,15 +73,7 @@ def documents_page(
     in that order when given: keyset paging that stays stable while new documents arrive."""
     clauses = ["event_time >= %(start)s", "event_time < %(end)s"]
     params: dict[str, Any] = {"start": start, "end": end, "limit": limit}
-    if symbol is not None:
-        clauses.append("has(symbols, %(symbol)s)")
-        params["symbol"] = symbol
-    if topic is not None:
-        clauses.append("topic = %(topic)s")
-        params["topic"] = topic
-    if sentiment is not None:
-        clauses.append("sentiment = %(sentiment)s")
-        params["sentiment"] = SENTIMENT_LABELS[sentiment]
+    _filter_documents(clauses, params, symbol, topic, sentiment)
     if before is not None:
         clauses.append("(event_time < %(before_time)s OR (event_time = %(before_time)s AND doc_id < %(before_id)s))")
         params["before_time"], params["before_id"] = before
@@ -128,3 +112,18 @@ def fired_alerts(
         ORDER BY fired_at DESC, alert_id
         LIMIT %(limit)s"""
     return store.query_dicts(sql, params)
+
+
+def _filter_documents(
+    clauses: list[str], params: dict[str, Any], symbol: str | None, topic: str | None, sentiment: str | None
+) -> None:
+    """Add the optional symbol, topic and sentiment conditions (parameterized) to a documents query."""
+    if symbol is not None:
+        clauses.append("has(symbols, %(symbol)s)")
+        params["symbol"] = symbol
+    if topic is not None:
+        clauses.append("topic = %(topic)s")
+        params["topic"] = topic
+    if sentiment is not None:
+        clauses.append("sentiment = %(sentiment)s")
+        params["sentiment"] = SENTIMENT_LABELS[sentiment]
