@@ -6,7 +6,6 @@ integers, so DateTime values arrive as epoch seconds and need no time-zone parsi
 
 from __future__ import annotations
 
-import json
 import re
 import struct
 from collections.abc import Callable
@@ -14,6 +13,8 @@ from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 SESSION_SETTINGS = {
     "session_timezone": "'UTC'",
@@ -33,7 +34,7 @@ def decode_json_compact(payload: bytes) -> tuple[list[str], list[tuple]]:
     """Column names and rows of a ``JSONCompact`` result (empty output: no columns, no rows)."""
     if not payload.strip():
         return [], []
-    document = json.loads(payload)
+    document = orjson.loads(payload)
     meta = document["meta"]
     decoders = [decoder_for(column["type"]) for column in meta]
     rows = [tuple(decode(value) for decode, value in zip(decoders, row, strict=True)) for row in document["data"]]
