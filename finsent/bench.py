@@ -19,8 +19,9 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ from ingest.messages import OutgoingMessage
 from ingest.producer import produce
 from schemas import DocumentKind, parse_document
 from streams.broker import EmbeddedBroker
-from streams.process import WorkerProcess
+from streams.process import WorkerProcess, worker_env
 
 AUTHOR_KEY = "finsent-bench"
 
@@ -112,15 +113,35 @@ def model_throughput(model: str | None, backend: str, texts: list[str], batch_si
     return {"docs_per_s": len(texts) / seconds, "backend": classifier.model_version.rpartition("+")[2]}
 
 
-def run_e2e(messages: Sequence[OutgoingMessage], options: PipelineBenchOptions, model: str | None) -> dict[str, float]:
-    """Pre-load the input topics, start a worker, and time it through the backlog."""
+@contextmanager
+def fresh_pipeline(
+    options: PipelineBenchOptions, model: str | None, backlog: Sequence[OutgoingMessage] = ()
+) -> Iterator[tuple[str, Settings, WorkerProcess]]:
+    """A new embedded broker (pre-loaded with ``backlog``), a temporary data dir and a ready worker on them;
+    yields the broker's address, client settings for it, and the worker."""
     with tempfile.TemporaryDirectory(prefix="finsent-bench-") as data_dir, EmbeddedBroker() as broker:
         settings = Settings(kafka_bootstrap=broker.bootstrap)
-        produce(messages, kafka_client_config(settings, broker.bootstrap), settings.input_topics(), progress=False)
-        worker = WorkerProcess(_worker_env(broker.bootstrap, Path(data_dir), options, model), Path(data_dir) / "w.log")
-        with worker:
+        if backlog:
+            produce(backlog, kafka_client_config(settings, broker.bootstrap), settings.input_topics(), progress=False)
+        env = worker_env(
+            broker.bootstrap,
+            Path(data_dir),
+            f"bench-{uuid.uuid4().hex[:8]}",
+            AUTHOR_KEY,
+            model=model,
+            backend=options.backend,
+            batch_max_size=options.batch_size,
+            store_url=options.store_url,
+        )
+        with WorkerProcess(env, Path(data_dir) / "w.log") as worker:
             worker.wait_ready(timeout_s=300)
-            stats = _wait_until(worker, "stored_documents", len(messages), timeout_s=3_600)
+            yield broker.bootstrap, settings, worker
+
+
+def run_e2e(messages: Sequence[OutgoingMessage], options: PipelineBenchOptions, model: str | None) -> dict[str, float]:
+    """Pre-load the input topics, start a worker, and time it through the backlog."""
+    with fresh_pipeline(options, model, backlog=messages) as (_, _, worker):
+        stats = worker.wait_for_stat("stored_documents", len(messages), timeout_s=3_600)
         return {
             "docs_per_s": stats["stored_documents"] / max(stats["active_s"], 1e-6),
             "peak_rss_mb": stats["peak_rss_mb"],
@@ -134,28 +155,24 @@ def run_latency(options: PipelineBenchOptions, rate: float) -> dict[str, Any]:
     doc_ids = {m.key: parse_document(m.value, m.kind, AUTHOR_KEY.encode()).doc_id for m in messages}
     sent: dict[str, float] = {}
     seen: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="finsent-bench-") as data_dir, EmbeddedBroker() as broker:
-        settings = Settings(kafka_bootstrap=broker.bootstrap)
-        env = _worker_env(broker.bootstrap, Path(data_dir), options, options.model)
-        with WorkerProcess(env, Path(data_dir) / "w.log") as worker:
-            worker.wait_ready(timeout_s=300)
-            stop = threading.Event()
-            watcher = threading.Thread(target=_watch_scores, args=(settings, broker.bootstrap, seen, stop), daemon=True)
-            watcher.start()
-            produce(
-                messages,
-                kafka_client_config(settings, broker.bootstrap),
-                settings.input_topics(),
-                rate=rate,
-                progress=False,
-                on_sent=lambda m: sent.__setitem__(doc_ids[m.key], time.time()),
-            )
-            deadline = time.monotonic() + 60
-            while len(seen.keys() & sent.keys()) < len(sent) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            stats = worker.stats() or {}
-            stop.set()
-            watcher.join(timeout=5)
+    with fresh_pipeline(options, options.model) as (bootstrap, settings, worker):
+        stop = threading.Event()
+        watcher = threading.Thread(target=_watch_scores, args=(settings, bootstrap, seen, stop), daemon=True)
+        watcher.start()
+        produce(
+            messages,
+            kafka_client_config(settings, bootstrap),
+            settings.input_topics(),
+            rate=rate,
+            progress=False,
+            on_sent=lambda m: sent.__setitem__(doc_ids[m.key], time.time()),
+        )
+        deadline = time.monotonic() + 60
+        while len(seen.keys() & sent.keys()) < len(sent) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        stats = worker.stats() or {}
+        stop.set()
+        watcher.join(timeout=5)
     delays = sorted((seen[key] - sent[key]) * 1000 for key in sent if key in seen)
     return {
         "p50_ms": round(_quantile(delays, 0.5), 1) if delays else None,
@@ -215,36 +232,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _worker_env(bootstrap: str, data_dir: Path, options: PipelineBenchOptions, model: str | None) -> dict[str, str]:
-    env = {
-        "FINSENT_KAFKA_BOOTSTRAP": bootstrap,
-        "FINSENT_DATA_DIR": str(data_dir),
-        "FINSENT_CONSUMER_GROUP": f"bench-{uuid.uuid4().hex[:8]}",
-        "FINSENT_KAFKA_SESSION_TIMEOUT_S": "6",
-        "FINSENT_BATCH_MAX_SIZE": str(options.batch_size),
-        "FINSENT_MODEL_BACKEND": options.backend,
-        "FINSENT_AUTHOR_HASH_KEY": AUTHOR_KEY,
-        "FINSENT_LOG_LEVEL": "WARNING",
-    }
-    if model:
-        env["FINSENT_MODEL"] = model
-    if options.store_url:
-        env["FINSENT_STORE_URL"] = options.store_url
-    return env
-
-
-def _wait_until(worker: WorkerProcess, key: str, target: int, timeout_s: float) -> dict[str, float]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        stats = worker.stats() or {}
-        if stats.get(key, 0) >= target:
-            return stats
-        if not worker.alive():
-            raise RuntimeError(f"the worker died:\n{worker.log_tail()}")
-        time.sleep(0.2)
-    raise TimeoutError(f"the worker did not reach {key}={target} within {timeout_s:.0f} s:\n{worker.log_tail()}")
-
-
 def _watch_scores(settings: Settings, bootstrap: str, seen: dict[str, float], stop: threading.Event) -> None:
     from kafka import KafkaConsumer, TopicPartition
 
@@ -294,11 +281,11 @@ def bench_model(
     from models.backends import CPU_BACKENDS, CUDA_BACKENDS, cuda_available
 
     messages = feed(texts_per_corpus * 4, seed=11)
+    pairs = list(zip(messages, texts_of(messages), strict=True))
     corpora = {
-        "tweets": [t for m, t in zip(messages, texts_of(messages), strict=True) if m.kind is DocumentKind.SOCIAL],
-        "articles": [t for m, t in zip(messages, texts_of(messages), strict=True) if m.kind is DocumentKind.NEWS],
+        name: [text for message, text in pairs if message.kind is kind][:texts_per_corpus]
+        for name, kind in (("tweets", DocumentKind.SOCIAL), ("articles", DocumentKind.NEWS))
     }
-    corpora = {name: texts[:texts_per_corpus] for name, texts in corpora.items()}
     names = list(CPU_BACKENDS) + (list(CUDA_BACKENDS[:2]) if cuda_available() else [])
     results = {name: _in_fresh_process(backend_figures, model, name, corpora, data, limit) for name in names}
     reference = results["torch-fp32"]
@@ -348,28 +335,24 @@ def bench_soak(options: PipelineBenchOptions, minutes: float, rate: float | None
     messages = feed(total, options.seed + 6)
     sent = [0]
     samples: list[dict[str, float]] = []
-    with tempfile.TemporaryDirectory(prefix="finsent-soak-") as data_dir, EmbeddedBroker() as broker:
-        settings = Settings(kafka_bootstrap=broker.bootstrap)
-        env = _worker_env(broker.bootstrap, Path(data_dir), options, options.model)
-        with WorkerProcess(env, Path(data_dir) / "w.log") as worker:
-            worker.wait_ready(timeout_s=300)
-            say(f"soak: {rate:.0f} docs/s for {minutes:g} min")
-            sender = threading.Thread(
-                target=produce,
-                args=(messages, kafka_client_config(settings, broker.bootstrap), settings.input_topics()),
-                kwargs={"rate": rate, "progress": False, "on_sent": lambda m: sent.__setitem__(0, sent[0] + 1)},
-                daemon=True,
-            )
-            started = time.monotonic()
-            sender.start()
-            while sender.is_alive():
-                time.sleep(10)
-                stats = worker.stats() or {}
-                samples.append({
-                    "t_s": round(time.monotonic() - started, 1),
-                    "rss_mb": float(stats.get("rss_mb", 0.0)),
-                    "lag": sent[0] - int(stats.get("messages", 0)),
-                })  # fmt: skip
+    with fresh_pipeline(options, options.model) as (bootstrap, settings, worker):
+        say(f"soak: {rate:.0f} docs/s for {minutes:g} min")
+        sender = threading.Thread(
+            target=produce,
+            args=(messages, kafka_client_config(settings, bootstrap), settings.input_topics()),
+            kwargs={"rate": rate, "progress": False, "on_sent": lambda m: sent.__setitem__(0, sent[0] + 1)},
+            daemon=True,
+        )
+        started = time.monotonic()
+        sender.start()
+        while sender.is_alive():
+            time.sleep(10)
+            stats = worker.stats() or {}
+            samples.append({
+                "t_s": round(time.monotonic() - started, 1),
+                "rss_mb": float(stats.get("rss_mb", 0.0)),
+                "lag": sent[0] - int(stats.get("messages", 0)),
+            })  # fmt: skip
     warm = [s for s in samples if s["t_s"] >= 60] or samples
     first, last = warm[0]["rss_mb"], warm[-1]["rss_mb"]
     return {

@@ -36,7 +36,7 @@ from ingest.producer import produce
 from schemas import InvalidMessage, parse_document
 from storage import open_store
 from streams.broker import EmbeddedBroker
-from streams.process import WorkerProcess
+from streams.process import WorkerProcess, worker_env
 
 AUTHOR_KEY = "finsent-chaos"
 SESSION_TIMEOUT_S = 6
@@ -63,7 +63,15 @@ def run_chaos(options: ChaosOptions, say: Any = lambda message: None) -> dict[st
     valid_ids = _valid_ids(messages)
     with tempfile.TemporaryDirectory(prefix="finsent-chaos-") as scratch, EmbeddedBroker() as broker:
         data_dir = options.data_dir or Path(scratch)
-        env = _worker_env(broker.bootstrap, data_dir, options)
+        env = worker_env(
+            broker.bootstrap,
+            data_dir,
+            f"chaos-{uuid.uuid4().hex[:8]}",
+            AUTHOR_KEY,
+            model=options.model,
+            backend=options.backend,
+            session_timeout_s=SESSION_TIMEOUT_S,
+        )
         settings = Settings(kafka_bootstrap=broker.bootstrap)
         sender = threading.Thread(
             target=produce,
@@ -85,7 +93,8 @@ def run_chaos(options: ChaosOptions, say: Any = lambda message: None) -> dict[st
             recoveries.append(time.monotonic() - restarted)
         sender.join()
         say("feed sent; waiting for the last worker to drain")
-        _drain(worker, len(messages), options.drain_timeout_s)
+        # The last worker's group is new, so it reads every message: drained once it has handled them all.
+        worker.wait_for_stat("messages", len(messages), options.drain_timeout_s, poll_s=0.5)
         worker.stop()
         counts = _count(Settings(data_dir=data_dir).resolved_store_url, valid_ids)
     lost = len(valid_ids) - counts["stored_distinct"]
@@ -113,21 +122,6 @@ def _valid_ids(messages: list[Any]) -> list[str]:
     return ids
 
 
-def _worker_env(bootstrap: str, data_dir: Path, options: ChaosOptions) -> dict[str, str]:
-    env = {
-        "FINSENT_KAFKA_BOOTSTRAP": bootstrap,
-        "FINSENT_DATA_DIR": str(data_dir),
-        "FINSENT_CONSUMER_GROUP": f"chaos-{uuid.uuid4().hex[:8]}",
-        "FINSENT_KAFKA_SESSION_TIMEOUT_S": str(SESSION_TIMEOUT_S),
-        "FINSENT_MODEL_BACKEND": options.backend,
-        "FINSENT_AUTHOR_HASH_KEY": AUTHOR_KEY,
-        "FINSENT_LOG_LEVEL": "WARNING",
-    }
-    if options.model:
-        env["FINSENT_MODEL"] = options.model
-    return env
-
-
 def _start(env: dict[str, str], data_dir: Path, generation: int) -> WorkerProcess:
     # A new consumer group per restart: the embedded broker (tansu) stops assigning a group after a
     # second member dies in it. The new group reads the topics from the start, so every message is
@@ -138,29 +132,9 @@ def _start(env: dict[str, str], data_dir: Path, generation: int) -> WorkerProces
     return worker
 
 
-def _wait_for_progress(worker: WorkerProcess, timeout_s: float = 300.0) -> None:
-    """Until this worker has stored a batch (or handled one: a batch of duplicates stores nothing)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        stats = worker.stats() or {}
-        if stats.get("batches", 0) > 0:
-            return
-        if not worker.alive():
-            raise RuntimeError(f"the worker died:\n{worker.log_tail()}")
-        time.sleep(0.1)
-    raise TimeoutError(f"the worker made no progress within {timeout_s:.0f} s:\n{worker.log_tail()}")
-
-
-def _drain(worker: WorkerProcess, produced: int, timeout_s: float) -> None:
-    """Until the last worker has handled every message: its group is new, so it reads all of them."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if (worker.stats() or {}).get("messages", 0) >= produced:
-            return
-        if not worker.alive():
-            raise RuntimeError(f"the worker died:\n{worker.log_tail()}")
-        time.sleep(0.5)
-    raise TimeoutError(f"the worker did not drain within {timeout_s:.0f} s:\n{worker.log_tail()}")
+def _wait_for_progress(worker: WorkerProcess) -> None:
+    """Until this worker has handled a batch (a batch of duplicates stores nothing, so count batches)."""
+    worker.wait_for_stat("batches", 1, timeout_s=300, poll_s=0.1)
 
 
 def _count(store_url: str, valid_ids: list[str]) -> dict[str, int]:

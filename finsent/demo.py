@@ -100,10 +100,11 @@ def run_demo(settings: Settings, options: DemoOptions) -> dict[str, object]:
         producer.start()
         finished_at = _watch(worker, board, sent, options, stop, started)
         producer.join(timeout=30)
-        if watcher.burst_alert_at() is None and sent.burst_last_at is not None and _burst_rule_active(settings):
+        alert_expected = sent.burst_last_at is not None and _burst_rule_active(settings)
+        if alert_expected and watcher.burst_alert_at() is None:
             _wait_for(watcher.burst_alert_at, timeout_s=10)
         worker.stop()
-    return _summary(settings, sent, watcher, seed, started, finished_at)
+    return _summary(settings, sent, watcher, seed, started, finished_at, alert_expected)
 
 
 def _interrupt_on_signals() -> None:
@@ -289,7 +290,13 @@ def _wait_for(probe, timeout_s: float) -> None:
 
 
 def _summary(
-    settings: Settings, sent: _Sent, watcher: _TopicWatcher, seed: int, started: float, finished_at: float
+    settings: Settings,
+    sent: _Sent,
+    watcher: _TopicWatcher,
+    seed: int,
+    started: float,
+    finished_at: float,
+    alert_expected: bool,
 ) -> dict[str, object]:
     with open_store(settings.resolved_store_url) as store:
         stored = len(store.existing_documents(sent.valid_ids))
@@ -298,7 +305,6 @@ def _summary(
     dead_letters = watcher.count
     seconds = max(finished_at - (sent.first_at or started), 1e-3)
     burst_alert_at = watcher.burst_alert_at()
-    alert_expected = sent.burst_last_at is not None and _burst_rule_active(settings)
     reconciled = stored == valid and valid + dead_letters == sent.produced
     return {
         "produced": sent.produced,

@@ -48,6 +48,7 @@ from streams.retry import retry_async
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 @dataclass
@@ -141,6 +142,12 @@ def exit_on_crash(agent: Callable[[faust.StreamT], Awaitable[None]]) -> Callable
     return guarded
 
 
+async def store_call(what: str, function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` in an executor thread, retried with backoff while the store is unavailable."""
+    loop = asyncio.get_running_loop()
+    return await retry_async(lambda: loop.run_in_executor(None, function, *args), StoreUnavailable, what)
+
+
 def current_rss_bytes() -> int:
     """Resident set size of this process (Linux ``/proc``; 0 elsewhere)."""
     try:
@@ -231,26 +238,17 @@ def create_app(
     worker_name = f"{socket.gethostname()}:{os.getpid()}"
 
     async def handle_batch(events: list[faust.types.EventT], stream: faust.StreamT) -> None:
-        loop = asyncio.get_running_loop()
         started = time.monotonic()
         messages = [
             IncomingMessage(e.value, e.message.topic, e.message.partition, e.message.offset, kinds[e.message.topic])
             for e in events
         ]
         # Parsing and dedupe read the store: a store outage is retried here too, not a crash.
-        result = await retry_async(
-            lambda: loop.run_in_executor(None, processor.process, messages), StoreUnavailable, "dedupe and classify"
-        )
-        await retry_async(
-            lambda: loop.run_in_executor(None, write_scores_and_dead_letters, result), StoreUnavailable, "store scores"
-        )
+        result = await store_call("dedupe and classify", processor.process, messages)
+        await store_call("store scores", write_scores_and_dead_letters, result)
         await emit(scores_topic, result.scores, lambda r: r.symbol.encode())
         await emit(deadletter_topic, result.dead_letters, lambda r: None)
-        await retry_async(
-            lambda: loop.run_in_executor(None, store.write_batch, [], result.documents),
-            StoreUnavailable,
-            "store documents",
-        )
+        await store_call("store documents", store.write_batch, [], result.documents)
         for event in events:
             await stream.ack(event)
         seconds = time.monotonic() - started
@@ -327,14 +325,9 @@ def _add_alert_agents(
                 await stream.ack(event)
 
     async def handle_alert_batch(inputs: list[AlertInput]) -> None:
-        loop = asyncio.get_running_loop()
-        fired = await retry_async(
-            lambda: loop.run_in_executor(None, alerting.engine.observe, inputs), StoreUnavailable, "alert history"
-        )
+        fired = await store_call("alert history", alerting.engine.observe, inputs)
         if fired:
-            await retry_async(
-                lambda: loop.run_in_executor(None, alerting.outbox.enqueue, fired), StoreUnavailable, "store alerts"
-            )
+            await store_call("store alerts", alerting.outbox.enqueue, fired)
             await emit(alerts_topic, fired, lambda alert: alert.alert_id.encode())
             for alert in fired:
                 log.warning(

@@ -21,6 +21,33 @@ from streams.broker import die_with_parent, free_port
 from streams.exceptions import StreamError
 
 
+def worker_env(
+    bootstrap: str,
+    data_dir: Path,
+    group: str,
+    author_key: str,
+    *,
+    model: str | None = None,
+    backend: str = "auto",
+    session_timeout_s: float = 6,
+    batch_max_size: int | None = None,
+    store_url: str | None = None,
+) -> dict[str, str]:
+    """The environment of a worker on ``bootstrap`` with its own data dir and consumer group (quiet logs)."""
+    env = {
+        "FINSENT_KAFKA_BOOTSTRAP": bootstrap,
+        "FINSENT_DATA_DIR": str(data_dir),
+        "FINSENT_CONSUMER_GROUP": group,
+        "FINSENT_KAFKA_SESSION_TIMEOUT_S": f"{session_timeout_s:g}",
+        "FINSENT_MODEL_BACKEND": backend,
+        "FINSENT_AUTHOR_HASH_KEY": author_key,
+        "FINSENT_LOG_LEVEL": "WARNING",
+    }
+    optional = {"FINSENT_MODEL": model, "FINSENT_BATCH_MAX_SIZE": batch_max_size, "FINSENT_STORE_URL": store_url}
+    env.update({name: str(value) for name, value in optional.items() if value})
+    return env
+
+
 class WorkerProcess:
     """One worker subprocess with its own web port (for ``/finsent/stats``) and log file."""
 
@@ -64,6 +91,22 @@ class WorkerProcess:
                 return json.loads(response.read())
         except (urllib.error.URLError, OSError, ValueError):
             return None
+
+    def wait_for_stat(self, key: str, at_least: float, timeout_s: float, poll_s: float = 0.2) -> dict[str, float]:
+        """Block until the worker's ``key`` stat reaches ``at_least``; its stats then.
+
+        Raises StreamError with the worker's log tail if it died or ``timeout_s`` passed first.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            stats = self.stats() or {}
+            if stats.get(key, 0) >= at_least:
+                return stats
+            if not self.alive():
+                raise StreamError(f"worker exited before {key} reached {at_least}:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise StreamError(f"worker {key} did not reach {at_least} within {timeout_s:.0f}s:\n{self.log_tail()}")
+            time.sleep(poll_s)
 
     def wait_ready(self, timeout_s: float = 180.0, assigned: bool = True) -> None:
         """Block until the worker serves its stats page (and, with ``assigned``, owns partitions).
