@@ -54,8 +54,8 @@ def test_find_annotation_looks_up_the_alert_tag(grafana: Grafana, fake_grafana: 
 
 @pytest.mark.parametrize("mode", ["refused", "503", "slow"])
 def test_outages_raise_grafana_unavailable(fake_grafana: FakeGrafana, mode: str) -> None:
-    grafana = Grafana(fake_grafana.url, TOKEN, timeout_s=0.3)
-    {"refused": fake_grafana.down, "503": lambda: fake_grafana.down(503), "slow": lambda: fake_grafana.slow(0.6)}[
+    grafana = Grafana(fake_grafana.url, TOKEN, timeout_s=0.5)
+    {"refused": fake_grafana.down, "503": lambda: fake_grafana.down(503), "slow": lambda: fake_grafana.slow(1.5)}[
         mode
     ]()
     with pytest.raises(GrafanaUnavailable) as raised:

@@ -142,10 +142,19 @@ class FakeGrafana:
         """Wait ``seconds`` before handling each request (or each ``method`` request); 0: no delay."""
         self._delay_s, self._slow_method = seconds, method
 
-    def wait_idle(self, timeout_s: float = 5.0) -> None:
-        """Block until no request is being handled (slow requests finish after clients time out)."""
+    def wait_idle(self, timeout_s: float = 5.0, seen: int = 0, method: str | None = None) -> None:
+        """Block until ``seen`` (``method``) requests have arrived and none is being handled.
+
+        Slow requests finish after their clients time out; ``seen`` covers a request the client
+        sent and gave up on before the server thread even started on it.
+        """
+
+        def settled() -> bool:
+            arrived = sum(1 for r in self.requests if method in (None, r.method))
+            return arrived >= seen and self._in_flight == 0
+
         with self._idle:
-            if not self._idle.wait_for(lambda: self._in_flight == 0, timeout_s):
+            if not self._idle.wait_for(settled, timeout_s):
                 raise TimeoutError("the fake Grafana is still handling requests")
 
     # Inspection -----------------------------------------------------------------------------
