@@ -77,6 +77,13 @@ class ChdbStore(Store):
         result = self._run(render_params(sql, params), "JSONCompact")
         return decode_json_compact(result.bytes())
 
+    def _select_json(self, sql: str, params: dict[str, Any] | None) -> bytes:
+        # ClickHouse writes the rows (one object per line, never a raw newline inside one);
+        # ``sql`` must not carry its own SETTINGS or FORMAT clause.
+        iso_times = f"{render_params(sql, params)} SETTINGS date_time_output_format = 'iso'"
+        lines = self._run(iso_times, "JSONEachRow").bytes().rstrip(b"\n")
+        return b"[" + lines.replace(b"\n", b",") + b"]"
+
     def _insert(self, table: str, columns: Sequence[str], data: list[list[Any]]) -> None:
         finsent_insert_block = _arrow_table(columns, data)  # noqa: F841 -- read by Python(...) below
         names = ", ".join(columns)

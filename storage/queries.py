@@ -21,6 +21,25 @@ def sentiment_series(
     interval_s: int = 60,
 ) -> list[dict[str, Any]]:
     """Documents, mean score and negative/positive counts per interval for one symbol or topic."""
+    return store.query_dicts(*_sentiment_series_sql(symbol, topic, start, end, interval_s))
+
+
+def sentiment_series_json(
+    store: Store,
+    *,
+    symbol: str | None = None,
+    topic: str | None = None,
+    start: datetime,
+    end: datetime,
+    interval_s: int = 60,
+) -> bytes:
+    """``sentiment_series`` as a JSON array, written by ClickHouse where the backend can (for the API)."""
+    return store.query_json(*_sentiment_series_sql(symbol, topic, start, end, interval_s))
+
+
+def _sentiment_series_sql(
+    symbol: str | None, topic: str | None, start: datetime, end: datetime, interval_s: int
+) -> tuple[str, dict[str, Any]]:
     if (symbol is None) == (topic is None):
         raise ValueError("give exactly one of symbol or topic")
     if interval_s < 60 or interval_s % 60:
@@ -34,7 +53,7 @@ def sentiment_series(
         WHERE {key_column} = %(key)s AND minute >= %(start)s AND minute < %(end)s
         GROUP BY time ORDER BY time"""
     params = {"step": interval_s, "key": symbol if symbol is not None else topic, "start": start, "end": end}
-    return store.query_dicts(sql, params)
+    return sql, params
 
 
 def latest_documents(

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from api.keys import KeyRing, grants
 from api.limits import RateLimiter
+from schemas.api import SentimentSeries
 from storage import Store
 from tests.api.conftest import auth, make_client
 from tests.dashboards.seed import BURST_SYMBOL, NOW
@@ -113,7 +114,8 @@ def test_sentiment_series(client: TestClient, keys: dict[str, str]) -> None:
     params = {"symbol": BURST_SYMBOL.lower(), "from": (NOW - timedelta(hours=6)).isoformat(), "to": NOW.isoformat()}
     answer = client.get("/v1/sentiment", params=params | {"interval": "30m"}, headers=auth(keys["read"]))
     assert answer.status_code == 200, answer.text
-    body = answer.json()
+    body = SentimentSeries.model_validate_json(answer.content).model_dump(mode="json")
+    assert body == answer.json()  # the JSON ClickHouse wrote is exactly the documented schema
     assert body["symbol"] == BURST_SYMBOL and body["interval_s"] == 1800
     assert 0 < len(body["points"]) <= 13 and sum(point["docs"] for point in body["points"]) > 0
     until = NOW - timedelta(hours=3)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import orjson
 import pytest
 
 from schemas import DocumentRow
 from storage import Store
-from storage.queries import latest_documents, sentiment_series
+from storage.queries import latest_documents, sentiment_series, sentiment_series_json
 
 from .conftest import T0
 
@@ -34,6 +35,15 @@ def test_series_buckets_the_minute_rollups(history: Store) -> None:
     assert rows[0]["mean_score"] == pytest.approx(-0.6)
     assert (rows[0]["negatives"], rows[1]["positives"]) == (2, 1)
     assert rows[0]["time"] == T0.replace(minute=T0.minute - T0.minute % 2, second=0)
+
+
+@pytest.mark.parametrize("interval_s", [60, 120])
+def test_series_as_json_is_the_same_series(history: Store, interval_s: int) -> None:
+    span = {"start": T0 - timedelta(hours=1), "end": T0 + timedelta(hours=1), "interval_s": interval_s}
+    rows = sentiment_series(history, symbol="NVDA", **span)
+    as_json = [row | {"time": row["time"].isoformat().replace("+00:00", "Z")} for row in rows]
+    assert orjson.loads(sentiment_series_json(history, symbol="NVDA", **span)) == as_json
+    assert orjson.loads(sentiment_series_json(history, symbol="NONE", **span)) == []
 
 
 def test_series_by_topic_counts_documents_without_symbols(history: Store) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
+import orjson
 import pytest
 
 from storage import Store, StoreError
@@ -152,6 +153,23 @@ def test_rollups_are_fed_by_the_views(store: Store, make_document) -> None:
         ("earnings", minute, 2, pytest.approx(0.0)),
         ("macro", minute + timedelta(minutes=1), 1, pytest.approx(0.25)),
     ]
+
+
+def test_query_json_matches_query_dicts(store: Store, make_document) -> None:
+    event = datetime(2024, 2, 29, 23, 59, 58, tzinfo=UTC)
+    documents = [
+        make_document(f"doc-{i}", headline=text, symbols=[text, "BRK.B"], event_time=event, likes=4_000_000_000)
+        for i, text in enumerate(TRICKY_TEXTS)
+    ]
+    store.write_batch([], documents)
+    select = """SELECT doc_id, headline, symbols, event_time, likes, toFloat64(score) AS score
+                FROM documents WHERE doc_id != %(skip)s ORDER BY doc_id"""
+    rows = store.query_dicts(select, {"skip": "doc-0"})
+    as_json = [row | {"event_time": "2024-02-29T23:59:58Z"} for row in rows]
+    assert orjson.loads(store.query_json(select, {"skip": "doc-0"})) == as_json
+    assert len(as_json) == len(TRICKY_TEXTS) - 1
+    assert store.query_json(select, {"skip": INJECTION}) != b"[]"
+    assert store.query_json("SELECT 1 AS one WHERE 0") == b"[]"
 
 
 def test_query_parameters_are_escaped(store: Store, make_document) -> None:
