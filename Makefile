@@ -64,7 +64,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy finsent models streams schemas storage ingest alerts
+	$(BIN)/mypy finsent models streams schemas storage ingest alerts api
 
 clean:
 	rm -rf .finsent build *.egg-info

@@ -1,15 +1,23 @@
-"""``finsent api-key`` and ``finsent query alerts|sentiment --plot`` against a seeded chdb store."""
+"""``finsent api``, ``finsent api-key`` and ``finsent query alerts|sentiment --plot`` against a seeded chdb store."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from finsent.cli import main
 from storage import open_store
+from streams.broker import free_port
 from tests.dashboards.seed import BURST_SYMBOL, seed
 
 
@@ -52,3 +60,41 @@ def test_query_alerts_and_the_plot(data_dir: Path) -> None:
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 20_000
     code, out = run("query", "sentiment", "--symbol", "ZZZZ", "--plot", str(data_dir / "empty.png"))
     assert code == 1 and "nothing to plot" in out
+
+
+@contextmanager
+def _served(data_dir: Path) -> Iterator[str]:
+    """``finsent api`` as its own process over ``data_dir`` (which it then holds); yields its base URL."""
+    port = free_port()
+    env = os.environ | {"FINSENT_DATA_DIR": str(data_dir)}
+    command = [sys.executable, "-m", "finsent.cli", "api", "--port", str(port)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.stdout.read() if server.stdout else ""
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "finsent api did not answer /healthz within 60 s"
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_running_api_over_stored_data(data_dir: Path) -> None:
+    _, created = run("api-key", "create", "analyst", "--scope", "read")
+    read_key = json.loads(created.splitlines()[0])["key"]
+    with _served(data_dir) as url:
+        assert httpx.get(f"{url}/healthz").status_code == 200
+        assert httpx.post(f"{url}/v1/classify", json={"texts": ["NVDA beats"]}).status_code == 401
+        series = httpx.get(
+            f"{url}/v1/sentiment", params={"symbol": BURST_SYMBOL}, headers={"Authorization": f"Bearer {read_key}"}
+        )
+        assert series.status_code == 200, series.text
+        assert series.json()["points"] and series.headers["content-type"] == "application/json"
+        assert "fsk_" not in httpx.get(f"{url}/metrics").text
