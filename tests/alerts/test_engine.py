@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.engine import AlertEngine, inputs_for
+from alerts.engine import SEAL_AFTER_S, AlertEngine, DocIds, inputs_for
 from alerts.history import StoreHistory
 from alerts.outbox import Outbox
 from alerts.rules import Rule
@@ -119,6 +119,25 @@ def test_duplicates_are_counted_once() -> None:
     batch = [item(i, i) for i in range(5)]
     assert eng.observe(batch) == []
     assert eng.observe(batch) == []  # the stream delivered them again: still 5 documents
+
+
+def test_duplicates_are_counted_once_after_their_bucket_is_sealed() -> None:
+    eng = engine(rule(min_docs=8))
+    early = [item(i, i) for i in range(5)]
+    assert eng.observe(early) == []
+    assert eng.observe([item(5, SEAL_AFTER_S + 60)]) == []  # the early buckets are now sealed
+    assert eng.observe(early) == []  # delivered again: still 6 documents
+    assert eng.observe([item(6, 3)]) == []  # a late new document in a sealed bucket counts: 7
+    [alert] = eng.observe([item(7, SEAL_AFTER_S + 61), item(6, 3)])
+    assert alert.doc_count == 8
+
+
+def test_doc_ids_are_exact_before_and_after_sealing() -> None:
+    ids = DocIds()
+    assert [ids.add(f"d{i % 50}") for i in range(100)] == [True] * 50 + [False] * 50
+    ids.seal()
+    assert len(ids) == 50 and not any(ids.add(f"d{i}") for i in range(50))
+    assert ids.add("d50") and ids.add("a-new-one") and not ids.add("d50") and len(ids) == 52
 
 
 def test_the_same_window_yields_the_same_alert_id() -> None:
