@@ -10,7 +10,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from schemas.documents import SCHEMA_VERSION
 
@@ -126,10 +126,11 @@ def _utc_seconds(value: datetime) -> datetime:
 
 
 class AlertInput(BaseModel):
-    """One document's contribution to one scope key, on ``finsent.alert-inputs``.
+    """One document's contribution to one scope key.
 
-    The topic is keyed by ``partition_key`` so every input of one symbol, topic or of the
-    market as a whole reaches the same partition, hence the same rule evaluator.
+    A message on ``finsent.alert-inputs`` is a JSON array of these (``ALERT_INPUTS``), all of
+    one key and in order. The topic is keyed by ``partition_key`` so every input of one symbol,
+    topic or of the market as a whole reaches the same partition, hence the same rule evaluator.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -145,3 +146,7 @@ class AlertInput(BaseModel):
     @property
     def partition_key(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+ALERT_INPUTS = TypeAdapter(list[AlertInput])
+"""One ``finsent.alert-inputs`` message: validates and serialises a whole array in pydantic-core."""
