@@ -235,7 +235,8 @@ def machine() -> dict[str, Any]:
 def _watch_scores(settings: Settings, bootstrap: str, seen: dict[str, float], stop: threading.Event) -> None:
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(**kafka_client_config(settings, bootstrap), enable_auto_commit=False)
+    # A short fetch wait: the watcher measures the worker, and must not add its own delay.
+    consumer = KafkaConsumer(**kafka_client_config(settings, bootstrap), enable_auto_commit=False, fetch_max_wait_ms=20)
     # The worker creates the topic with its first score; the broker is fresh, so read it from the start.
     while not consumer.partitions_for_topic(settings.scores_topic) and not stop.is_set():
         time.sleep(0.05)

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     kafka_ssl_keyfile: Path | None = None
     kafka_session_timeout_s: float = Field(10.0, gt=0)
     kafka_unavailable_exit_s: float = Field(60.0, gt=0)
+    kafka_fetch_max_wait_ms: int = Field(100, ge=1, le=30_000)
     news_topic: str = "finsent.news"
     social_topic: str = "finsent.social"
     scores_topic: str = "finsent.scores"

@@ -44,6 +44,7 @@ from schemas.records import BatchRow, DeadLetterRow
 from storage import Store, StoreError, StoreUnavailable
 from streams.pipeline import BatchProcessor, BatchResult, IncomingMessage
 from streams.retry import retry_async
+from streams.transport import use_fetch_max_wait
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -257,6 +258,7 @@ def create_app(
         web_bind="127.0.0.1",
         producer_acks=-1,
     )
+    use_fetch_max_wait(app, settings.kafka_fetch_max_wait_ms)
     kinds = {topic: kind for kind, topic in settings.input_topics().items()}
     inputs = app.topic(*kinds, value_type=bytes, key_type=bytes)
     scores_topic = app.topic(settings.scores_topic, value_type=bytes, key_type=bytes)
