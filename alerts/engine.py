@@ -388,8 +388,9 @@ def inputs_for(score: ScoreRecord) -> list[AlertInput]:
     keys: list[tuple[Scope, str]] = [("symbol", score.symbol)] if score.symbol else []
     if score.doc_first:
         keys += [("topic", score.topic), ("all", "")]
+    # ``score`` is validated already, and AlertInput's fields are a subset of its: skip validation.
     return [
-        AlertInput(
+        AlertInput.model_construct(
             scope=scope,
             key=key,
             doc_id=score.doc_id,

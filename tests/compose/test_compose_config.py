@@ -150,3 +150,10 @@ def _secret_values(node: Any, key: str = "") -> Iterator[tuple[str, Any]]:
                 yield from _secret_values(item, key)
     elif SECRET_KEY.search(key.upper()):
         yield key, node
+
+
+def test_the_topic_job_creates_every_topic_the_service_uses() -> None:
+    [creator] = [s for s in services().values() if "TOPICS" in s.get("environment", {})]
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    used = {getattr(defaults, name) for name in Settings.model_fields if name.endswith("_topic")}
+    assert set(creator["environment"]["TOPICS"].split()) == used
