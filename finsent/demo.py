@@ -12,11 +12,12 @@ import signal
 import threading
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import orjson
 
+from alerts.history import StoreHistory
 from alerts.rules import load_rules, rules_file
 from finsent.kafka import kafka_client_config
 from finsent.live import ScoreBoard, render
@@ -27,6 +28,7 @@ from ingest.producer import produce
 from schemas import InvalidMessage, parse_document
 from schemas.alerts import AlertRecord
 from storage import open_store
+from storage.queries import documents_per_symbol
 from streams.broker import EmbeddedBroker
 from streams.process import WorkerProcess
 
@@ -36,6 +38,8 @@ BURST = Burst()
 """The scripted event of the demo feed: a negative news burst about one symbol."""
 BURST_RULE = "symbol-negative-burst"
 """The default rule the burst is expected to fire."""
+BURST_SYMBOLS = ("NVDA", "PLTR", "SNOW", "UBER", "SHOP", "COIN", "ABNB", "RIVN")
+"""Symbols the burst may be about (see ``pick_burst``); the feed mentions none but NVDA otherwise."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> dict[str, object]:
     seed = options.seed if options.seed is not None else int(time.time())
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
+    burst, burst_can_fire = pick_burst(settings)
     sent = _Sent()
     stop = threading.Event()
     author_key = settings.author_hash_key.get_secret_value().encode()
@@ -91,8 +96,8 @@ def run_demo(settings: Settings, options: DemoOptions) -> dict[str, object]:
         log.warning("starting a worker (log: %s); the first run exports the model to ONNX once", worker.log_file)
         worker.wait_ready()
         board = ScoreBoard()
-        watcher = _TopicWatcher(settings, bootstrap, board, sent).start(stack)
-        feed = _feed(options, seed)
+        watcher = _TopicWatcher(settings, bootstrap, board, sent, burst.symbol).start(stack)
+        feed = _feed(options, seed, burst)
         producer = threading.Thread(
             target=_produce, daemon=True, args=(settings, bootstrap, feed, options, sent, stop, author_key)
         )
@@ -100,7 +105,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> dict[str, object]:
         producer.start()
         finished_at = _watch(worker, board, sent, options, stop, started)
         producer.join(timeout=30)
-        alert_expected = sent.burst_last_at is not None and _burst_rule_active(settings)
+        alert_expected = sent.burst_last_at is not None and burst_can_fire
         if alert_expected and watcher.burst_alert_at() is None:
             _wait_for(watcher.burst_alert_at, timeout_s=10)
         worker.stop()
@@ -126,10 +131,10 @@ def _worker_env(settings: Settings, bootstrap: str) -> dict[str, str]:
     }
 
 
-def _feed(options: DemoOptions, seed: int):
+def _feed(options: DemoOptions, seed: int, burst: Burst):
     total = options.docs if options.seconds is None else min(options.docs, int(options.rate * options.seconds))
     config = FeedConfig(
-        seed=seed, bad_ratio=options.bad_ratio, start=datetime.now(UTC), spacing_s=1.0 / options.rate, bursts=(BURST,)
+        seed=seed, bad_ratio=options.bad_ratio, start=datetime.now(UTC), spacing_s=1.0 / options.rate, bursts=(burst,)
     )
     return FeedGenerator(config).messages(max(total, 1))
 
@@ -165,8 +170,9 @@ def _produce(
 class _TopicWatcher:
     """Follows finsent.scores (for the live board), finsent.deadletter (to count this run's) and finsent.alerts."""
 
-    def __init__(self, settings: Settings, bootstrap: str, board: ScoreBoard, sent: _Sent):
+    def __init__(self, settings: Settings, bootstrap: str, board: ScoreBoard, sent: _Sent, burst_symbol: str):
         self.settings, self.bootstrap, self.board, self.sent = settings, bootstrap, board, sent
+        self.burst_symbol = burst_symbol
         self.count = 0
         self.alerts: dict[str, tuple[AlertRecord, float]] = {}
         """alert id -> (alert, when it arrived); alerts are emitted after they are stored."""
@@ -207,7 +213,9 @@ class _TopicWatcher:
     def burst_alert_at(self) -> float | None:
         """When the alert the scripted burst should raise arrived (None if it did not)."""
         times = [
-            at for alert, at in self.alerts.values() if alert.rule_id == BURST_RULE and alert.symbol == BURST.symbol
+            at
+            for alert, at in self.alerts.values()
+            if alert.rule_id == BURST_RULE and alert.symbol == self.burst_symbol
         ]
         return min(times, default=None)
 
@@ -314,6 +322,7 @@ def _summary(
         "score_rows": score_rows,
         "docs_per_s": round(stored / seconds, 1),
         "alerts": len(watcher.alerts),
+        "burst_symbol": watcher.burst_symbol,
         "alert_latency_s": _alert_latency(burst_alert_at, sent.burst_last_at),
         "alert_after_burst_start_s": _alert_latency(burst_alert_at, sent.burst_first_at),
         "seed": seed,
@@ -321,12 +330,35 @@ def _summary(
     }
 
 
-def _burst_rule_active(settings: Settings) -> bool:
-    """Whether the worker evaluates the rule the burst should fire (alerts on, rule in the rules file)."""
-    if not settings.alerts_enabled:
-        return False
-    rules = load_rules(rules_file(settings.data_dir, settings.alert_rules_file))
-    return rules.by_id(BURST_RULE) is not None
+def pick_burst(settings: Settings) -> tuple[Burst, bool]:
+    """The burst for this run, and whether its alert can be expected.
+
+    Alert state outlives a demo: a worker restores each rule's cooldown from the stored alerts,
+    and an earlier run's documents still fill the rule's window. So the burst is about the
+    first of ``BURST_SYMBOLS`` the rule has not fired for within its cooldown, preferring one
+    with no documents in the rule's window: an earlier run's news about NVDA, minutes ago,
+    would dilute this run's burst below the rule's threshold.
+    """
+    rule = load_rules(rules_file(settings.data_dir, settings.alert_rules_file)).by_id(BURST_RULE)
+    if not settings.alerts_enabled or rule is None:
+        return BURST, False
+    now = time.time()
+    with open_store(settings.resolved_store_url) as store:
+        store.init_schema()
+        fired = StoreHistory(store).last_alerts("symbol", BURST_SYMBOLS)
+        recent = documents_per_symbol(store, BURST_SYMBOLS, datetime.fromtimestamp(now - rule.window, UTC))
+    quiet_since = now - max(rule.window, rule.cooldown)
+    ready = [symbol for symbol in BURST_SYMBOLS if fired.get(symbol, {}).get(BURST_RULE, 0) < quiet_since]
+    if not ready:
+        log.warning(
+            "rule %s fired for each of %s within its cooldown: this run's burst should not alert "
+            "(use a fresh FINSENT_DATA_DIR to see it fire)",
+            BURST_RULE,
+            ", ".join(BURST_SYMBOLS),
+        )
+        return BURST, False
+    symbol = min(ready, key=lambda s: (recent.get(s, 0) > 0, BURST_SYMBOLS.index(s)))
+    return replace(BURST, symbol=symbol), True
 
 
 def _alert_latency(alert_at: float | None, sent_at: float | None) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +55,15 @@ def _sentiment_series_sql(
         GROUP BY time ORDER BY time"""
     params = {"step": interval_s, "key": symbol if symbol is not None else topic, "start": start, "end": end}
     return sql, params
+
+
+def documents_per_symbol(store: Store, symbols: Sequence[str], since: datetime) -> dict[str, int]:
+    """How many documents named each of ``symbols`` from ``since`` on (symbols without any are left out)."""
+    sql = """
+        SELECT symbol, countMerge(docs) AS docs FROM sentiment_by_symbol_1m
+        WHERE symbol IN %(symbols)s AND minute >= %(since)s
+        GROUP BY symbol"""
+    return {symbol: int(docs) for symbol, docs in store.query(sql, {"symbols": tuple(symbols), "since": since})}
 
 
 def latest_documents(
