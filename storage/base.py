@@ -119,7 +119,8 @@ class Store(abc.ABC):
         """Like ``query_dicts``, serialised as one JSON array; datetimes as RFC 3339 UTC (``…Z``).
 
         For answers too long to build Python objects for: backends that can have ClickHouse
-        write the JSON itself override ``_select_json``.
+        write the JSON itself override ``_select_json``. Select Float64, not Float32, where both
+        backends must agree to the digit (ClickHouse prints a Float32 in its shortest form).
         """
         with self._open():
             return self._select_json(sql, sql_params(params))
