@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from models import Classifier, EmptyTextError, Prediction
+from models.classifier import optimal_cuts
 from models.exceptions import ModelConfigError
 
 TEXTS = [
@@ -59,6 +64,42 @@ def test_token_budget_splits_batches(tiny_model_dir: Path) -> None:
     small.predict(TEXTS * 4)
     assert len(calls) > 1
     assert all(rows <= 4 and rows * width <= max(64, width) for rows, width in calls)
+
+
+def padded_cost(lengths: Sequence[int], cuts: Sequence[int], call_cost: int) -> int:
+    return sum(call_cost + (end - start) * lengths[start] for start, end in itertools.pairwise(cuts))
+
+
+def test_a_few_long_windows_are_not_padded_together_with_many_tweets() -> None:
+    lengths = [128, 128, 128] + [14] * 61  # one full batch by row count and token budget
+    cuts = optimal_cuts(lengths, max_batch=64, token_budget=8_192, call_cost=32)
+    assert cuts == [0, 3, 64]
+    assert padded_cost(lengths, cuts, 32) < padded_cost(lengths, [0, 64], 32) / 4
+
+
+def test_similar_lengths_share_one_call() -> None:
+    assert optimal_cuts([20, 20, 19, 18, 18], max_batch=64, token_budget=8_192, call_cost=32) == [0, 5]
+
+
+@given(
+    lengths=st.lists(st.integers(1, 128), min_size=1, max_size=9).map(lambda xs: sorted(xs, reverse=True)),
+    max_batch=st.integers(1, 5),
+    token_budget=st.integers(1, 400),
+    call_cost=st.integers(0, 64),
+)
+def test_cuts_are_valid_and_cheapest(lengths: list[int], max_batch: int, token_budget: int, call_cost: int) -> None:
+    def valid(cuts: Sequence[int]) -> bool:
+        return all(
+            end - start <= max_batch and (end - start == 1 or (end - start) * lengths[start] <= token_budget)
+            for start, end in itertools.pairwise(cuts)
+        )
+
+    cuts = optimal_cuts(lengths, max_batch, token_budget, call_cost)
+    assert cuts[0] == 0 and cuts[-1] == len(lengths) and valid(cuts)
+    inner = range(1, len(lengths))
+    every = ([0, *chosen, len(lengths)] for k in range(len(lengths)) for chosen in itertools.combinations(inner, k))
+    cheapest = min(padded_cost(lengths, c, call_cost) for c in every if valid(c))
+    assert padded_cost(lengths, cuts, call_cost) == cheapest
 
 
 def test_same_text_same_output(fp32: Classifier) -> None:
