@@ -25,7 +25,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from alerts.rules import BUCKET_S, Rule
 from schemas.alerts import AlertInput, AlertRecord, Scope, alert_id_for
@@ -382,22 +382,21 @@ def _keep_top(heap: list[tuple[float, str]], item: tuple[float, str]) -> None:
         heapq.heapreplace(heap, item)
 
 
-def inputs_for(score: ScoreRecord) -> list[AlertInput]:
-    """What one record of ``finsent.scores`` contributes: to its symbol, and (once per document) to its
-    topic and to the market as a whole."""
+def alert_inputs_of(score: ScoreRecord) -> list[tuple[str, dict[str, Any]]]:
+    """What one record of ``finsent.scores`` contributes, as ``(partition key, AlertInput's fields)``:
+    to its symbol, and (once per document) to its topic and to the market as a whole.
+
+    Plain dicts rather than models: they are serialised at once, three per document, and read
+    back as ``AlertInput`` (validated) by the rule engine's agent.
+    """
     keys: list[tuple[Scope, str]] = [("symbol", score.symbol)] if score.symbol else []
     if score.doc_first:
         keys += [("topic", score.topic), ("all", "")]
-    # ``score`` is validated already, and AlertInput's fields are a subset of its: skip validation.
-    return [
-        AlertInput.model_construct(
-            scope=scope,
-            key=key,
-            doc_id=score.doc_id,
-            event_time=score.event_time,
-            score=score.score,
-            sentiment=score.sentiment,
-            headline=score.headline,
-        )
-        for scope, key in keys
-    ]
+    common = {
+        "doc_id": score.doc_id,
+        "event_time": score.event_time,
+        "score": score.score,
+        "sentiment": score.sentiment,
+        "headline": score.headline,
+    }
+    return [(f"{scope}:{key}", {"scope": scope, "key": key, **common}) for scope, key in keys]

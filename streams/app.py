@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import faust
+import orjson
 from pydantic import BaseModel, ValidationError
 
-from alerts.engine import AlertEngine, inputs_for
+from alerts.engine import AlertEngine, alert_inputs_of
 from alerts.outbox import Outbox
 from finsent.settings import Settings
 from schemas import ScoreRecord
@@ -116,12 +117,12 @@ async def send_all(topic: faust.TopicT, messages: Sequence[tuple[bytes | None, b
 def alert_input_messages(scores: Sequence[ScoreRecord]) -> list[tuple[bytes, bytes]]:
     """``finsent.alert-inputs`` messages for ``scores``: per key, its inputs in order, in arrays of
     at most ``ALERT_INPUTS_PER_MESSAGE`` (a batch's market key holds one input per document)."""
-    by_key: dict[str, list[AlertInput]] = {}
+    by_key: dict[str, list[dict[str, Any]]] = {}
     for score in scores:
-        for item in inputs_for(score):
-            by_key.setdefault(item.partition_key, []).append(item)
+        for key, fields in alert_inputs_of(score):
+            by_key.setdefault(key, []).append(fields)
     return [
-        (key.encode(), ALERT_INPUTS.dump_json(inputs[start : start + ALERT_INPUTS_PER_MESSAGE]))
+        (key.encode(), orjson.dumps(inputs[start : start + ALERT_INPUTS_PER_MESSAGE]))
         for key, inputs in by_key.items()
         for start in range(0, len(inputs), ALERT_INPUTS_PER_MESSAGE)
     ]

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.engine import SEAL_AFTER_S, AlertEngine, DocIds, inputs_for
+from alerts.engine import SEAL_AFTER_S, AlertEngine, DocIds, alert_inputs_of
 from alerts.history import StoreHistory
 from alerts.outbox import Outbox
 from alerts.rules import Rule
@@ -193,6 +193,13 @@ def test_topic_and_market_inputs_come_once_per_document() -> None:
         "topic_confidence": 0.9, "sentiment": -1, "p_negative": 0.8, "p_neutral": 0.1, "p_positive": 0.1,
         "score": -0.7, "model_version": "m", "ingested_at": T0, "headline": "h",
     }  # fmt: skip
+
+    def inputs_for(score: ScoreRecord) -> list[AlertInput]:
+        contributions = alert_inputs_of(score)
+        inputs = [AlertInput.model_validate(values) for _, values in contributions]
+        assert [key for key, _ in contributions] == [i.partition_key for i in inputs]
+        return inputs
+
     first = inputs_for(ScoreRecord(**fields, symbol="NVDA", doc_first=True))
     second = inputs_for(ScoreRecord(**fields, symbol="AMD", doc_first=False))
     assert [(i.scope, i.key) for i in first] == [("symbol", "NVDA"), ("topic", "Earnings"), ("all", "")]
@@ -201,6 +208,7 @@ def test_topic_and_market_inputs_come_once_per_document() -> None:
         ("topic", "Earnings"),
         ("all", ""),
     ]
+    assert first[0].doc_id == "d1" and first[0].event_time == T0 and first[0].score == -0.7 and first[0].headline == "h"
 
 
 def test_a_rules_change_starts_from_fresh_windows() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from alerts.engine import inputs_for
+from alerts.engine import alert_inputs_of
 from schemas import ScoreRecord
 from schemas.alerts import ALERT_INPUTS, AlertInput
 from streams.app import ALERT_INPUTS_PER_MESSAGE, alert_input_messages, parse_alert_inputs
@@ -42,11 +42,14 @@ def test_one_message_per_key_holding_its_inputs_in_order() -> None:
     assert [i.doc_id for i in by_key[b"all:"]] == ["d0", "d1", "d2"]
     assert all(i.partition_key.encode() == key for key, inputs in by_key.items() for i in inputs)
 
-    # Nothing lost or added: the same inputs as one per score record.
+    # Nothing lost or added, and every field carried: the same inputs as one per score record.
     def ordered(inputs: Iterable[AlertInput]) -> list[AlertInput]:
         return sorted(inputs, key=lambda i: (i.partition_key, i.doc_id))
 
-    assert ordered(i for inputs in by_key.values() for i in inputs) == ordered(i for s in scores for i in inputs_for(s))
+    expected = [AlertInput.model_validate(values) for s in scores for _, values in alert_inputs_of(s)]
+    assert ordered(i for inputs in by_key.values() for i in inputs) == ordered(expected)
+    d0 = by_key[b"symbol:NVDA"][0]
+    assert (d0.event_time, d0.score, d0.sentiment, d0.headline) == (T0, -0.7, -1, "headline 0")
 
 
 def test_a_big_batch_splits_each_key_into_bounded_messages() -> None:
