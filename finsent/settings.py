@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     model_backend: str = "auto"
     device: str = "auto"
     batch_max_size: int = Field(1024, ge=1)
-    batch_max_wait_s: float = Field(0.25, gt=0)
+    batch_max_wait_s: float = Field(0.05, gt=0)
 
     # Alert rules: evaluated in every worker over finsent.scores.
     alerts_enabled: bool = True

@@ -70,6 +70,11 @@ class DocumentRow(BaseModel):
     likes: int = 0
     reposts: int = 0
     replies: int = 0
+    insert_token: str = Field(
+        default="",
+        pattern=r"^[0-9a-f]{0,64}$",
+        description="the id of the insert that stored this row; replayed after a crash to complete the rollups",
+    )
 
 
 class DeadLetter(BaseModel):

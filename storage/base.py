@@ -17,12 +17,24 @@ from schemas.alerts import ALERT_COLUMNS, AlertRow
 from schemas.api import ApiKeyRow
 from schemas.records import BatchRow, DeadLetterRow
 from storage.exceptions import StoreError
-from storage.values import chunked, sql_params, to_columns
+from storage.values import chunked, render_settings, sql_params, to_columns
 
 _CREATED_NAME = re.compile(
     r"CREATE\s+(?:MATERIALIZED\s+VIEW|VIEW|TABLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)", re.IGNORECASE
 )
+_VIEW_TARGET = re.compile(
+    r"CREATE\s+MATERIALIZED\s+VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?[\w.]+\s+TO\s+([\w.]+)", re.IGNORECASE
+)
 _EXISTING_SQL = "SELECT doc_id, content_hash FROM documents FINAL WHERE doc_id IN %(ids)s"
+_RECENT_TOKENS_SQL = (
+    "SELECT DISTINCT insert_token FROM documents WHERE doc_id IN %(ids)s AND insert_token != '' "
+    "AND ingested_at >= now() - %(seconds)s"
+)
+_TOKEN = re.compile(r"^[0-9a-f]{1,64}$")
+DEDUP_WINDOW = 100_000
+"""Insert tokens each deduplicating table remembers: a replayed insert older than this many inserts
+is no longer recognised, so replays are limited to ``REDO_WITHIN_S``."""
+REDO_WITHIN_S = 600
 _ALERT_FIELDS = ", ".join(ALERT_COLUMNS)
 _ALERTS_BY_ID_SQL = f"SELECT {_ALERT_FIELDS} FROM alerts FINAL WHERE alert_id IN %(ids)s"
 # The state filter sits outside the FINAL subquery: on old servers a WHERE next to FINAL can be
@@ -31,6 +43,16 @@ _ALERTS_IN_STATE_SQL = (
     f"SELECT {_ALERT_FIELDS} FROM (SELECT {_ALERT_FIELDS} FROM alerts FINAL) "
     "WHERE delivery_state = %(state)s ORDER BY fired_at, alert_id LIMIT %(limit)s"
 )
+
+
+def rollup_tables() -> list[str]:
+    """The tables the materialized views on ``documents`` write to (the per-minute rollups)."""
+    return [m.group(1) for statement in ddl_statements() if (m := _VIEW_TARGET.search(statement))]
+
+
+def dedup_settings(token: str) -> dict[str, Any]:
+    """Settings that make an insert into ``documents`` idempotent, views included, under ``token``."""
+    return {"insert_deduplication_token": token, "deduplicate_blocks_in_dependent_materialized_views": 1}
 
 
 def schema_objects() -> list[str]:
@@ -62,11 +84,26 @@ class Store(abc.ABC):
         """Where the data lives, without secrets (safe to log)."""
 
     def init_schema(self) -> None:
-        """Create the database if missing, then every table and view; idempotent."""
+        """Create the database if missing, then every table and view; idempotent.
+
+        Also brings tables from earlier versions up to date, and, where the server supports insert
+        tokens, has ``documents`` and its rollups remember the last ``DEDUP_WINDOW`` of them.
+        """
         with self._open():
             self._create_database()
             for statement in ddl_statements():
                 self._command(statement)
+            if not self._select("SELECT name FROM system.columns WHERE database = currentDatabase() "
+                                "AND table = 'documents' AND name = 'insert_token'", None)[1]:  # fmt: skip
+                self._command("ALTER TABLE documents ADD COLUMN insert_token String DEFAULT ''")
+            if self.supports_insert_tokens():
+                window = f"non_replicated_deduplication_window = {DEDUP_WINDOW}"
+                for table in ["documents", *rollup_tables()]:
+                    self._command(f"ALTER TABLE {table} MODIFY SETTING {window}")
+
+    def supports_insert_tokens(self) -> bool:
+        """Whether inserts can carry a deduplication token that the rollup views honour too."""
+        return False
 
     def drop_all(self) -> None:
         """Drop every finsent table and view (views first); the database itself stays."""
@@ -89,7 +126,32 @@ class Store(abc.ABC):
         """
         with self._open():
             self._insert_records("scores", scores)
-            self._insert_records("documents", documents)
+            tokens = {row.insert_token for row in documents}
+            token = tokens.pop() if len(tokens) == 1 and self.supports_insert_tokens() else ""
+            self._insert_records("documents", documents, dedup_settings(token) if token else None)
+
+    def redo_recent_inserts(self, doc_ids: Sequence[str]) -> int:
+        """Insert again, each under its own token, the recent documents inserts that stored ``doc_ids``.
+
+        A crash can stop an insert after ``documents`` took it and before every rollup view did:
+        the documents are then stored but not counted. Replaying the insert under its token gives
+        the views that missed it their rows, and is dropped by those that have them. Only inserts
+        of the last ``REDO_WITHIN_S`` are replayed, well inside the tables' deduplication window.
+        Returns how many inserts were replayed; 0 where the server has no insert tokens.
+        """
+        if not doc_ids or not self.supports_insert_tokens():
+            return 0
+        tokens: set[str] = set()
+        with self._open():
+            for chunk in chunked(list(dict.fromkeys(doc_ids))):
+                params = {"ids": tuple(chunk), "seconds": REDO_WITHIN_S}
+                tokens.update(row[0] for row in self._select(_RECENT_TOKENS_SQL, sql_params(params))[1])
+            for token in sorted(t for t in tokens if _TOKEN.match(t)):
+                self._command(
+                    f"INSERT INTO documents SETTINGS {render_settings(dedup_settings(token))} "
+                    f"SELECT * FROM documents FINAL WHERE insert_token = '{token}'"
+                )
+        return len(tokens)
 
     def insert_dead_letters(self, rows: Sequence[DeadLetterRow]) -> None:
         """Insert dead-letter rows (idempotent by topic, partition, offset); empty lists are skipped."""
@@ -209,10 +271,12 @@ class Store(abc.ABC):
         rows = self.query(f"SELECT count() FROM {table}{' FINAL' if final else ''}")
         return int(rows[0][0])
 
-    def _insert_records(self, table: str, records: Sequence[BaseModel]) -> None:
+    def _insert_records(
+        self, table: str, records: Sequence[BaseModel], settings: Mapping[str, Any] | None = None
+    ) -> None:
         if records:
             columns = TABLES[table]
-            self._insert(table, columns, to_columns(records, columns))
+            self._insert(table, columns, to_columns(records, columns), settings)
 
     @abc.abstractmethod
     def _create_database(self) -> None:
@@ -227,8 +291,10 @@ class Store(abc.ABC):
         """Column names and rows of one query; ``params`` datetimes are already ``UnixTime``."""
 
     @abc.abstractmethod
-    def _insert(self, table: str, columns: Sequence[str], data: list[list[Any]]) -> None:
-        """Insert non-empty column lists (datetimes as Unix seconds) into ``table``."""
+    def _insert(
+        self, table: str, columns: Sequence[str], data: list[list[Any]], settings: Mapping[str, Any] | None = None
+    ) -> None:
+        """Insert non-empty column lists (datetimes as Unix seconds) into ``table``, with query ``settings``."""
 
     @abc.abstractmethod
     def _release(self) -> None:

@@ -12,7 +12,7 @@ import fcntl
 import os
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from storage.base import Store
 from storage.chdb_results import SESSION_SETTINGS, decode_json_compact
 from storage.exceptions import StoreConfigError, StoreError
 from storage.urls import ChdbConfig, checked_identifier, parse_chdb_url
-from storage.values import render_params
+from storage.values import render_params, render_settings
 
 _registry_lock = threading.Lock()
 _open_path: Path | None = None
@@ -84,10 +84,16 @@ class ChdbStore(Store):
         lines = self._run(iso_times, "JSONEachRow").bytes().rstrip(b"\n")
         return b"[" + lines.replace(b"\n", b",") + b"]"
 
-    def _insert(self, table: str, columns: Sequence[str], data: list[list[Any]]) -> None:
+    def supports_insert_tokens(self) -> bool:
+        return True
+
+    def _insert(
+        self, table: str, columns: Sequence[str], data: list[list[Any]], settings: Mapping[str, Any] | None = None
+    ) -> None:
         finsent_insert_block = _arrow_table(columns, data)  # noqa: F841 -- read by Python(...) below
         names = ", ".join(columns)
-        sql = f"INSERT INTO {table} ({names}) SELECT {names} FROM Python(finsent_insert_block)"
+        with_settings = f" SETTINGS {render_settings(settings)}" if settings else ""
+        sql = f"INSERT INTO {table} ({names}){with_settings} SELECT {names} FROM Python(finsent_insert_block)"
         try:
             self._session.query(sql, "CSV")
         except Exception as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from clickhouse_driver import Client
@@ -29,6 +29,7 @@ TRANSIENT_CODES = frozenset(
         ErrorCodes.KEEPER_EXCEPTION,
     }
 )
+MIN_VERSION_FOR_INSERT_TOKENS = (24, 8)
 _TRANSIENT_TYPES = (ch_errors.NetworkError, ch_errors.SocketTimeoutError, OSError, EOFError)
 
 
@@ -39,6 +40,7 @@ class ClickHouseStore(Store):
         super().__init__()
         self._config = config
         self._client = Client(**config.client_kwargs())
+        self._insert_tokens: bool | None = None
 
     @classmethod
     def from_url(cls, url: str) -> ClickHouseStore:
@@ -77,9 +79,19 @@ class ClickHouseStore(Store):
         rows, columns = self._call(self._client.execute, sql, params, with_column_types=True)
         return [name for name, _ in columns], [tuple(row) for row in rows]
 
-    def _insert(self, table: str, columns: Sequence[str], data: list[list[Any]]) -> None:
+    def supports_insert_tokens(self) -> bool:
+        """From ClickHouse 24.8 (the compose stack's): tokens that dependent views honour too."""
+        if self._insert_tokens is None:
+            version = str(self._call(self._client.execute, "SELECT version()")[0][0])
+            major, minor = (int(part) for part in version.split(".")[:2])
+            self._insert_tokens = (major, minor) >= MIN_VERSION_FOR_INSERT_TOKENS
+        return self._insert_tokens
+
+    def _insert(
+        self, table: str, columns: Sequence[str], data: list[list[Any]], settings: Mapping[str, Any] | None = None
+    ) -> None:
         statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES"
-        self._call(self._client.execute, statement, data, columnar=True)
+        self._call(self._client.execute, statement, data, columnar=True, settings=dict(settings or {}))
 
     def _release(self) -> None:
         self._client.disconnect()

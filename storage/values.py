@@ -68,6 +68,15 @@ def render_params(sql: str, params: Mapping[str, Any] | None) -> str:
     return sql % escape_params(prepared, _UTC_CONTEXT)
 
 
+def render_settings(settings: Mapping[str, Any]) -> str:
+    """``name = value, ...`` for a query's SETTINGS clause; string values are escaped."""
+    for name in settings:
+        if not name.isidentifier():
+            raise ValueError(f"not a setting name: {name!r}")
+    escaped = escape_params(dict(settings), _UTC_CONTEXT)
+    return ", ".join(f"{name} = {value}" for name, value in escaped.items())
+
+
 def chunked(values: Sequence[str], max_items: int = 1_000, max_chars: int = 100_000) -> Iterator[list[str]]:
     """Consecutive chunks of ``values`` small enough for one ``IN (...)`` list."""
     chunk: list[str] = []

@@ -283,6 +283,8 @@ def create_app(
             emit(deadletter_topic, result.dead_letters, lambda r: None),
             send_all(alert_inputs, alert_input_messages(result.scores) if alerting is not None else []),
         )
+        if result.replayed:  # delivered again, so possibly after a crash inside their insert
+            await store_call("complete interrupted inserts", store.redo_recent_inserts, result.replayed)
         await store_call("store documents", store.write_batch, [], result.documents)
         for event in events:
             await stream.ack(event)

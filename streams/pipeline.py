@@ -7,6 +7,7 @@ the logic here lets it be tested with no broker.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +42,10 @@ class BatchResult:
     documents: list[DocumentRow] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     duplicates: int = 0
+    replayed: list[str] = field(default_factory=list)
+    """Ids of documents already stored before this batch: delivered again, e.g. after a crash."""
+    insert_token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """The id of this batch's documents insert, the same on every retry of it."""
 
 
 class BatchProcessor:
@@ -106,6 +111,8 @@ class BatchProcessor:
                 fresh.append((message, doc))
             elif known_hash == doc.content_hash:
                 result.duplicates += 1
+                if doc.doc_id in stored:
+                    result.replayed.append(doc.doc_id)
             else:
                 reason = f"conflicting duplicate: id {doc.doc_id} was already stored with different content"
                 result.dead_letters.append(_dead_letter(message, reason))
@@ -115,7 +122,7 @@ class BatchProcessor:
         now = self.clock().replace(microsecond=0)
         for (_, doc), prediction in zip(fresh, predictions, strict=True):
             symbols = self.symbols.extract(doc.text, doc.tickers)
-            result.documents.append(_document_row(doc, symbols, prediction, now))
+            result.documents.append(_document_row(doc, symbols, prediction, now, result.insert_token))
             for rank, symbol in enumerate(symbols or [""]):
                 result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0))
 
@@ -157,7 +164,9 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _document_row(doc: Document, symbols: list[str], prediction: Prediction, now: datetime) -> DocumentRow:
+def _document_row(
+    doc: Document, symbols: list[str], prediction: Prediction, now: datetime, insert_token: str
+) -> DocumentRow:
     return DocumentRow.model_construct(
         doc_id=doc.doc_id,
         kind=doc.kind.value,
@@ -173,5 +182,6 @@ def _document_row(doc: Document, symbols: list[str], prediction: Prediction, now
         likes=doc.likes,
         reposts=doc.reposts,
         replies=doc.replies,
+        insert_token=insert_token,
         **_prediction_fields(prediction),
     )

@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS documents
     model_version String,
     likes UInt32,
     reposts UInt32,
-    replies UInt32
+    replies UInt32,
+    insert_token String DEFAULT ''
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(event_time)

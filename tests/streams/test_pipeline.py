@@ -91,6 +91,9 @@ def test_duplicates_in_batch_and_in_store_are_skipped(classifier: Classifier) ->
     assert [d.doc_id for d in result.documents] == ["news:wire:n5"]
     assert result.duplicates == 2
     assert not result.dead_letters
+    # Only the copy already in the store may be a replay after a crash inside its insert.
+    assert result.replayed == ["news:wire:n4"]
+    assert {d.insert_token for d in result.documents} == {result.insert_token}
 
 
 def test_same_id_with_different_content_is_dead_lettered(classifier: Classifier) -> None:
