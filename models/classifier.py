@@ -216,7 +216,7 @@ def optimal_cuts(lengths: Sequence[int], max_batch: int, token_budget: int, call
     single row may exceed the budget). Dynamic programming over the end of the last batch.
     """
     count = len(lengths)
-    best = [0] + [0] * count
+    best = [0] * (count + 1)
     start_of = [0] * (count + 1)
     for end in range(1, count + 1):
         best[end] = best[end - 1] + call_cost + lengths[end - 1]

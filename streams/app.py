@@ -5,7 +5,9 @@ Per batch, in this order (so a crash at any point loses nothing and stores nothi
 1. parse, dedupe against the store, classify (``BatchProcessor``, in a worker thread);
 2. insert the score rows (idempotent: ReplacingMergeTree on a deterministic key);
 3. emit scores and dead letters to Kafka and wait for the broker's acknowledgement;
-4. insert the document rows: the commit marker; a retried batch skips documents found here;
+4. insert the document rows: the commit marker; a retried batch skips documents found here,
+   after replaying their recent inserts under the same tokens (a crash inside an insert can
+   leave the rollup views without it; see ``Store.redo_recent_inserts``);
 5. ack the events, so Faust commits their offsets.
 
 With alerting on, step 3 also sends the batch's alert inputs to ``finsent.alert-inputs``: one
