@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from alerts.rules import BUCKET_S, Rule
-from schemas.alerts import AlertInput, AlertRecord, Scope, alert_id_for
+from schemas.alerts import AlertInput, AlertRecord, Scope, alert_id_for, alert_input_key
 from schemas.records import ScoreRecord
 
 TOP_HEADLINES = 5
@@ -399,4 +399,4 @@ def alert_inputs_of(score: ScoreRecord) -> list[tuple[str, dict[str, Any]]]:
         "sentiment": score.sentiment,
         "headline": score.headline,
     }
-    return [(f"{scope}:{key}", {"scope": scope, "key": key, **common}) for scope, key in keys]
+    return [(alert_input_key(scope, key), {"scope": scope, "key": key, **common}) for scope, key in keys]

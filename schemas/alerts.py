@@ -145,7 +145,12 @@ class AlertInput(BaseModel):
 
     @property
     def partition_key(self) -> str:
-        return f"{self.scope}:{self.key}"
+        return alert_input_key(self.scope, self.key)
+
+
+def alert_input_key(scope: Scope, key: str) -> str:
+    """The Kafka key of ``finsent.alert-inputs`` messages for one scope key, e.g. ``symbol:NVDA``."""
+    return f"{scope}:{key}"
 
 
 ALERT_INPUTS = TypeAdapter(list[AlertInput])
