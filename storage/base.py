@@ -146,12 +146,13 @@ class Store(abc.ABC):
             for chunk in chunked(list(dict.fromkeys(doc_ids))):
                 params = {"ids": tuple(chunk), "seconds": REDO_WITHIN_S}
                 tokens.update(row[0] for row in self._select(_RECENT_TOKENS_SQL, sql_params(params))[1])
-            for token in sorted(t for t in tokens if _TOKEN.match(t)):
+            replayable = sorted(t for t in tokens if _TOKEN.match(t))
+            for token in replayable:
                 self._command(
                     f"INSERT INTO documents SETTINGS {render_settings(dedup_settings(token))} "
                     f"SELECT * FROM documents FINAL WHERE insert_token = '{token}'"
                 )
-        return len(tokens)
+        return len(replayable)
 
     def insert_dead_letters(self, rows: Sequence[DeadLetterRow]) -> None:
         """Insert dead-letter rows (idempotent by topic, partition, offset); empty lists are skipped."""
