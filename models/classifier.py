@@ -12,14 +12,20 @@ from pathlib import Path
 import numpy as np
 
 from models.artifact import ModelSpec, load_torch_model, resolve_model_dir, tokenizer_source
-from models.backends import Backend, build_backend, choose_backend_name
+from models.backends import Backend, build_backend, choose_backend_name, wants_cuda
+from models.calibration import softmax
 from models.exceptions import EmptyTextError, ModelConfigError
 from models.export import onnx_model_path
 from models.labels import SENTIMENT_VALUES
+from models.text import normalise
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TOKEN_BUDGET = 8_192
+DEFAULT_MAX_WINDOWS = 8
+"""Windows scored per text: the first ``max_windows - 1`` and the last (see ``Tokenizer.chunks``)."""
+CHARS_PER_TOKEN_BOUND = 16
+"""Characters kept per token of the cap before tokenising, so a huge text costs no tokenizer time either."""
 DEFAULT_MAX_BATCH = 64
 CALL_COST_TOKENS = 32
 """The fixed cost of one model call, in padded tokens (about 0.6 ms of ONNX Runtime on a CPU core)."""
@@ -72,16 +78,45 @@ class Tokenizer:
             raise ModelConfigError(f"tokenizer has no special token {token!r}")
         return token_id
 
-    def chunks(self, texts: Sequence[str], max_length: int) -> list[_Chunk]:
-        """Token windows of at most ``max_length`` (special tokens included) per text."""
+    def chunks(
+        self, texts: Sequence[str], max_length: int, max_windows: int | None = None, normaliser: str | None = None
+    ) -> list[_Chunk]:
+        """Token windows of at most ``max_length`` (special tokens included) per text.
+
+        With ``max_windows``, a longer text is scored on its first ``max_windows - 1`` windows
+        and its last one (lead paragraphs and the conclusion): its cost is bounded whatever its
+        size, and the text is cut before tokenising for the same reason.
+        """
         window = max_length - 2
-        encoded = self._tok.encode_batch(list(texts), add_special_tokens=False)
+        prepared = [normalise(text, normaliser) or text for text in texts]
+        if max_windows is not None:
+            prepared = [_cut_text(text, window, max_windows) for text in prepared]
+        encoded = self._tok.encode_batch(prepared, add_special_tokens=False)
         out: list[_Chunk] = []
         for doc, encoding in enumerate(encoded):
             ids = encoding.ids or [self.sep_id]
-            for start in range(0, len(ids), window):
-                out.append(_Chunk(doc, [self.cls_id, *ids[start : start + window], self.sep_id]))
+            starts = window_starts(len(ids), window, max_windows)
+            out.extend(_Chunk(doc, [self.cls_id, *ids[start : start + window], self.sep_id]) for start in starts)
         return out
+
+
+def window_starts(n_tokens: int, window: int, max_windows: int | None) -> list[int]:
+    """Token offsets of the windows scored: all of them, or the first ``max_windows - 1`` and the last."""
+    starts = list(range(0, max(n_tokens, 1), window))
+    if max_windows is None or len(starts) <= max_windows:
+        return starts
+    if max_windows == 1:
+        return starts[:1]
+    return [*starts[: max_windows - 1], max(n_tokens - window, 0)]
+
+
+def _cut_text(text: str, window: int, max_windows: int) -> str:
+    """Keep the head and tail characters that can hold the capped windows (a generous bound)."""
+    head = (max_windows - 1) * window * CHARS_PER_TOKEN_BOUND
+    tail = window * CHARS_PER_TOKEN_BOUND
+    if len(text) <= head + tail:
+        return text
+    return f"{text[:head]} {text[-tail:]}"
 
 
 def _special_tokens(source: Path) -> dict[str, str]:
@@ -112,12 +147,19 @@ class Classifier:
         backend: Backend,
         token_budget: int = DEFAULT_TOKEN_BUDGET,
         max_batch: int = DEFAULT_MAX_BATCH,
+        max_windows: int = DEFAULT_MAX_WINDOWS,
+        directory: Path | None = None,
     ):
+        if max_windows < 1:
+            raise ModelConfigError(f"max_windows must be at least 1, not {max_windows}")
         self.spec = spec
         self.tokenizer = tokenizer
         self.backend = backend
         self.token_budget = token_budget
         self.max_batch = max_batch
+        self.max_windows = max_windows
+        self.directory = directory
+        self._temperature = {task: float(spec.temperatures.get(task, 1.0)) for task in ("topic", "sentiment")}
         self.model_version = f"{spec.model_version}+{backend.name}"
         self._negative, self._neutral, self._positive = (
             spec.sentiments.index(label) for label in ("negative", "neutral", "positive")
@@ -127,8 +169,9 @@ class Classifier:
     def load(
         cls, path_or_hf_id: str | Path | None = None, device: str = "auto", backend: str = "auto", **options: int
     ) -> Classifier:
-        """Load a finsent model directory (None: the shipped default) on the best backend."""
-        directory = resolve_model_dir(path_or_hf_id)
+        """Load a model (a shipped name, a directory or a hub id; None: the device's default) on the best backend."""
+        on_cuda = backend.startswith("cuda") or (backend == "auto" and wants_cuda(device))
+        directory = resolve_model_dir(path_or_hf_id, on_cuda)
         spec = ModelSpec.from_dir(directory)
         name = choose_backend_name(backend, device, spec.default_cpu_backend)
         runtime = build_backend(
@@ -138,7 +181,7 @@ class Classifier:
             onnx_path=lambda int8: onnx_model_path(directory, spec, int8),
         )
         log.info("loaded %s from %s on %s", spec.model_version, directory, name)
-        return cls(spec, Tokenizer(tokenizer_source(directory, spec)), runtime, **options)
+        return cls(spec, Tokenizer(tokenizer_source(directory, spec)), runtime, directory=directory, **options)
 
     @property
     def backend_name(self) -> str:
@@ -156,7 +199,7 @@ class Classifier:
 
     def predict_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per-text topic and sentiment probabilities (rows in input order)."""
-        chunks = self.tokenizer.chunks(texts, self.spec.max_length)
+        chunks = self.tokenizer.chunks(texts, self.spec.max_length, self.max_windows, self.spec.text_normaliser)
         topic = np.zeros((len(texts), len(self.spec.topics)), dtype=np.float64)
         sentiment = np.zeros((len(texts), len(self.spec.sentiments)), dtype=np.float64)
         weight = np.zeros(len(texts), dtype=np.float64)
@@ -165,8 +208,10 @@ class Classifier:
             topic_logits, sentiment_logits = self.backend(ids, mask)
             docs = np.array([chunk.doc for chunk in batch])
             lengths = mask.sum(axis=1).astype(np.float64)
-            np.add.at(topic, docs, _softmax(topic_logits) * lengths[:, None])
-            np.add.at(sentiment, docs, _softmax(sentiment_logits) * lengths[:, None])
+            topic_p = softmax(topic_logits, self._temperature["topic"])
+            sentiment_p = softmax(sentiment_logits, self._temperature["sentiment"])
+            np.add.at(topic, docs, topic_p * lengths[:, None])
+            np.add.at(sentiment, docs, sentiment_p * lengths[:, None])
             np.add.at(weight, docs, lengths)
         return topic / weight[:, None], sentiment / weight[:, None]
 
@@ -233,8 +278,3 @@ def optimal_cuts(lengths: Sequence[int], max_batch: int, token_budget: int, call
         cuts.append(start_of[cuts[-1]])
     return cuts[::-1]
 
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)

@@ -25,8 +25,11 @@ class LabelledTexts:
         return len(self.texts)
 
 
-def read_labelled(path: Path | str, label_map: Mapping[str, str]) -> LabelledTexts:
-    """Read ``text,label`` rows from a .csv or .jsonl file and map the labels to class names."""
+def read_labelled(path: Path | str, label_map: Mapping[str, str], require_label: bool = True) -> LabelledTexts:
+    """Read ``text,label`` rows from a .csv or .jsonl file and map the labels to class names.
+
+    With ``require_label=False`` only ``text`` is needed (unlabelled texts; labels come back empty).
+    """
     path = Path(path)
     if not path.is_file():
         raise ModelConfigError(f"data file not found: {path}")
@@ -35,12 +38,14 @@ def read_labelled(path: Path | str, label_map: Mapping[str, str]) -> LabelledTex
     labels: list[str] = []
     for line_no, row in enumerate(rows, start=2):
         text, label = row.get("text"), row.get("label")
+        if not require_label:
+            label = ""
         if text is None or label is None:
             raise ModelConfigError(f"{path}:{line_no}: each row needs 'text' and 'label'")
         if not str(text).strip():
             continue
         texts.append(str(text))
-        labels.append(apply_label_map(str(label), label_map))
+        labels.append(apply_label_map(str(label), label_map) if require_label else "")
     if not texts:
         raise ModelConfigError(f"{path} holds no labelled rows")
     return LabelledTexts(texts, labels)

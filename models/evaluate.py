@@ -8,10 +8,13 @@ from typing import Any, Literal
 
 import numpy as np
 
+from models.baselines import lexicon_baselines
+from models.calibration import expected_calibration_error
 from models.classifier import Classifier
+from models.corpora import EvalSet
 from models.data import read_labelled
 from models.exceptions import ModelConfigError
-from models.labels import resolve_label_map
+from models.labels import SENTIMENT_CLASSES, resolve_label_map
 from models.metrics import classification_metrics
 
 Task = Literal["sentiment", "topic"]
@@ -33,14 +36,44 @@ def evaluate_file(
     probs = sentiment_probs if task == "sentiment" else topic_probs
     predicted = [classes[i] for i in np.argmax(probs, axis=1)]
     metrics = classification_metrics(truth, predicted, classes)
+    truth_index = np.array([classes.index(label) for label in truth])
     return {
         "task": task,
         "model_version": classifier.model_version,
         "backend": classifier.backend_name,
         **metrics,
+        "ece": expected_calibration_error(probs, truth_index),
         "texts_per_s": round(len(texts) / seconds, 1),
         "seconds": round(seconds, 2),
     }
+
+
+def evaluate_suite(classifier: Classifier, sets: list[EvalSet], baselines: bool = True) -> dict[str, Any]:
+    """Every evaluation set (tweets and news), lexicon baselines on the same rows, and the top-level ``ece``.
+
+    ``ece`` is the sentiment head's expected calibration error (15 bins) on the tweet validation split.
+    """
+    scorers = lexicon_baselines() if baselines else {}
+    report: dict[str, Any] = {"model_version": classifier.model_version, "backend": classifier.backend_name}
+    for eval_set in sets:
+        result = evaluate_file(classifier, eval_set.task, eval_set.path, eval_set.label_map)  # type: ignore[arg-type]
+        result.pop("model_version")
+        result.pop("backend")
+        if eval_set.task == "sentiment" and scorers:
+            rows = read_labelled(eval_set.path, resolve_label_map(eval_set.label_map))
+            result["baselines"] = {
+                name: {
+                    k: v
+                    for k, v in classification_metrics(rows.labels, [score(t) for t in rows.texts], SENTIMENT_CLASSES)
+                    .items()
+                    if k in ("accuracy", "macro_f1")
+                }
+                for name, score in scorers.items()
+            }
+        report[eval_set.name] = result
+    sentiment_sets = [s.name for s in sets if s.task == "sentiment"]
+    report["ece"] = report[sentiment_sets[0]]["ece"] if sentiment_sets else None
+    return report
 
 
 def batch_one_latency_ms(classifier: Classifier, texts: list[str], repeats: int = 50) -> dict[str, float]:
@@ -54,3 +87,18 @@ def batch_one_latency_ms(classifier: Classifier, texts: list[str], repeats: int 
         "p50_ms": round(float(np.percentile(timings, 50)), 2),
         "p95_ms": round(float(np.percentile(timings, 95)), 2),
     }
+
+
+def record_evaluation(classifier: Classifier, report: dict[str, Any]) -> None:
+    """Store a suite report in the model's metrics.json (``evaluation``, per backend) and redraw its card."""
+    import json
+
+    from models.report import write_report
+
+    if classifier.directory is None:
+        raise ModelConfigError("this classifier was not loaded from a model directory; nothing to write to")
+    path = classifier.directory / "metrics.json"
+    metrics = json.loads(path.read_text())
+    metrics.setdefault("evaluation", {})[classifier.backend_name] = report
+    path.write_text(json.dumps(metrics, indent=2) + "\n")
+    write_report(classifier.directory)

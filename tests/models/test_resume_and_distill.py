@@ -1,0 +1,105 @@
+"""Training resumes where it stopped, to the same weights; a student learns from a teacher's logits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from models import Classifier
+from models.artifact import ModelSpec
+from models.train import TrainConfig, TrainingStopped, checkpoint_marks, load_config, train
+
+TEXTS = ["Acme shares plunge after weak guidance", "Globex beats estimates and raises guidance"]
+
+
+def _config(tiny_data: dict[str, Path], out: Path, **overrides: object) -> TrainConfig:
+    options: dict[str, object] = {
+        "sentiment_train": tiny_data["sentiment"],
+        "sentiment_val": tiny_data["sentiment"],
+        "topic_train": tiny_data["topic"],
+        "topic_val": tiny_data["topic"],
+        "out_dir": out,
+        "epochs": 2,
+        "checkpoints_per_epoch": 2,
+        "batch_size": 8,
+        "learning_rate": 3e-3,
+        "holdout_fraction": 0.2,
+        "model_version": "resume-test",
+    }
+    options.update(overrides)
+    return TrainConfig(**options)  # type: ignore[arg-type]
+
+
+def _weights(directory: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(directory / "heads.safetensors")) | load_file(
+        str(directory / "adapter" / "adapter_model.safetensors")
+    )
+
+
+def test_a_stopped_run_resumes_to_the_same_result(tiny_data: dict[str, Path], tmp_path: Path) -> None:
+    unbroken = train(_config(tiny_data, tmp_path / "unbroken"), progress=False)
+
+    broken = _config(tiny_data, tmp_path / "broken")
+    with pytest.raises(TrainingStopped):
+        train(broken, progress=False, stop_after_steps=6)  # past the first checkpoint (step 4 of 8)
+    assert (tmp_path / "broken" / "checkpoint" / "state.pt").is_file()
+    resumed = train(load_config(tmp_path / "broken"), progress=False, resume=True)
+
+    assert resumed.metrics["history"] == unbroken.metrics["history"] or [
+        {k: v for k, v in h.items() if k != "seconds"} for h in resumed.metrics["history"]
+    ] == [{k: v for k, v in h.items() if k != "seconds"} for h in unbroken.metrics["history"]]
+    assert resumed.metrics["validation"]["sentiment"] == unbroken.metrics["validation"]["sentiment"]
+    a, b = _weights(tmp_path / "unbroken"), _weights(tmp_path / "broken")
+    assert a.keys() == b.keys()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6, msg=name)
+
+
+def test_resuming_a_finished_run_changes_nothing(tiny_data: dict[str, Path], tmp_path: Path) -> None:
+    first = train(_config(tiny_data, tmp_path / "run", epochs=1), progress=False)
+    again = train(load_config(tmp_path / "run"), progress=False, resume=True)
+    assert again.metrics["history"] == first.metrics["history"]
+
+
+def test_checkpoints_split_an_epoch_evenly() -> None:
+    assert checkpoint_marks(10, 2) == {5, 10}
+    assert checkpoint_marks(7, 3) == {3, 5, 7}
+    assert checkpoint_marks(2, 5) == {1, 2}
+
+
+def test_calibration_and_ece_are_reported(tiny_data: dict[str, Path], tmp_path: Path) -> None:
+    train(_config(tiny_data, tmp_path / "run", epochs=1), progress=False)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    spec = ModelSpec.from_dir(tmp_path / "run")
+    for task in ("sentiment", "topic"):
+        report = metrics["calibration"][task]
+        assert report["temperature"] == spec.temperatures[task] > 0
+        assert {"holdout_ece_before", "holdout_ece_after", "validation_ece_before", "validation_ece_after"} <= set(
+            report
+        )
+    assert spec.text_normaliser == "strip-urls"
+
+
+def test_distilled_student_learns_the_teacher(
+    tiny_model_dir: Path, tiny_data: dict[str, Path], tmp_path: Path
+) -> None:
+    config = _config(
+        tiny_data,
+        tmp_path / "student",
+        teacher=tiny_model_dir,
+        epochs=6,
+        patience=12,
+        holdout_fraction=0.0,
+        model_version="student-test",
+    )
+    result = train(config, progress=False)
+    assert (tmp_path / "student" / "checkpoint" / "teacher_logits.npz").is_file()
+    assert result.metrics["validation"]["sentiment"]["accuracy"] >= 0.8
+    teacher = Classifier.load(tiny_model_dir, backend="torch-fp32").predict(TEXTS)
+    student = Classifier.load(tmp_path / "student", backend="torch-fp32").predict(TEXTS)
+    assert [p.sentiment_label for p in student] == [p.sentiment_label for p in teacher]
+    assert student[0].model_version == "student-test+torch-fp32"
