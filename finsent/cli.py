@@ -282,6 +282,23 @@ def distill(teacher: Path, base: str, out: Path, transfer_texts: tuple[Path, ...
     _run_training(config, resume=True)
 
 
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--name", type=click.Choice(["finsent-minilm", "finsent-mpnet"]), required=True)
+def ship(run_dir: Path, name: str) -> None:
+    """Copy a trained model (adapter in fp16, heads, spec, metrics, card) into models/artifacts/NAME."""
+    from models import ModelError
+    from models.artifact import ARTIFACTS_DIR
+    from models.ship import ship_model
+
+    try:
+        files = ship_model(run_dir, ARTIFACTS_DIR / name)
+    except ModelError as exc:
+        raise click.ClickException(str(exc)) from exc
+    size = sum(path.stat().st_size for path in files)
+    click.echo(json.dumps({"shipped": str(ARTIFACTS_DIR / name), "files": len(files), "bytes": size}))
+
+
 @main.command(name="eval")
 @click.option("--model", "model_ref", default=None, help="finsent-minilm, finsent-mpnet, a model dir or a hub id")
 @click.option("--task", type=click.Choice(["sentiment", "topic"]), default=None, help="with --data: one file")
@@ -460,15 +477,25 @@ def bench() -> None:
 
 
 @bench.command(name="model")
-@click.option("--model", default=None, help="model dir or HF id (default: the shipped model)")
+@click.option("--model", default=None, help="finsent-minilm, finsent-mpnet, a model dir or a hub id")
+@DATA_ROOT
+@click.option("--backend", "backends", multiple=True, help="repeat to pick backends (default: all available)")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="validation rows per task (default: all)")
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
-def bench_model_command(model: str | None, limit: int | None, fmt: str) -> None:
-    """Texts/s of every backend at batch 1/16/64 on tweets and articles, and its F1 against fp32."""
+def bench_model_command(
+    model: str | None, data_root: Path | None, backends: tuple[str, ...], limit: int | None, fmt: str
+) -> None:
+    """Texts/s of each backend at batch 1/16/64/256 on tweets and articles, its F1 and label agreement with fp32."""
     from finsent.bench import bench_model
+    from models import ModelError
+    from models.corpora import corpora
 
-    data = {task: _validation_file(task) for task in ("sentiment", "topic")}
-    click.echo(json.dumps(bench_model(model, data, limit)))
+    try:
+        root = corpora(data_root)
+        data = {"sentiment": root.sentiment_val, "topic": root.topic_val}
+    except ModelError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(json.dumps(bench_model(model, data, limit, backends)))
 
 
 @bench.command(name="pipeline")
@@ -504,14 +531,6 @@ def bench_soak_command(minutes: float, rate: float | None, model: str | None, ba
         model=model, backend=backend, progress=lambda message: click.echo(f"bench: {message}", err=True)
     )
     click.echo(json.dumps(bench_soak(options, minutes, rate)))
-
-
-def _validation_file(task: str) -> Path:
-    name = {"sentiment": "twitter_financial_news_sentiment", "topic": "twitter_financial_news_topic"}[task]
-    path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / name / "validation.csv"
-    if not path.exists():
-        raise click.UsageError(f"{path} not found: the validation splits live in ../shared/data")
-    return path
 
 
 @main.command()

@@ -48,6 +48,14 @@ def evaluate_file(
     }
 
 
+def predicted_labels(classifier: Classifier, task: Task, data: Path | str, limit: int | None = None) -> list[str]:
+    """The class the classifier picks for each text of a labelled file, in file order."""
+    texts = read_labelled(data, {}, require_label=False).texts[:limit]
+    topic_probs, sentiment_probs = classifier.predict_probabilities(texts)
+    classes = classifier.spec.sentiments if task == "sentiment" else classifier.spec.topics
+    return [classes[i] for i in np.argmax(sentiment_probs if task == "sentiment" else topic_probs, axis=1)]
+
+
 def evaluate_suite(classifier: Classifier, sets: list[EvalSet], baselines: bool = True) -> dict[str, Any]:
     """Every evaluation set (tweets and news), lexicon baselines on the same rows, and the top-level ``ece``.
 

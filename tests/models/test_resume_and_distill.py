@@ -103,3 +103,19 @@ def test_distilled_student_learns_the_teacher(
     student = Classifier.load(tmp_path / "student", backend="torch-fp32").predict(TEXTS)
     assert [p.sentiment_label for p in student] == [p.sentiment_label for p in teacher]
     assert student[0].model_version == "student-test+torch-fp32"
+
+
+def test_shipping_halves_the_adapter_and_keeps_the_predictions(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from models.ship import ship_model
+
+    files = ship_model(tiny_model_dir, tmp_path / "shipped")
+    names = {p.relative_to(tmp_path / "shipped").as_posix() for p in files}
+    assert {"finsent_model.json", "heads.safetensors", "adapter/adapter_model.safetensors", "README.md"} <= names
+    assert not any("checkpoint" in n or ".cache" in n for n in names)
+    source = (tiny_model_dir / "adapter" / "adapter_model.safetensors").stat().st_size
+    assert (tmp_path / "shipped" / "adapter" / "adapter_model.safetensors").stat().st_size < 0.6 * source
+    original = Classifier.load(tiny_model_dir, backend="torch-fp32").predict(TEXTS)
+    shipped = Classifier.load(tmp_path / "shipped", backend="torch-fp32").predict(TEXTS)
+    for a, b in zip(original, shipped, strict=True):
+        assert a.sentiment_label == b.sentiment_label
+        assert b.score == pytest.approx(a.score, abs=1e-2)
