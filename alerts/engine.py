@@ -25,11 +25,10 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from alerts.rules import BUCKET_S, Rule
-from schemas.alerts import AlertInput, AlertRecord, Scope, alert_id_for, alert_input_key
-from schemas.records import ScoreRecord
+from schemas.alerts import AlertInput, AlertRecord, Scope, alert_id_for
 
 TOP_HEADLINES = 5
 SEAL_AFTER_S = 60
@@ -380,23 +379,3 @@ def _keep_top(heap: list[tuple[float, str]], item: tuple[float, str]) -> None:
         heapq.heappush(heap, item)
     elif item > heap[0]:
         heapq.heapreplace(heap, item)
-
-
-def alert_inputs_of(score: ScoreRecord) -> list[tuple[str, dict[str, Any]]]:
-    """What one record of ``finsent.scores`` contributes, as ``(partition key, AlertInput's fields)``:
-    to its symbol, and (once per document) to its topic and to the market as a whole.
-
-    Plain dicts rather than models: they are serialised at once, three per document, and read
-    back as ``AlertInput`` (validated) by the rule engine's agent.
-    """
-    keys: list[tuple[Scope, str]] = [("symbol", score.symbol)] if score.symbol else []
-    if score.doc_first:
-        keys += [("topic", score.topic), ("all", "")]
-    common = {
-        "doc_id": score.doc_id,
-        "event_time": score.event_time,
-        "score": score.score,
-        "sentiment": score.sentiment,
-        "headline": score.headline,
-    }
-    return [(alert_input_key(scope, key), {"scope": scope, "key": key, **common}) for scope, key in keys]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from schemas.documents import SCHEMA_VERSION
+from schemas.records import ScoreRecord
 
 Severity = Literal["info", "warning", "critical"]
 Scope = Literal["symbol", "topic", "all"]
@@ -146,6 +147,26 @@ class AlertInput(BaseModel):
     @property
     def partition_key(self) -> str:
         return alert_input_key(self.scope, self.key)
+
+    @staticmethod
+    def fields_of(score: ScoreRecord) -> list[tuple[str, dict[str, Any]]]:
+        """What one score record contributes, as ``(partition key, AlertInput's fields)``: to its
+        symbol, and (once per document) to its topic and to the market as a whole.
+
+        Plain dicts rather than models: they are serialised at once, three per document, and read
+        back as ``AlertInput`` (validated) by the rule engine's agent.
+        """
+        keys: list[tuple[Scope, str]] = [("symbol", score.symbol)] if score.symbol else []
+        if score.doc_first:
+            keys += [("topic", score.topic), ("all", "")]
+        common = {
+            "doc_id": score.doc_id,
+            "event_time": score.event_time,
+            "score": score.score,
+            "sentiment": score.sentiment,
+            "headline": score.headline,
+        }
+        return [(alert_input_key(scope, key), {"scope": scope, "key": key, **common}) for scope, key in keys]
 
 
 def alert_input_key(scope: Scope, key: str) -> str:

@@ -1,21 +1,11 @@
-"""The Faust app: one agent classifies news and social posts in batches and stores them.
+"""The Faust app: wires Kafka to the batch handler and to the alert agent.
 
-Per batch, in this order (so a crash at any point loses nothing and stores nothing twice):
-
-1. parse, dedupe against the store, classify (``BatchProcessor``, in a worker thread);
-2. insert the score rows (idempotent: ReplacingMergeTree on a deterministic key);
-3. emit scores and dead letters to Kafka and wait for the broker's acknowledgement;
-4. insert the document rows: the commit marker; a retried batch skips documents found here,
-   after replaying their recent inserts under the same tokens (a crash inside an insert can
-   leave the rollup views without it; see ``Store.redo_recent_inserts``);
-5. ack the events, so Faust commits their offsets.
-
-With alerting on, step 3 also sends the batch's alert inputs to ``finsent.alert-inputs``: one
-message per symbol, topic and the market (an array of that key's inputs), keyed so that each
-key's windows live in exactly one worker. One message per key and batch, not per document:
-Faust's cost is per message, and a document has three keys. The ``evaluate_alerts`` agent feeds
-them to the rule engine (``alerts.engine``), stores fired alerts in the outbox (the ``alerts``
-table), emits them to ``finsent.alerts``, and only then acks.
+The classify agent takes batches with ``noack_take`` and hands each to ``BatchHandler``
+(``streams.handler``), which owns the write order and acks only after the batch is durable.
+With alerting on, the handler also sends each batch's alert inputs to ``finsent.alert-inputs``
+(keyed so that each key's windows live in exactly one worker), and the ``evaluate_alerts``
+agent feeds them to the rule engine (``alerts.engine``), stores fired alerts in the outbox
+(the ``alerts`` table), emits them to ``finsent.alerts``, and only then acks.
 """
 
 from __future__ import annotations
@@ -32,26 +22,22 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import faust
-import orjson
 from pydantic import BaseModel, ValidationError
 
-from alerts.engine import AlertEngine, alert_inputs_of
+from alerts.engine import AlertEngine
 from alerts.outbox import Outbox
 from finsent.settings import Settings
-from schemas import ScoreRecord
 from schemas.alerts import ALERT_INPUTS, AlertInput
-from schemas.records import BatchRow, DeadLetterRow
-from storage import Store, StoreError, StoreUnavailable
+from schemas.records import BatchRow
+from storage import Store, StoreError
+from streams.handler import BatchHandler, OutputTopics, store_call
 from streams.pipeline import BatchProcessor, BatchResult, IncomingMessage
-from streams.retry import retry_async
 from streams.transport import use_fetch_max_wait
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-ALERT_INPUTS_PER_MESSAGE = 500
 
 
 @dataclass
@@ -116,18 +102,17 @@ async def send_all(topic: faust.TopicT, messages: Sequence[tuple[bytes | None, b
     await asyncio.gather(*pending)
 
 
-def alert_input_messages(scores: Sequence[ScoreRecord]) -> list[tuple[bytes, bytes]]:
-    """``finsent.alert-inputs`` messages for ``scores``: per key, its inputs in order, in arrays of
-    at most ``ALERT_INPUTS_PER_MESSAGE`` (a batch's market key holds one input per document)."""
-    by_key: dict[str, list[dict[str, Any]]] = {}
-    for score in scores:
-        for key, fields in alert_inputs_of(score):
-            by_key.setdefault(key, []).append(fields)
-    return [
-        (key.encode(), orjson.dumps(inputs[start : start + ALERT_INPUTS_PER_MESSAGE]))
-        for key, inputs in by_key.items()
-        for start in range(0, len(inputs), ALERT_INPUTS_PER_MESSAGE)
-    ]
+class FaustProducer:
+    """``BatchProducer`` over a Faust app: topics declared once, sends through its producer."""
+
+    def __init__(self, app: faust.App):
+        self.app = app
+        self._topics: dict[str, faust.TopicT] = {}
+
+    async def send(self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> None:
+        if topic not in self._topics:
+            self._topics[topic] = self.app.topic(topic, value_type=bytes, key_type=bytes)
+        await send_all(self._topics[topic], messages)
 
 
 def parse_alert_inputs(events: Sequence[faust.types.EventT]) -> list[AlertInput]:
@@ -171,12 +156,6 @@ def exit_on_crash(agent: Callable[[faust.StreamT], Awaitable[None]]) -> Callable
             os._exit(EXIT_AGENT_CRASHED)
 
     return guarded
-
-
-async def store_call(what: str, function: Callable[..., T], *args: Any) -> T:
-    """``function(*args)`` in an executor thread, retried with backoff while the store is unavailable."""
-    loop = asyncio.get_running_loop()
-    return await retry_async(lambda: loop.run_in_executor(None, function, *args), StoreUnavailable, what)
 
 
 def current_rss_bytes() -> int:
@@ -264,12 +243,21 @@ def create_app(
     use_fetch_max_wait(app, settings.kafka_fetch_max_wait_ms)
     kinds = {topic: kind for kind, topic in settings.input_topics().items()}
     inputs = app.topic(*kinds, value_type=bytes, key_type=bytes)
-    scores_topic = app.topic(settings.scores_topic, value_type=bytes, key_type=bytes)
-    deadletter_topic = app.topic(settings.deadletter_topic, value_type=bytes, key_type=bytes)
     alert_inputs = app.topic(settings.alert_inputs_topic, value_type=bytes, key_type=bytes)
     stats = WorkerStats()
     pending_tasks: set[asyncio.Future[None]] = set()
     worker_name = f"{socket.gethostname()}:{os.getpid()}"
+
+    handler = BatchHandler(
+        store,
+        FaustProducer(app),
+        processor,
+        OutputTopics(
+            scores=settings.scores_topic,
+            dead_letters=settings.deadletter_topic,
+            alert_inputs=settings.alert_inputs_topic if alerting is not None else None,
+        ),
+    )
 
     async def handle_batch(events: list[faust.types.EventT], stream: faust.StreamT) -> None:
         started = time.monotonic()
@@ -277,26 +265,15 @@ def create_app(
             IncomingMessage(e.value, e.message.topic, e.message.partition, e.message.offset, kinds[e.message.topic])
             for e in events
         ]
-        # Parsing and dedupe read the store: a store outage is retried here too, not a crash.
-        result = await store_call("dedupe and classify", processor.process, messages)
-        await store_call("store scores", write_scores_and_dead_letters, result)
-        await asyncio.gather(
-            emit(scores_topic, result.scores, lambda r: r.symbol.encode()),
-            emit(deadletter_topic, result.dead_letters, lambda r: None),
-            send_all(alert_inputs, alert_input_messages(result.scores) if alerting is not None else []),
-        )
-        if result.replayed:  # delivered again, so possibly after a crash inside their insert
-            await store_call("complete interrupted inserts", store.redo_recent_inserts, result.replayed)
-        await store_call("store documents", store.write_batch, [], result.documents)
-        for event in events:
-            await stream.ack(event)
+
+        async def ack() -> None:
+            for event in events:
+                await stream.ack(event)
+
+        result = await handler.handle(messages, ack)
         seconds = time.monotonic() - started
         stats.record(len(events), result, seconds)
         background(record_batch(events, result, seconds))
-
-    def write_scores_and_dead_letters(result: BatchResult) -> None:
-        store.write_batch(result.scores, [])
-        store.insert_dead_letters([DeadLetterRow.of(letter) for letter in result.dead_letters])
 
     def background(work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)

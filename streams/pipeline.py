@@ -19,6 +19,11 @@ from schemas.records import HEADLINE_CHARS
 from streams.symbols import SymbolExtractor
 
 Parsed = list[tuple["IncomingMessage", Document]]
+CANARY_TEXT = "Shares of the company rose after it reported quarterly earnings."
+
+
+class ClassifierUnavailable(RuntimeError):
+    """The model fails on every input, a known-good one included: an infrastructure failure, not bad documents."""
 
 log = logging.getLogger(__name__)
 
@@ -77,18 +82,37 @@ class BatchProcessor:
     def _classify(
         self, fresh: Parsed, result: BatchResult
     ) -> list[tuple[tuple[IncomingMessage, Document], Prediction]]:
-        """One model call for the batch; if it fails, one call per document, dead-lettering those that fail."""
+        """One model call for the batch; if it fails, one call per document, dead-lettering those that fail.
+
+        A failure is the document's only if the model still scores others: when every document
+        fails and a known-good text fails too, the model itself is broken (``ClassifierUnavailable``),
+        and out-of-memory is never a document's fault. Both propagate, so nothing is acked.
+        """
         try:
             return list(zip(fresh, self.classifier.predict([doc.text for _, doc in fresh]), strict=True))
+        except MemoryError:
+            raise
         except Exception:
             log.exception("classifying a batch of %d failed; retrying document by document", len(fresh))
-        classified = []
+        classified, failed = [], []
         for message, doc in fresh:
             try:
                 classified.append(((message, doc), self.classifier.predict([doc.text])[0]))
+            except MemoryError:
+                raise
             except Exception as exc:
-                result.dead_letters.append(_dead_letter(message, f"classification failed: {type(exc).__name__}: {exc}"))
+                failed.append((message, exc))
+        if failed and not classified:
+            self._check_classifier_works()
+        for message, exc in failed:
+            result.dead_letters.append(_dead_letter(message, f"classification failed: {type(exc).__name__}: {exc}"))
         return classified
+
+    def _check_classifier_works(self) -> None:
+        try:
+            self.classifier.predict([CANARY_TEXT])
+        except Exception as exc:
+            raise ClassifierUnavailable(f"the classifier fails on a known-good text too: {exc}") from exc
 
     def _parse(self, messages: Sequence[IncomingMessage], result: BatchResult) -> Parsed:
         parsed = []

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.engine import SEAL_AFTER_S, AlertEngine, DocIds, alert_inputs_of
+from alerts.engine import SEAL_AFTER_S, AlertEngine, DocIds
 from alerts.history import StoreHistory
 from alerts.outbox import Outbox
 from alerts.rules import Rule
@@ -195,7 +195,7 @@ def test_topic_and_market_inputs_come_once_per_document() -> None:
     }  # fmt: skip
 
     def inputs_for(score: ScoreRecord) -> list[AlertInput]:
-        contributions = alert_inputs_of(score)
+        contributions = AlertInput.fields_of(score)
         inputs = [AlertInput.model_validate(values) for _, values in contributions]
         assert [key for key, _ in contributions] == [i.partition_key for i in inputs]
         return inputs

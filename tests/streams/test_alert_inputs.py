@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from alerts.engine import alert_inputs_of
 from schemas import ScoreRecord
 from schemas.alerts import ALERT_INPUTS, AlertInput
-from streams.app import ALERT_INPUTS_PER_MESSAGE, alert_input_messages, parse_alert_inputs
+from streams.app import parse_alert_inputs
+from streams.handler import ALERT_INPUTS_PER_MESSAGE, alert_input_messages
 
 T0 = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 
@@ -46,7 +46,7 @@ def test_one_message_per_key_holding_its_inputs_in_order() -> None:
     def ordered(inputs: Iterable[AlertInput]) -> list[AlertInput]:
         return sorted(inputs, key=lambda i: (i.partition_key, i.doc_id))
 
-    expected = [AlertInput.model_validate(values) for s in scores for _, values in alert_inputs_of(s)]
+    expected = [AlertInput.model_validate(values) for s in scores for _, values in AlertInput.fields_of(s)]
     assert ordered(i for inputs in by_key.values() for i in inputs) == ordered(expected)
     d0 = by_key[b"symbol:NVDA"][0]
     assert (d0.event_time, d0.score, d0.sentiment, d0.headline) == (T0, -0.7, -1, "headline 0")

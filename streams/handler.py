@@ -1,0 +1,135 @@
+"""The delivery contract of one batch, as an object: what is written, in which order, and when it is acked.
+
+Per batch, in this order (so a crash at any point loses nothing and stores nothing twice):
+
+1. parse, dedupe against the store, classify (``BatchProcessor``, in a worker thread);
+2. insert the score rows and dead letters (idempotent: ReplacingMergeTree on a deterministic key);
+3. emit scores, dead letters and alert inputs to Kafka and wait for the broker's acknowledgement;
+4. replay the recent inserts of documents delivered again (a crash inside an insert can leave
+   the rollup views without it; see ``Store.redo_recent_inserts``);
+5. insert the document rows: the commit marker; a retried batch skips documents found here;
+6. ack the events, so their offsets are committed.
+
+A store that is down is retried with backoff at every step (consumption pauses meanwhile). Any
+other failure propagates before the ack: the worker exits and the batch is redone after the
+restart. Only messages that are themselves bad become dead letters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import orjson
+from pydantic import BaseModel
+
+from schemas import DeadLetter, ScoreRecord
+from schemas.alerts import AlertInput
+from schemas.records import DeadLetterRow, DocumentRow
+from storage import StoreUnavailable
+from streams.pipeline import BatchProcessor, BatchResult, IncomingMessage
+from streams.retry import retry_async
+
+T = TypeVar("T")
+ALERT_INPUTS_PER_MESSAGE = 500
+Message = tuple[bytes | None, bytes]
+
+
+class BatchStore(Protocol):
+    """The store operations a batch needs (``storage.Store`` has them)."""
+
+    def write_batch(self, scores: Sequence[ScoreRecord], documents: Sequence[DocumentRow]) -> None: ...
+
+    def insert_dead_letters(self, rows: Sequence[DeadLetterRow]) -> None: ...
+
+    def redo_recent_inserts(self, doc_ids: Sequence[str]) -> int: ...
+
+
+class BatchProducer(Protocol):
+    """Sends messages to a topic and returns once the broker has acknowledged them all."""
+
+    async def send(self, topic: str, messages: Sequence[Message]) -> None: ...
+
+
+@dataclass(frozen=True)
+class OutputTopics:
+    scores: str
+    dead_letters: str
+    alert_inputs: str | None
+    """``None`` when alerting is off: no alert inputs are sent."""
+
+
+async def store_call(what: str, function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` in an executor thread, retried with backoff while the store is unavailable."""
+    loop = asyncio.get_running_loop()
+    return await retry_async(lambda: loop.run_in_executor(None, function, *args), StoreUnavailable, what)
+
+
+class BatchHandler:
+    """Owns the write order of a batch: scores → emit → replay → documents → ack."""
+
+    def __init__(self, store: BatchStore, producer: BatchProducer, processor: BatchProcessor, topics: OutputTopics):
+        self.store = store
+        self.producer = producer
+        self.processor = processor
+        self.topics = topics
+
+    async def handle(self, messages: Sequence[IncomingMessage], ack: Callable[[], Awaitable[None]]) -> BatchResult:
+        """Process, write and emit one batch, then ``ack``; raises (without acking) on a lasting failure."""
+        # Parsing and dedupe read the store: a store outage is retried here too, not a crash.
+        result = await store_call("dedupe and classify", self.processor.process, messages)
+        await store_call("store scores", self._write_scores_and_dead_letters, result)
+        await asyncio.gather(
+            self.producer.send(self.topics.scores, [(r.symbol.encode(), _json(r)) for r in result.scores]),
+            self.producer.send(self.topics.dead_letters, [(None, _json(r)) for r in result.dead_letters]),
+            self._send_alert_inputs(result.scores),
+        )
+        if result.replayed:  # delivered again, so possibly after a crash inside their insert
+            await store_call("complete interrupted inserts", self.store.redo_recent_inserts, result.replayed)
+        await store_call("store documents", self.store.write_batch, [], result.documents)
+        await ack()
+        return result
+
+    def _write_scores_and_dead_letters(self, result: BatchResult) -> None:
+        self.store.write_batch(result.scores, [])
+        self.store.insert_dead_letters([DeadLetterRow.of(letter) for letter in result.dead_letters])
+
+    async def _send_alert_inputs(self, scores: Sequence[ScoreRecord]) -> None:
+        if self.topics.alert_inputs is not None:
+            await self.producer.send(self.topics.alert_inputs, alert_input_messages(scores))
+
+
+def _json(record: BaseModel) -> bytes:
+    return record.model_dump_json().encode()
+
+
+def alert_input_messages(scores: Sequence[ScoreRecord]) -> list[Message]:
+    """``finsent.alert-inputs`` messages for ``scores``: per key, its inputs in order, in arrays of
+    at most ``ALERT_INPUTS_PER_MESSAGE`` (a batch's market key holds one input per document).
+
+    One message per key and batch, not per document: Faust's cost is per message, and a
+    document has three keys (its symbol, its topic and the market).
+    """
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for score in scores:
+        for key, fields in AlertInput.fields_of(score):
+            by_key.setdefault(key, []).append(fields)
+    return [
+        (key.encode(), orjson.dumps(inputs[start : start + ALERT_INPUTS_PER_MESSAGE]))
+        for key, inputs in by_key.items()
+        for start in range(0, len(inputs), ALERT_INPUTS_PER_MESSAGE)
+    ]
+
+
+__all__ = [
+    "ALERT_INPUTS_PER_MESSAGE",
+    "BatchHandler",
+    "BatchProducer",
+    "BatchStore",
+    "DeadLetter",
+    "OutputTopics",
+    "alert_input_messages",
+    "store_call",
+]
