@@ -66,7 +66,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy finsent models streams schemas storage ingest alerts api
+	$(BIN)/mypy config finsent models streams schemas storage ingest alerts api
 
 clean:
 	rm -rf .finsent build *.egg-info

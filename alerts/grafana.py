@@ -21,7 +21,7 @@ from alerts.exceptions import GrafanaAuthError, GrafanaNotConfigured, GrafanaRej
 from schemas.alerts import AlertRecord
 
 if TYPE_CHECKING:
-    from finsent.settings import Settings
+    from config import Settings
 
 T = TypeVar("T")
 

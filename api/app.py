@@ -30,7 +30,7 @@ from alerts.grafana import Grafana
 from alerts.rules import Rule
 from api.keys import KeyRing, grants
 from api.limits import RateLimiter
-from finsent.settings import Settings
+from config import Settings
 from models import Classifier
 from schemas.api import (
     AlertOut,

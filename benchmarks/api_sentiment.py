@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from api.app import ClassifierSource, create_app
 from api.keys import KeyRing
-from finsent.settings import Settings
+from config import Settings
 from storage import open_store
 
 SYMBOL = "NVDA"

@@ -18,9 +18,9 @@ import tempfile
 import time
 from multiprocessing.connection import Connection
 
+from config import Settings
 from finsent.bench import feed, machine
 from finsent.kafka import kafka_client_config
-from finsent.settings import Settings
 from ingest.producer import produce
 from streams.broker import EmbeddedBroker
 

@@ -29,8 +29,8 @@ from typing import Any
 
 import orjson
 
+from config import Settings
 from finsent.kafka import kafka_client_config
-from finsent.settings import Settings
 from ingest.generator import FeedConfig, FeedGenerator
 from ingest.messages import OutgoingMessage
 from ingest.producer import produce
@@ -194,7 +194,7 @@ def naive_throughput(messages: Sequence[OutgoingMessage], model: str | None, bac
     with tempfile.TemporaryDirectory(prefix="finsent-naive-") as data_dir, EmbeddedBroker() as broker:
         settings = Settings(kafka_bootstrap=broker.bootstrap)
         produce(messages, kafka_client_config(settings, broker.bootstrap), settings.input_topics(), progress=False)
-        kinds = {topic: kind for kind, topic in settings.input_topics().items()}
+        kinds = {topic: DocumentKind(kind) for kind, topic in settings.input_topics().items()}
         with open_store(f"chdb://{data_dir}/chdb") as store:
             store.init_schema()
             processor = BatchProcessor(classifier, store.existing_documents, author_key=AUTHOR_KEY.encode())

@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from config import Settings
 from finsent.kafka import kafka_client_config
-from finsent.settings import Settings
 from ingest.generator import FeedConfig, FeedGenerator
 from ingest.producer import produce
 from schemas import InvalidMessage, parse_document

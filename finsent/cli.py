@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from finsent.settings import Settings, settings_for_cli
+from config import Settings
+from finsent.clisupport import settings_for_cli
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -85,7 +86,7 @@ def demo(
 @main.command()
 def worker() -> None:
     """Consume news and social posts, classify, store (blocks until Ctrl-C / SIGTERM)."""
-    from streams.worker import run_worker
+    from finsent.worker import run_worker
 
     settings = settings_for_cli()
     _setup_logging(settings.log_level)
@@ -540,8 +541,8 @@ def config() -> None:
 
 
 def _register_subcommands() -> None:
-    from alerts.cli import alerts
-    from api.cli import api, api_key
+    from finsent.alerts_cli import alerts
+    from finsent.api_cli import api, api_key
 
     main.add_command(alerts)
     main.add_command(api)

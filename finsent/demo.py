@@ -19,9 +19,9 @@ import orjson
 
 from alerts.history import StoreHistory
 from alerts.rules import load_rules, rules_file
+from config import Settings
 from finsent.kafka import kafka_client_config
 from finsent.live import ScoreBoard, render
-from finsent.settings import Settings
 from ingest.generator import Burst, FeedConfig, FeedGenerator
 from ingest.messages import OutgoingMessage
 from ingest.producer import produce

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from finsent.settings import Settings
+from config import Settings
 
 
 def kafka_client_config(settings: Settings, bootstrap: str) -> dict[str, Any]:

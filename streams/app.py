@@ -25,15 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import faust
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from alerts.engine import AlertEngine
-from alerts.outbox import Outbox
-from finsent.settings import Settings
-from schemas.alerts import ALERT_INPUTS, AlertInput
+from config import Settings
+from schemas import DocumentKind
 from schemas.records import BatchRow
 from storage import Store, StoreError
-from streams.handler import BatchHandler, OutputTopics, store_call
+from streams.handler import BatchHandler, OutputTopics
 from streams.pipeline import BatchProcessor, BatchResult, IncomingMessage
 from streams.transport import use_fetch_max_wait
 
@@ -115,24 +113,6 @@ class FaustProducer:
         await send_all(self._topics[topic], messages)
 
 
-def parse_alert_inputs(events: Sequence[faust.types.EventT]) -> list[AlertInput]:
-    """The inputs of ``finsent.alert-inputs`` messages, in order; a message that does not parse is
-    logged and skipped, not retried forever (only finsent writes this topic)."""
-    parsed: list[AlertInput] = []
-    for event in events:
-        try:
-            parsed += ALERT_INPUTS.validate_json(event.value)
-        except ValidationError as exc:
-            log.error(
-                "skipping an invalid record at %s[%d]@%d: %s",
-                event.message.topic,
-                event.message.partition,
-                event.message.offset,
-                exc.errors()[0]["msg"] if exc.errors() else exc,
-            )
-    return parsed
-
-
 EXIT_AGENT_CRASHED = 70
 
 
@@ -205,23 +185,15 @@ def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | No
     return None
 
 
-@dataclass
-class Alerting:
-    """The rule engine and the outbox its alerts go to."""
-
-    engine: AlertEngine
-    outbox: Outbox
-
-
 def create_app(
     settings: Settings,
     bootstrap: str,
     store: Store,
     processor: BatchProcessor,
     web_port: int,
-    alerting: Alerting | None = None,
+    send_alert_inputs: bool = False,
 ) -> tuple[faust.App, WorkerStats]:
-    """Build the Faust app: the classify agent, and the alert agents when ``alerting`` is given."""
+    """Build the Faust app with the classify agent (``alerts.agent`` adds the rule engine's agent)."""
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.consumer_group,
@@ -241,9 +213,8 @@ def create_app(
         producer_acks=-1,
     )
     use_fetch_max_wait(app, settings.kafka_fetch_max_wait_ms)
-    kinds = {topic: kind for kind, topic in settings.input_topics().items()}
+    kinds = {topic: DocumentKind(kind) for kind, topic in settings.input_topics().items()}
     inputs = app.topic(*kinds, value_type=bytes, key_type=bytes)
-    alert_inputs = app.topic(settings.alert_inputs_topic, value_type=bytes, key_type=bytes)
     stats = WorkerStats()
     pending_tasks: set[asyncio.Future[None]] = set()
     worker_name = f"{socket.gethostname()}:{os.getpid()}"
@@ -255,7 +226,7 @@ def create_app(
         OutputTopics(
             scores=settings.scores_topic,
             dead_letters=settings.deadletter_topic,
-            alert_inputs=settings.alert_inputs_topic if alerting is not None else None,
+            alert_inputs=settings.alert_inputs_topic if send_alert_inputs else None,
         ),
     )
 
@@ -304,9 +275,6 @@ def create_app(
         async for events in batches:
             await handle_batch(events, stream)
 
-    if alerting is not None:
-        _add_alert_agent(app, settings, alert_inputs, alerting, stats)
-
     @app.timer(interval=10.0)
     async def log_stats() -> None:
         log.info("worker stats %s", stats.as_dict())
@@ -322,41 +290,3 @@ def create_app(
         )
 
     return app, stats
-
-
-def _add_alert_agent(
-    app: faust.App,
-    settings: Settings,
-    alert_inputs: faust.TopicT,
-    alerting: Alerting,
-    stats: WorkerStats,
-) -> None:
-    alerts_topic = app.topic(settings.alerts_topic, value_type=bytes, key_type=bytes)
-    assignment: set[Any] = set()
-
-    async def handle_alert_batch(inputs: list[AlertInput]) -> None:
-        fired = await store_call("alert history", alerting.engine.observe, inputs)
-        if fired:
-            await store_call("store alerts", alerting.outbox.enqueue, fired)
-            await emit(alerts_topic, fired, lambda alert: alert.alert_id.encode())
-            for alert in fired:
-                log.warning(
-                    "alert %s on %s: %s = %.3f", alert.rule_id, alert.scope_key or "market", alert.metric, alert.value
-                )
-        stats.alerts_fired += len(fired)
-        stats.alert_keys = alerting.engine.keys
-
-    @app.agent(alert_inputs, name="evaluate_alerts")
-    @exit_on_crash
-    async def evaluate_alerts(stream: faust.StreamT) -> None:
-        batches = stream.noack_take(settings.batch_max_size, within=settings.batch_max_wait_s)  # type: ignore[attr-defined]
-        async for events in batches:
-            current = set(app.consumer.assignment())
-            if current != assignment:
-                # Keys may have moved between workers: rebuild each from the store when next seen.
-                assignment.clear()
-                assignment.update(current)
-                alerting.engine.reset()
-            await handle_alert_batch(parse_alert_inputs(events))
-            for event in events:
-                await stream.ack(event)

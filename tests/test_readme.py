@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from finsent.settings import Settings
+from config import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

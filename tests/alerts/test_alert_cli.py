@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from alerts.cli import alerts
+from finsent.alerts_cli import alerts
 from tests.fakes.grafana import TOKEN, FakeGrafana
 
 

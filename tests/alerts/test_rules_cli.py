@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from alerts.cli import alerts
 from alerts.rules import DEFAULT_RULES_FILE, load_rules
+from finsent.alerts_cli import alerts
 
 ADD = ["rules", "add", "--id", "nvda-gloom", "--scope", "symbol", "--target", "nvda", "--metric", "mean_score",
        "--comparison", "<=", "--threshold", "-0.4", "--window", "10m"]  # fmt: skip

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.app import ClassifierSource, create_app
 from api.keys import KeyRing
-from finsent.settings import Settings
+from config import Settings
 from models import Classifier
 from storage import Store, open_store
 from tests.dashboards.seed import seed

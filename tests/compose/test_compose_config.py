@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from finsent.settings import Settings
+from config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = ROOT / "compose"

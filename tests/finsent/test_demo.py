@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from alerts.rules import Rule, save_rules
+from config import Settings
 from finsent.demo import BURST, BURST_RULE, BURST_SYMBOLS, pick_burst
-from finsent.settings import Settings
 from ingest.universe import COMPANIES
 from schemas import DocumentRow
 from schemas.alerts import AlertRecord, AlertRow

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from config import Settings
 from finsent.cli import main
 from finsent.kafka import kafka_client_config
-from finsent.settings import Settings
 from streams.app import broker_credentials
 
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from alerts.rules import Rule, save_rules
 from api.app import ClassifierSource, create_app
 from api.keys import KeyRing
-from finsent.settings import Settings
+from config import Settings
 from storage import open_store
 from streams.broker import EmbeddedBroker, free_port
 from tests.fakes.grafana import FakeGrafana

@@ -9,8 +9,8 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from config import Settings
 from finsent.kafka import kafka_client_config
-from finsent.settings import Settings
 from storage import open_store
 from streams.broker import EmbeddedBroker
 from streams.process import WorkerProcess

@@ -1,20 +1,15 @@
-"""Run one finsent worker: broker (embedded unless configured), store, model, Faust agent."""
+"""Run one finsent worker: broker (embedded unless configured), store, model, the classify and alert agents."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from contextlib import ExitStack
 
-from alerts.engine import AlertEngine
-from alerts.grafana import Grafana
-from alerts.history import StoreHistory
-from alerts.outbox import Outbox, run_delivery
-from alerts.rules import RuleBook, editable_rules_file
-from finsent.settings import Settings
+from alerts.agent import add_alert_agent, start_alerting
+from config import Settings
 from models import load_classifier
-from storage import Store, open_store
-from streams.app import Alerting, create_app
+from storage import open_store
+from streams.app import create_app
 from streams.broker import EmbeddedBroker, free_port
 from streams.pipeline import BatchProcessor
 from streams.symbols import SymbolExtractor
@@ -56,8 +51,9 @@ def run_worker(settings: Settings) -> None:
             settings.author_hash_key.get_secret_value().encode(),
         )
         web_port = settings.web_port or free_port()
-        alerting = _alerting(settings, store, stack) if settings.alerts_enabled else None
-        app, _ = create_app(settings, bootstrap, store, processor, web_port, alerting)
+        app, stats = create_app(settings, bootstrap, store, processor, web_port, settings.alerts_enabled)
+        if settings.alerts_enabled:
+            add_alert_agent(app, settings, start_alerting(settings, store, stack), stats)
         log.info(
             "worker %s: store %s, model %s, stats at http://127.0.0.1:%d/finsent/stats",
             settings.consumer_group,
@@ -66,21 +62,3 @@ def run_worker(settings: Settings) -> None:
             web_port,
         )
         Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False).execute_from_commandline()
-
-
-def _alerting(settings: Settings, store: Store, stack: ExitStack) -> Alerting:
-    """The rule engine over the rules file, its outbox, and (with FINSENT_GRAFANA_URL) the delivery thread."""
-    book = RuleBook(editable_rules_file(settings.data_dir, settings.alert_rules_file))
-    log.info("alert rules: %d from %s (watching %s)", len(book.rules), book.source, book.path)
-    grafana = Grafana.from_settings(settings) if settings.grafana_url else None
-    outbox = Outbox(store, grafana)
-    if grafana is not None:
-        stop = threading.Event()
-        thread = threading.Thread(target=run_delivery, args=(outbox, stop), name="alert-delivery", daemon=True)
-        thread.start()
-        stack.callback(thread.join, timeout=10)
-        stack.callback(stop.set)
-        log.info("delivering alerts to Grafana at %s", grafana.url)
-    else:
-        log.info("FINSENT_GRAFANA_URL is unset: alerts are stored and stay pending for a later delivery")
-    return Alerting(AlertEngine(lambda: book.rules, StoreHistory(store)), outbox)

@@ -16,8 +16,6 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas import DocumentKind
-
 DEV_AUTHOR_KEY = "finsent-development-only"
 
 
@@ -119,9 +117,9 @@ class Settings(BaseSettings):
             netloc += f":{parts.port}"
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
-    def input_topics(self) -> dict[DocumentKind, str]:
-        """The topic each kind of document is read from."""
-        return {DocumentKind.NEWS: self.news_topic, DocumentKind.SOCIAL: self.social_topic}
+    def input_topics(self) -> dict[str, str]:
+        """The topic each kind of document (``news``, ``social``) is read from."""
+        return {"news": self.news_topic, "social": self.social_topic}
 
     def public_view(self) -> dict[str, object]:
         """Settings as printable values: secrets masked, URLs without passwords."""
@@ -131,13 +129,3 @@ class Settings(BaseSettings):
             if parts.password:
                 view["store_url"] = self.store_url.replace(f":{parts.password}@", ":**********@")
         return view
-
-
-def settings_for_cli() -> Settings:
-    """``Settings()``, with a configuration error turned into a click usage error (exit status 2)."""
-    import click
-
-    try:
-        return Settings()
-    except ValueError as exc:
-        raise click.UsageError(f"invalid configuration: {exc}") from exc

@@ -21,7 +21,8 @@ from alerts.exceptions import (
     SubscriptionError,
 )
 from alerts.grafana import Grafana, format_window
-from finsent.settings import Settings, settings_for_cli
+from config import Settings
+from finsent.clisupport import settings_for_cli
 
 T = TypeVar("T")
 

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 import click
 
 from api.keys import KeyRing
-from finsent.settings import Settings, settings_for_cli
+from config import Settings
+from finsent.clisupport import settings_for_cli
 from storage import Store, open_store
 
 
