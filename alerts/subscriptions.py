@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from alerts.exceptions import SubscriptionError
 from alerts.grafana import Grafana
+from storage.grafana_sql import new_alerts_sql
 
 Kind = Literal["email", "webhook", "slack"]
 KINDS: tuple[Kind, ...] = ("email", "webhook", "slack")
@@ -225,11 +226,7 @@ def alert_rule_uid(rule_id: str) -> str:
 
 def alert_rule_body(rule_id: str, datasource_uid: str) -> dict[str, Any]:
     """The Grafana-managed rule: count R's new ``alerts`` rows per symbol/topic (A), take it (B), fire if > 0 (C)."""
-    sql = (
-        "SELECT symbol, topic, uniqExact(alert_id) AS new_alerts FROM alerts "
-        f"WHERE rule_id = {_sql_string(rule_id)} AND fired_at >= now() - INTERVAL {LOOKBACK_S} SECOND "
-        "GROUP BY symbol, topic"
-    )
+    sql = new_alerts_sql(rule_id, LOOKBACK_S)
     query = {
         "refId": "A",
         "datasource": {"type": CLICKHOUSE_PLUGIN, "uid": datasource_uid},
@@ -354,10 +351,6 @@ def _above(threshold: float) -> dict[str, Any]:
 def _check_rule_id(rule_id: str) -> None:
     if not rule_id or len(rule_id) > 128 or any(ord(char) < 32 for char in rule_id):
         raise SubscriptionError(f"a rule id is 1 to 128 printable characters, got {rule_id!r}")
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _digest(*parts: str) -> str:

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 
 from schemas.api import SCOPE_RANK, ApiKeyRow, ApiScope
 from storage import Store
+from storage.api_keys import all_api_keys, api_key
 
 _TOKEN = re.compile(r"^fsk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
-_COLUMNS = "key_id, name, scope, salt, key_hash, created_at, revoked, version"
 
 
 def _digest(salt: str, secret: str) -> str:
@@ -79,8 +79,7 @@ class KeyRing:
 
     def list(self) -> list[ApiKeyRow]:
         """Every key (revoked ones too), oldest first."""
-        rows = self._store.query_dicts(f"SELECT {_COLUMNS} FROM api_keys FINAL ORDER BY created_at, key_id")
-        return [ApiKeyRow(**row) for row in rows]
+        return all_api_keys(self._store)
 
     def _row(self, key_id: str) -> ApiKeyRow | None:
         now = self._clock()
@@ -94,7 +93,4 @@ class KeyRing:
         return row
 
     def _load(self, key_id: str) -> ApiKeyRow | None:
-        rows = self._store.query_dicts(
-            f"SELECT {_COLUMNS} FROM api_keys FINAL WHERE key_id = %(key_id)s", {"key_id": key_id}
-        )
-        return ApiKeyRow(**rows[0]) if rows else None
+        return api_key(self._store, key_id)

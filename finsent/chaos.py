@@ -35,6 +35,7 @@ from ingest.generator import FeedConfig, FeedGenerator
 from ingest.producer import produce
 from schemas import InvalidMessage, parse_document
 from storage import open_store
+from storage.queries import rollup_document_count
 from streams.broker import EmbeddedBroker
 from streams.process import WorkerProcess, worker_env
 
@@ -143,5 +144,5 @@ def _count(store_url: str, valid_ids: list[str]) -> dict[str, int]:
             "stored_distinct": len(store.existing_documents(valid_ids)),
             "stored_rows_final": store.count_documents(final=True),
             "raw_rows": store.count_documents(final=False),
-            "rollup_docs": int(store.query("SELECT countMerge(docs) FROM sentiment_by_topic_1m")[0][0]),
+            "rollup_docs": rollup_document_count(store),
         }

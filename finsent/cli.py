@@ -360,8 +360,12 @@ def schemas() -> None:
 def schemas_export(out_dir: Path) -> None:
     """Write the JSON Schema of every message type and the ClickHouse DDL into OUT_DIR."""
     from schemas.export import export_schemas
+    from storage.tables import ddl_statements
 
     written = export_schemas(out_dir)
+    sql = out_dir / "clickhouse.sql"
+    sql.write_text(";\n\n".join(ddl_statements()) + ";\n")
+    written.append(sql)
     click.echo(json.dumps({"written": [str(p) for p in written]}))
 
 

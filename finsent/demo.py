@@ -28,7 +28,7 @@ from ingest.producer import produce
 from schemas import InvalidMessage, parse_document
 from schemas.alerts import AlertRecord
 from storage import open_store
-from storage.queries import documents_per_symbol
+from storage.queries import count_score_rows_of, documents_per_symbol
 from streams.broker import EmbeddedBroker
 from streams.process import WorkerProcess
 
@@ -308,7 +308,7 @@ def _summary(
 ) -> dict[str, object]:
     with open_store(settings.resolved_store_url) as store:
         stored = len(store.existing_documents(sent.valid_ids))
-        score_rows = _count_score_rows(store, sent.valid_ids)
+        score_rows = count_score_rows_of(store, sent.valid_ids)
     valid = len(sent.valid_ids)
     dead_letters = watcher.count
     seconds = max(finished_at - (sent.first_at or started), 1e-3)
@@ -367,13 +367,3 @@ def _alert_latency(alert_at: float | None, sent_at: float | None) -> float | Non
     if alert_at is None or sent_at is None:
         return None
     return round(max(0.0, alert_at - sent_at), 2)
-
-
-def _count_score_rows(store, doc_ids: list[str], chunk: int = 2000) -> int:
-    total = 0
-    for start in range(0, len(doc_ids), chunk):
-        rows = store.query(
-            "SELECT count() FROM scores FINAL WHERE doc_id IN %(ids)s", {"ids": tuple(doc_ids[start : start + chunk])}
-        )
-        total += int(rows[0][0])
-    return total

@@ -11,11 +11,9 @@ from schemas.documents import (
 )
 from schemas.exceptions import InvalidMessage
 from schemas.records import DeadLetter, DocumentRow, ScoreRecord
-from schemas.tables import TABLES, ddl_statements
 
 __all__ = [
     "SCHEMA_VERSION",
-    "TABLES",
     "DeadLetter",
     "Document",
     "DocumentKind",
@@ -24,7 +22,6 @@ __all__ = [
     "NewsArticle",
     "ScoreRecord",
     "SocialPost",
-    "ddl_statements",
     "hash_author",
     "parse_document",
 ]

@@ -1,4 +1,4 @@
-"""``finsent schemas export``: JSON Schemas of the messages and the DDL as one SQL file."""
+"""The JSON Schemas of the wire messages (``finsent schemas export`` adds the DDL from ``storage``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pydantic import BaseModel
 
 from schemas.documents import NewsArticle, SocialPost
 from schemas.records import DeadLetter, ScoreRecord
-from schemas.tables import ddl_statements
 
 MESSAGES: dict[str, type[BaseModel]] = {
     "news_article": NewsArticle,
@@ -20,14 +19,11 @@ MESSAGES: dict[str, type[BaseModel]] = {
 
 
 def export_schemas(out_dir: Path) -> list[Path]:
-    """Write ``<name>.schema.json`` per message and ``clickhouse.sql``; return the paths."""
+    """Write ``<name>.schema.json`` per message; return the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, model in MESSAGES.items():
         path = out_dir / f"{name}.schema.json"
         path.write_text(json.dumps(model.model_json_schema(), indent=2) + "\n")
         written.append(path)
-    sql = out_dir / "clickhouse.sql"
-    sql.write_text(";\n\n".join(ddl_statements()) + ";\n")
-    written.append(sql)
     return written

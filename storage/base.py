@@ -12,11 +12,12 @@ from typing import Any, ClassVar, Self
 import orjson
 from pydantic import BaseModel
 
-from schemas import TABLES, DocumentRow, ScoreRecord, ddl_statements
+from schemas import DocumentRow, ScoreRecord
 from schemas.alerts import ALERT_COLUMNS, AlertRow
 from schemas.api import ApiKeyRow
 from schemas.records import BatchRow, DeadLetterRow
 from storage.exceptions import StoreError
+from storage.tables import TABLES, ddl_statements
 from storage.values import chunked, render_settings, sql_params, to_columns
 
 _CREATED_NAME = re.compile(

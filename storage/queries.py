@@ -156,3 +156,19 @@ def _filter_documents(
     if sentiment is not None:
         clauses.append("sentiment = %(sentiment)s")
         params["sentiment"] = SENTIMENT_LABELS[sentiment]
+
+
+def count_score_rows_of(store: Store, doc_ids: Sequence[str], chunk: int = 2_000) -> int:
+    """Score rows (after dedup) of the given documents."""
+    total = 0
+    for start in range(0, len(doc_ids), chunk):
+        rows = store.query(
+            "SELECT count() FROM scores FINAL WHERE doc_id IN %(ids)s", {"ids": tuple(doc_ids[start : start + chunk])}
+        )
+        total += int(rows[0][0])
+    return total
+
+
+def rollup_document_count(store: Store) -> int:
+    """Documents counted in the per-topic rollup: equal to the stored documents when no insert was cut short."""
+    return int(store.query("SELECT countMerge(docs) FROM sentiment_by_topic_1m")[0][0])

@@ -7,6 +7,7 @@ that reaches for one above it fails here with the file that does it.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,30 @@ def test_the_checker_sees_a_violation(tmp_path: Path, monkeypatch: pytest.Monkey
     (tmp_path / "schemas" / "bad.py").write_text("def f():\n    from streams.app import create_app\n")
     monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
     assert imported_packages("schemas") == {"streams": {"schemas/bad.py"}}
+
+
+SQL = re.compile(
+    r"\b(SELECT\b[\s\S]{0,400}?\bFROM|INSERT\s+INTO|ALTER\s+TABLE|CREATE\s+(TABLE|MATERIALIZED|VIEW|DATABASE)"
+    r"|DROP\s+(TABLE|VIEW)|OPTIMIZE\s+TABLE|TRUNCATE\s+TABLE)\b"
+)
+CODE_OUTSIDE_STORAGE = [name for name in ALLOWED if name != "storage"] + ["benchmarks"]
+
+
+def sql_outside_storage(root: Path) -> list[str]:
+    """Files outside ``storage/`` (tests aside) holding SQL statements or .sql files."""
+    found = []
+    for package in CODE_OUTSIDE_STORAGE:
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix == ".sql" or (path.suffix == ".py" and SQL.search(path.read_text())):
+                found.append(str(path.relative_to(root)))
+    return found
+
+
+def test_no_sql_outside_storage() -> None:
+    assert sql_outside_storage(ROOT) == []
+
+
+def test_the_sql_check_finds_a_query(tmp_path: Path) -> None:
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "leak.py").write_text('ROWS = "SELECT doc_id\\n  FROM documents"\n')
+    assert sql_outside_storage(tmp_path) == ["api/leak.py"]

@@ -6,8 +6,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from schemas import DocumentKind, InvalidMessage, ScoreRecord, ddl_statements, parse_document
+from schemas import DocumentKind, InvalidMessage, ScoreRecord, parse_document
 from schemas.export import export_schemas
+from storage.tables import ddl_statements
 
 NEWS = {"id": "1", "source": "wire", "published_at": "2026-11-23T10:00:00+01:00", "headline": "Apple beats"}
 POST = {"id": "9", "platform": "x", "author": "@bob", "created_at": "2026-11-23T10:00:00Z", "text": "$tsla up"}
@@ -86,20 +87,31 @@ def test_ddl_has_every_table_and_view() -> None:
 
 
 def test_export_writes_json_schemas_and_sql(tmp_path: Path) -> None:
-    written = export_schemas(tmp_path)
-    assert {p.name for p in written} == {
+    from click.testing import CliRunner
+
+    from finsent.cli import main
+
+    result = CliRunner().invoke(main, ["schemas", "export", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in tmp_path.iterdir()} == {
         "news_article.schema.json",
         "social_post.schema.json",
         "score_record.schema.json",
         "dead_letter.schema.json",
         "clickhouse.sql",
     }
+    assert {p.name for p in export_schemas(tmp_path / "json")} == {
+        "news_article.schema.json",
+        "social_post.schema.json",
+        "score_record.schema.json",
+        "dead_letter.schema.json",
+    }
     schema = json.loads((tmp_path / "score_record.schema.json").read_text())
     assert set(ScoreRecord.model_fields) <= set(schema["properties"])
 
 
 def test_table_columns_match_the_ddl() -> None:
-    from schemas import TABLES
+    from storage.tables import TABLES
 
     for statement in ddl_statements():
         name = statement.split("EXISTS", 1)[1].split()[0]

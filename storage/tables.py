@@ -1,4 +1,4 @@
-"""The ClickHouse DDL (kept as SQL in ``schemas/sql``) and the column lists inserts use."""
+"""The ClickHouse DDL (kept as SQL in ``storage/sql``) and the column lists inserts use (from the row schemas)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ TABLES: dict[str, tuple[str, ...]] = {
 
 def ddl_statements() -> list[str]:
     """Every CREATE statement, in order, without trailing separators."""
-    text = resources.files("schemas").joinpath("sql/tables.sql").read_text()
+    text = resources.files("storage").joinpath("sql/tables.sql").read_text()
     statements = []
     for chunk in text.split("\n;\n"):
         lines = [line for line in chunk.splitlines() if not line.strip().startswith("--")]
