@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import operator
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from alerts.exceptions import AlertsError
 from schemas.alerts import Scope, Severity
+from schemas.durations import parse_duration
 
 log = logging.getLogger(__name__)
 
@@ -46,27 +46,12 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h)?\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3_600, None: 1}
-
-
 class RuleError(AlertsError, ValueError):
     """A rule or rules file is malformed; the message names the rule and the field."""
 
 
-def parse_duration(value: object) -> int:
-    """``90`` / ``"90s"`` / ``"5m"`` / ``"1h"`` → seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a duration: {value!r}")
-    if isinstance(value, int):
-        return value
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"not a duration: {value!r} (write e.g. 30s, 5m or 1h)")
-    return int(match.group(1)) * _UNITS[match.group(2)]
-
-
 Duration = Annotated[int, BeforeValidator(parse_duration)]
+"""Seconds, written as in every finsent duration (``schemas.durations``): 90, 30s, 5m, 1h."""
 
 
 class Rule(BaseModel):

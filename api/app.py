@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -44,14 +43,13 @@ from schemas.api import (
     SentimentSeries,
     SubscriptionIn,
 )
+from schemas.durations import DURATION_PATTERN, parse_duration
 from storage import Store, StoreError, StoreUnavailable
 from storage.queries import documents_page, fired_alerts, sentiment_series_json
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_INTERVAL = re.compile(r"^([1-9]\d{0,3})([mhd])$")
-_UNIT_S = {"m": 60, "h": 3_600, "d": 86_400}
 MAX_POINTS = 50_000
 """A sentiment series longer than this many intervals is refused (pick a longer interval)."""
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": Problem} for status in (401, 403, 413, 429, 503)}
@@ -184,7 +182,7 @@ def create_app(settings: Settings, store: Store, classifier: ClassifierSource) -
         topic: Topic = None,
         start: From = None,
         end: To = None,
-        interval: Annotated[str, Query(pattern=_INTERVAL.pattern, description="1m to 1d, e.g. 5m, 1h")] = "1m",
+        interval: Annotated[str, Query(pattern=DURATION_PATTERN, description="1m to 1d, e.g. 5m, 1h")] = "1m",
     ) -> Response:
         """Documents, mean score and negative/positive counts per interval, for one symbol or one topic."""
         if (symbol is None) == (topic is None):
@@ -337,13 +335,10 @@ def _prediction_fields(prediction: Any) -> dict[str, Any]:
 
 
 def _interval_seconds(text: str) -> int:
-    match = _INTERVAL.match(text)
-    if not match:
-        raise HTTPException(422, f"interval {text!r} is not like 1m, 5m, 1h or 1d")
-    seconds = int(match.group(1)) * _UNIT_S[match.group(2)]
-    if not 60 <= seconds <= 86_400:
-        raise HTTPException(422, "interval must be between 1m and 1d")
-    return seconds
+    try:
+        return parse_duration(text, minimum_s=60, maximum_s=86_400)
+    except ValueError as exc:
+        raise HTTPException(422, f"interval: {exc}") from None
 
 
 def _time_range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:

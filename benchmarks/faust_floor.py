@@ -19,8 +19,8 @@ import time
 from multiprocessing.connection import Connection
 
 from config import Settings
+from config.kafka import kafka_client_config
 from finsent.bench import feed, machine
-from finsent.kafka import kafka_client_config
 from ingest.producer import produce
 from streams.broker import EmbeddedBroker
 

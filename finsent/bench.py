@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from config import Settings
-from finsent.kafka import kafka_client_config
+from config.kafka import kafka_client_config
 from ingest.generator import FeedConfig, FeedGenerator
 from ingest.messages import OutgoingMessage
 from ingest.producer import produce

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from config import Settings
-from finsent.kafka import kafka_client_config
+from config.kafka import kafka_client_config
 from ingest.generator import FeedConfig, FeedGenerator
 from ingest.producer import produce
 from schemas import InvalidMessage, parse_document

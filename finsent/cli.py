@@ -97,7 +97,7 @@ def _send_to_kafka(
     settings: Settings, messages: Iterable[OutgoingMessage], rate: float | None, total: int | None
 ) -> None:
     """Produce to the news/social topics with a progress bar; print the counts as JSON."""
-    from finsent.kafka import kafka_client_config
+    from config.kafka import kafka_client_config
     from ingest.producer import produce
 
     stats = produce(

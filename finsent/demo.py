@@ -20,7 +20,7 @@ import orjson
 from alerts.history import StoreHistory
 from alerts.rules import load_rules, rules_file
 from config import Settings
-from finsent.kafka import kafka_client_config
+from config.kafka import kafka_client_config
 from finsent.live import ScoreBoard, render
 from ingest.generator import Burst, FeedConfig, FeedGenerator
 from ingest.messages import OutgoingMessage

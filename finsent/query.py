@@ -5,22 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-_DURATION = re.compile(r"^(\d+)([mhd])$")
-_UNIT_S = {"m": 60, "h": 3600, "d": 86400}
+from schemas.durations import parse_duration as parse_seconds
 
 
 def parse_duration(text: str) -> timedelta:
-    """``15m``, ``6h``, ``7d`` → timedelta."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise ValueError(f"{text!r} is not a duration like 15m, 6h or 7d")
-    return timedelta(seconds=int(match.group(1)) * _UNIT_S[match.group(2)])
+    """``15m``, ``6h``, ``7d`` → timedelta (the grammar of ``schemas.durations``)."""
+    return timedelta(seconds=parse_seconds(text))
 
 
 def render(rows: Sequence[dict[str, Any]], fmt: str) -> str:

@@ -16,7 +16,6 @@ import logging
 import os
 import resource
 import socket
-import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import faust
 from pydantic import BaseModel
 
 from config import Settings
+from config.kafka import KafkaSecurity
 from schemas import DocumentKind
 from schemas.records import BatchRow
 from storage import Store, StoreError
@@ -161,24 +161,15 @@ def consumer_lag(app: faust.App, events: Sequence[faust.types.EventT]) -> int:
 
 
 def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
-    """Faust credentials for SASL and/or TLS, from settings."""
-    protocol = settings.kafka_security_protocol
-    context = None
-    if protocol in {"SSL", "SASL_SSL"}:
-        cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
-        context = ssl.create_default_context(cafile=cafile)
-        if settings.kafka_ssl_certfile:
-            context.load_cert_chain(
-                str(settings.kafka_ssl_certfile),
-                str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
-            )
-    if protocol.startswith("SASL"):
-        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
-        username = settings.kafka_sasl_username or ""
-        if settings.kafka_sasl_mechanism == "PLAIN":
+    """Faust credentials for SASL and/or TLS (the mapping is ``config.kafka.KafkaSecurity``'s)."""
+    security = KafkaSecurity.from_settings(settings)
+    context = security.ssl_context()
+    if security.uses_sasl:
+        username, password = security.username or "", security.password or ""
+        if security.mechanism == "PLAIN":
             return faust.SASLCredentials(username=username, password=password, ssl_context=context)
         return faust.SASLCredentials(
-            username=username, password=password, ssl_context=context, mechanism=settings.kafka_sasl_mechanism
+            username=username, password=password, ssl_context=context, mechanism=security.mechanism
         )
     if context is not None:
         return faust.SSLCredentials(context)

@@ -34,7 +34,7 @@ def test_durations(text: object, seconds: int) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["5 minutes", "-1m", "1d", "", True])
+@pytest.mark.parametrize("text", ["5 minutes", "-1m", "1w", "", True])
 def test_bad_durations_are_refused(text: object) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(text)

@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from config import Settings
+from config.kafka import kafka_client_config
 from finsent.cli import main
-from finsent.kafka import kafka_client_config
 from streams.app import broker_credentials
 
 

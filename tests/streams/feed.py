@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from config import Settings
-from finsent.kafka import kafka_client_config
+from config.kafka import kafka_client_config
 from ingest.generator import FeedConfig, FeedGenerator
 from ingest.producer import ProduceStats, produce
 from schemas import InvalidMessage, parse_document

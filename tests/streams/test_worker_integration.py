@@ -10,7 +10,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from config import Settings
-from finsent.kafka import kafka_client_config
+from config.kafka import kafka_client_config
 from storage import open_store
 from streams.broker import EmbeddedBroker
 from streams.process import WorkerProcess
