@@ -1,8 +1,12 @@
 """Errors raised by alerts/."""
 
+from config.errors import FinsentError
 
-class AlertsError(Exception):
+
+class AlertsError(FinsentError):
     """Root of every error alerts/ raises."""
+
+    exit_code = 5
 
 
 class GrafanaError(AlertsError):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from config import Settings
-from finsent.clisupport import settings_for_cli
+from finsent.clisupport import FinsentGroup, settings_for_cli
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -37,9 +37,10 @@ def _emit(payload: object, fmt: str) -> None:
         click.echo(json.dumps(payload, indent=2))
 
 
-@click.group()
+@click.group(cls=FinsentGroup)
 @click.version_option(package_name="finsent")
-def main() -> None:
+@click.option("--verbose", "-v", is_flag=True, help="show tracebacks on errors (also FINSENT_LOG_LEVEL=DEBUG)")
+def main(verbose: bool) -> None:
     """finsent: streaming financial sentiment (Kafka → Faust → transformers → ClickHouse)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

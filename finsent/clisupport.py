@@ -2,9 +2,45 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import traceback
+from typing import Any
+
 import click
 
 from config import Settings
+from config.errors import FinsentError
+
+
+class OneLineError(click.ClickException):
+    """A ``FinsentError`` as the CLI shows it: ``Error: <first line>``, with the error's exit code."""
+
+    def __init__(self, error: FinsentError):
+        lines = str(error).strip().splitlines()
+        super().__init__(lines[0] if lines else type(error).__name__)
+        self.exit_code = error.exit_code
+
+
+class FinsentGroup(click.Group):
+    """A command group whose commands end in one line, not a traceback, on any ``FinsentError``.
+
+    ``--verbose`` (or ``FINSENT_LOG_LEVEL=DEBUG``) prints the traceback as well.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FinsentError as error:
+            if verbose(ctx):
+                click.echo(traceback.format_exc(), err=True)
+            raise OneLineError(error) from error
+
+
+def verbose(ctx: click.Context | None = None) -> bool:
+    root = ctx.find_root() if ctx is not None else None
+    flagged = bool(root is not None and root.params.get("verbose"))
+    return flagged or os.environ.get("FINSENT_LOG_LEVEL", "").upper() == "DEBUG" or logging.getLogger().level == 10
 
 
 def settings_for_cli() -> Settings:

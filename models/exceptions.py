@@ -1,12 +1,18 @@
 """Errors raised by models/."""
 
+from config.errors import FinsentError
 
-class ModelError(Exception):
+
+class ModelError(FinsentError):
     """Root of every error models/ raises."""
+
+    exit_code = 4
 
 
 class ModelConfigError(ModelError, ValueError):
     """A model directory, label map or training option is wrong."""
+
+    exit_code = 2
 
 
 class EmptyTextError(ModelError, ValueError):

@@ -1,8 +1,12 @@
 """Errors raised by storage/."""
 
+from config.errors import FinsentError
 
-class StoreError(Exception):
+
+class StoreError(FinsentError):
     """Root of every error storage/ raises."""
+
+    exit_code = 3
 
 
 class StoreUnavailable(StoreError):
@@ -11,3 +15,5 @@ class StoreUnavailable(StoreError):
 
 class StoreConfigError(StoreError, ValueError):
     """A store URL or option is malformed or unsupported."""
+
+    exit_code = 2

@@ -1,8 +1,12 @@
 """Errors raised by streams/."""
 
+from config.errors import FinsentError
 
-class StreamError(Exception):
+
+class StreamError(FinsentError):
     """Root of every error streams/ raises."""
+
+    exit_code = 6
 
 
 class BrokerError(StreamError):
