@@ -8,14 +8,17 @@ STAMP := $(VENV)/.installed
 export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install system-deps demo test test-fast test-slow lint typecheck bench clean help
+.PHONY: install system-deps demo test test-fast lint typecheck bench clean help
+
+# Where the labelled corpora live (training, evaluation, model benchmarks); see docs/models.md.
+DATA ?= ../shared/data
 
 help:
 	@echo "make demo       run broker + worker + store + synthetic feed (embedded, no servers)"
 	@echo "make test       install everything and run the test suite (incl. integration tests)"
 	@echo "make test-fast  unit tests only"
 	@echo "make lint       ruff; make typecheck: mypy"
-	@echo "make bench      benchmarks (print JSON)"
+	@echo "make bench      model and pipeline benchmarks (print JSON; DATA=$(DATA))"
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,10 +60,11 @@ test: install system-deps
 	$(BIN)/python -m pytest
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not integration and not slow"
+	$(BIN)/python -m pytest -m "not integration"
 
-test-slow: install system-deps
-	$(BIN)/python -m pytest -m slow
+bench: install
+	$(BIN)/finsent bench model --data-root $(DATA) --backend onnx-int8 --backend torch-fp32
+	$(BIN)/finsent bench pipeline
 
 lint: install
 	$(BIN)/ruff check .

@@ -20,9 +20,9 @@ from multiprocessing.connection import Connection
 
 from config import Settings
 from config.kafka import kafka_client_config
-from finsent.bench import feed, machine
+from finsent.dev.bench import feed, machine
+from finsent.dev.broker import EmbeddedBroker
 from ingest.producer import produce
-from streams.broker import EmbeddedBroker
 
 
 def consume_all(bootstrap: str, topics: list[str], messages: int, results: Connection) -> None:

@@ -12,7 +12,7 @@ import argparse
 import json
 import os
 
-from models.benchmark import benchmark_model
+from finsent.dev.backends import benchmark_model
 from models.corpora import corpora
 
 

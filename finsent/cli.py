@@ -65,7 +65,7 @@ def demo(
     live: bool | None,
 ) -> None:
     """Run broker, worker, store and a synthetic feed together; end with one JSON line."""
-    from finsent.demo import DemoOptions, run_demo
+    from finsent.dev.demo import DemoOptions, run_demo
 
     settings = settings_for_cli()
     if data_dir is not None:
@@ -469,7 +469,7 @@ def query_documents(symbol: str | None, topic: str | None, sentiment: str | None
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
 def chaos(fmt: str, **options: Any) -> None:
     """Stream DOCS documents while SIGKILLing the worker KILLS times; print lost and duplicated counts."""
-    from finsent.chaos import ChaosOptions, run_chaos
+    from finsent.dev.chaos import ChaosOptions, run_chaos
 
     result = run_chaos(ChaosOptions(**options), say=lambda message: click.echo(f"chaos: {message}", err=True))
     click.echo(json.dumps(result))
@@ -492,7 +492,7 @@ def bench_model_command(
     model: str | None, data_root: Path | None, backends: tuple[str, ...], limit: int | None, fmt: str
 ) -> None:
     """Texts/s of each backend at batch 1/16/64/256 on tweets and articles, its F1 and label agreement with fp32."""
-    from finsent.bench import bench_model
+    from finsent.dev.bench import bench_model
     from models import ModelError
     from models.corpora import corpora
 
@@ -515,7 +515,7 @@ def bench_model_command(
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
 def bench_pipeline_command(fmt: str, store_url: str | None, **options: Any) -> None:
     """Model alone vs the whole pipeline vs its ceiling (null model) vs a naive loop, plus latency and RSS."""
-    from finsent.bench import PipelineBenchOptions, bench_pipeline
+    from finsent.dev.bench import PipelineBenchOptions, bench_pipeline
 
     settings = PipelineBenchOptions(
         **options, store_url=store_url, progress=lambda message: click.echo(f"bench: {message}", err=True)
@@ -531,7 +531,7 @@ def bench_pipeline_command(fmt: str, store_url: str | None, **options: Any) -> N
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
 def bench_soak_command(minutes: float, rate: float | None, model: str | None, backend: str, fmt: str) -> None:
     """Run a worker at 80 % of its max throughput for MINUTES; report RSS growth and lag."""
-    from finsent.bench import PipelineBenchOptions, bench_soak
+    from finsent.dev.bench import PipelineBenchOptions, bench_soak
 
     options = PipelineBenchOptions(
         model=model, backend=backend, progress=lambda message: click.echo(f"bench: {message}", err=True)

@@ -7,10 +7,10 @@ from contextlib import ExitStack
 
 from alerts.agent import add_alert_agent, start_alerting
 from config import Settings
+from finsent.dev.broker import EmbeddedBroker, free_port
 from models import load_classifier
 from storage import open_store
 from streams.app import create_app
-from streams.broker import EmbeddedBroker, free_port
 from streams.pipeline import BatchProcessor
 from streams.symbols import SymbolExtractor
 from streams.watchdog import BrokerWatchdog

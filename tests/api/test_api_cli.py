@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from finsent.cli import main
+from finsent.dev.broker import free_port
 from storage import open_store
-from streams.broker import free_port
 from tests.dashboards.seed import BURST_SYMBOL, seed
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from config import Settings
-from finsent.bench import PipelineBenchOptions, feed, model_throughput, naive_throughput, run_e2e, texts_of
+from finsent.dev.bench import PipelineBenchOptions, feed, model_throughput, naive_throughput, run_e2e, texts_of
 from models import NullClassifier, load_classifier
 
 

@@ -108,7 +108,7 @@ def test_query_commands_read_what_the_worker_stored(tmp_path: Path, monkeypatch:
 def test_replay_sends_every_line_of_a_file_to_kafka(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from kafka import KafkaConsumer, TopicPartition
 
-    from streams.broker import EmbeddedBroker
+    from finsent.dev.broker import EmbeddedBroker
 
     source = tmp_path / "news.jsonl"
     lines = [json.dumps({"id": str(i), "source": "w", "headline": "h"}) for i in range(20)]

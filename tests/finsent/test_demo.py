@@ -14,7 +14,7 @@ import pytest
 
 from alerts.rules import Rule, save_rules
 from config import Settings
-from finsent.demo import BURST, BURST_RULE, BURST_SYMBOLS, pick_burst
+from finsent.dev.demo import BURST, BURST_RULE, BURST_SYMBOLS, pick_burst
 from ingest.universe import COMPANIES
 from schemas import DocumentRow
 from schemas.alerts import AlertRecord, AlertRow

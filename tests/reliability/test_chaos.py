@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from finsent.chaos import ChaosOptions, run_chaos
+from finsent.dev.chaos import ChaosOptions, run_chaos
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import EmbeddedBroker
+from finsent.dev.broker import EmbeddedBroker
 from streams.watchdog import EXIT_BROKER_GONE, BrokerWatchdog, reachable
 from tests.storage.clickhouse_server import ClickHouseProcess
 from tests.streams.feed import send_feed, start_worker

@@ -16,8 +16,8 @@ from alerts.rules import Rule, save_rules
 from api.app import ClassifierSource, create_app
 from api.keys import KeyRing
 from config import Settings
+from finsent.dev.broker import EmbeddedBroker, free_port
 from storage import open_store
-from streams.broker import EmbeddedBroker, free_port
 from tests.fakes.grafana import FakeGrafana
 from tests.streams.feed import send_feed, start_worker
 from tests.streams.test_worker_integration import wait_for

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import EmbeddedBroker
+from finsent.dev.broker import EmbeddedBroker
 from tests.streams.feed import AUTHOR_KEY
 
 

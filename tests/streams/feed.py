@@ -9,10 +9,10 @@ from pathlib import Path
 
 from config import Settings
 from config.kafka import kafka_client_config
+from finsent.dev.process import WorkerProcess
 from ingest.generator import FeedConfig, FeedGenerator
 from ingest.producer import ProduceStats, produce
 from schemas import InvalidMessage, parse_document
-from streams.process import WorkerProcess
 
 AUTHOR_KEY = "test-author-key"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from alerts.rules import Rule, save_rules
+from finsent.dev.broker import EmbeddedBroker
 from schemas.alerts import AlertRecord
 from storage import open_store
-from streams.broker import EmbeddedBroker
 from tests.fakes.grafana import TOKEN, FakeGrafana
 from tests.streams.feed import send_feed, start_worker
 from tests.streams.test_worker_integration import chdb_url, read_topic, wait_for

@@ -11,9 +11,9 @@ from kafka import KafkaConsumer, TopicPartition
 
 from config import Settings
 from config.kafka import kafka_client_config
+from finsent.dev.broker import EmbeddedBroker
+from finsent.dev.process import WorkerProcess
 from storage import open_store
-from streams.broker import EmbeddedBroker
-from streams.process import WorkerProcess
 from tests.streams.feed import send_feed, start_worker
 
 pytestmark = pytest.mark.integration

@@ -31,13 +31,13 @@ from typing import Any
 
 from config import Settings
 from config.kafka import kafka_client_config
+from finsent.dev.broker import EmbeddedBroker
+from finsent.dev.process import WorkerProcess, worker_env
 from ingest.generator import FeedConfig, FeedGenerator
 from ingest.producer import produce
 from schemas import InvalidMessage, parse_document
 from storage import open_store
 from storage.queries import rollup_document_count
-from streams.broker import EmbeddedBroker
-from streams.process import WorkerProcess, worker_env
 
 AUTHOR_KEY = "finsent-chaos"
 SESSION_TIMEOUT_S = 6

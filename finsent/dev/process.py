@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from streams.broker import die_with_parent, free_port
+from finsent.dev.broker import die_with_parent, free_port
 from streams.exceptions import StreamError
 
 

@@ -31,12 +31,12 @@ import orjson
 
 from config import Settings
 from config.kafka import kafka_client_config
+from finsent.dev.broker import EmbeddedBroker
+from finsent.dev.process import WorkerProcess, worker_env
 from ingest.generator import FeedConfig, FeedGenerator
 from ingest.messages import OutgoingMessage
 from ingest.producer import produce
 from schemas import DocumentKind, parse_document
-from streams.broker import EmbeddedBroker
-from streams.process import WorkerProcess, worker_env
 
 AUTHOR_KEY = "finsent-bench"
 

@@ -21,7 +21,9 @@ from alerts.history import StoreHistory
 from alerts.rules import load_rules, rules_file
 from config import Settings
 from config.kafka import kafka_client_config
-from finsent.live import ScoreBoard, render
+from finsent.dev.broker import EmbeddedBroker
+from finsent.dev.live import ScoreBoard, render
+from finsent.dev.process import WorkerProcess
 from ingest.generator import Burst, FeedConfig, FeedGenerator
 from ingest.messages import OutgoingMessage
 from ingest.producer import produce
@@ -29,8 +31,6 @@ from schemas import InvalidMessage, parse_document
 from schemas.alerts import AlertRecord
 from storage import open_store
 from storage.queries import count_score_rows_of, documents_per_symbol
-from streams.broker import EmbeddedBroker
-from streams.process import WorkerProcess
 
 log = logging.getLogger(__name__)
 
