@@ -18,7 +18,7 @@ import operator
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -79,10 +79,15 @@ class Rule(BaseModel):
     def _strip_target(cls, value: str) -> str:
         return value.strip()
 
+    @field_validator("window")
+    @classmethod
+    def _window_in_range(cls, value: int) -> int:
+        if not MIN_WINDOW_S <= value <= MAX_WINDOW_S:
+            raise ValueError(f"must be between 1m and 1h, got {value}s")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if not MIN_WINDOW_S <= self.window <= MAX_WINDOW_S:
-            raise ValueError(f"window must be between 1m and 1h, got {self.window}s")
         for name in ("window", "hop", "cooldown"):
             if getattr(self, name) % BUCKET_S:
                 raise ValueError(f"{name} must be a multiple of {BUCKET_S}s, got {getattr(self, name)}s")
@@ -234,8 +239,13 @@ def _describe(exc: ValidationError, data: object) -> str:
             rule_id = rule.get("id") if isinstance(rule, dict) else None
             field = ".".join(str(part) for part in location[2:]) or "rule"
             where = f"rule {rule_id or '#' + str(location[1] + 1)!s}: {field}"
-        problems.append(f"{where}: {error['msg']}")
+        problems.append(f"{where}: {error_message(error)}")
     return "; ".join(problems)
+
+
+def error_message(error: Any) -> str:
+    """A pydantic error's message without its ``Value error, `` prefix."""
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def rules_file(data_dir: Path, configured: Path | None = None) -> Path:

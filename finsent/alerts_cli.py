@@ -116,7 +116,9 @@ def _rule_call(function: Callable[..., T], *args: Any) -> T:
     except rules.RuleError as exc:
         raise click.ClickException(str(exc)) from None
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'rule'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'rule'}: {rules.error_message(e)}" for e in exc.errors()
+        )
         raise click.UsageError(f"invalid rule: {problems}") from None
 
 

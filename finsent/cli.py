@@ -504,6 +504,25 @@ def bench_model_command(
     click.echo(json.dumps(bench_model(model, data, limit, backends)))
 
 
+@bench.command(name="windows")
+@click.option("--model", default=None, help="finsent-minilm, finsent-mpnet, a model dir or a hub id")
+@DATA_ROOT
+@click.option("--docs", type=click.IntRange(min=2), default=40, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+def bench_windows_command(model: str | None, data_root: Path | None, docs: int, fmt: str) -> None:
+    """Cost and effect of the per-document window cap, on long documents of real news sentences (newsmtsc)."""
+    from finsent.dev.bench import bench_windows
+    from models import ModelError
+    from models.corpora import NEWSMTSC, corpora
+    from models.data import read_labelled
+
+    try:
+        sentences = read_labelled(corpora(data_root).file(NEWSMTSC), {}, require_label=False).texts
+    except ModelError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(json.dumps(bench_windows(model, sentences, docs)))
+
+
 @bench.command(name="pipeline")
 @click.option("--docs", type=click.IntRange(min=100), default=5_000, show_default=True)
 @click.option("--model", default=None, help="model dir, HF id, or 'null' (default: the shipped model)")

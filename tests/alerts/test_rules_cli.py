@@ -50,7 +50,7 @@ def test_a_different_rule_under_a_known_id_needs_replace(data_dir: Path) -> None
 
 def test_invalid_rules_are_usage_errors(data_dir: Path) -> None:
     code, out = run(*ADD[:-1], "2h")
-    assert code == 2 and "window must be between 1m and 1h" in out
+    assert code == 2 and "window: must be between 1m and 1h" in out
     assert not (data_dir / "rules.yaml").exists()
 
 
