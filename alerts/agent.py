@@ -25,6 +25,7 @@ from alerts.history import StoreHistory
 from alerts.outbox import Outbox, run_delivery
 from alerts.rules import RuleBook, editable_rules_file
 from config import Settings
+from config.settings import mask_url
 from schemas.alerts import ALERT_INPUTS, AlertInput
 from storage import Store
 from streams.app import WorkerStats, emit, exit_on_crash
@@ -53,7 +54,7 @@ def start_alerting(settings: Settings, store: Store, stack: ExitStack) -> Alerti
         thread.start()
         stack.callback(thread.join, timeout=10)
         stack.callback(stop.set)
-        log.info("delivering alerts to Grafana at %s", grafana.url)
+        log.info("delivering alerts to Grafana at %s", mask_url(grafana.url))
     else:
         log.info("FINSENT_GRAFANA_URL is unset: alerts are stored and stay pending for a later delivery")
     return Alerting(AlertEngine(lambda: book.rules, StoreHistory(store)), outbox)

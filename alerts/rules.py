@@ -21,7 +21,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from alerts.exceptions import AlertsError
 from schemas.alerts import Scope, Severity
@@ -37,6 +46,14 @@ EVERY = "*"
 
 Metric = Literal["mean_score", "negative_share", "volume", "volume_zscore", "score_change"]
 Comparison = Literal["<", "<=", ">", ">="]
+THRESHOLD_RANGES: dict[str, tuple[float, float]] = {
+    "mean_score": (-1.0, 1.0),
+    "negative_share": (0.0, 1.0),
+    "volume": (0.0, float("inf")),
+    "volume_zscore": (float("-inf"), float("inf")),
+    "score_change": (-2.0, 2.0),
+}
+"""The values each metric can take: a threshold outside them could never (or would always) fire."""
 BASELINE_METRICS = frozenset({"volume_zscore", "score_change"})
 """Metrics measured against the trailing baseline (the ``baseline_windows`` windows before the current one)."""
 
@@ -67,17 +84,29 @@ class Rule(BaseModel):
     window: Duration = Field(300, description="window length, 1m to 1h")
     hop: Duration = Field(30, description="how far consecutive windows advance")
     comparison: Comparison
-    threshold: float
+    threshold: float = Field(allow_inf_nan=False)
     min_docs: int = Field(10, ge=1)
     severity: Severity = "warning"
     cooldown: Duration = Field(900, ge=0, description="no second alert for the same target within this time")
-    hysteresis: float = Field(0.0, ge=0, description="how far past the threshold the metric must recover to re-arm")
+    hysteresis: float = Field(
+        0.0, ge=0, allow_inf_nan=False, description="how far past the threshold the metric must recover to re-arm"
+    )
     baseline_windows: int = Field(12, ge=2, le=48, description="windows of trailing baseline for *_zscore/*_change")
 
     @field_validator("target")
     @classmethod
     def _strip_target(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold_in_metric_range(cls, value: float, info: ValidationInfo) -> float:
+        metric = info.data.get("metric")
+        if metric in THRESHOLD_RANGES:
+            low, high = THRESHOLD_RANGES[metric]
+            if not low <= value <= high:
+                raise ValueError(f"a {metric} threshold must be between {low:g} and {high:g}, got {value:g}")
+        return value
 
     @field_validator("window")
     @classmethod
@@ -99,8 +128,6 @@ class Rule(BaseModel):
             raise ValueError(f"a rule with scope {self.scope!r} needs a target ({self.scope} name, or '*')")
         if self.scope == "symbol" and self.target != EVERY:
             object.__setattr__(self, "target", self.target.upper())
-        if self.metric == "negative_share" and not 0 <= self.threshold <= 1:
-            raise ValueError("a negative_share threshold is a fraction between 0 and 1")
         return self
 
     def fires(self, value: float) -> bool:

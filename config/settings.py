@@ -122,10 +122,24 @@ class Settings(BaseSettings):
         return {"news": self.news_topic, "social": self.social_topic}
 
     def public_view(self) -> dict[str, object]:
-        """Settings as printable values: secrets masked, URLs without passwords."""
+        """Settings as printable values: secrets masked, credentials in any URL masked."""
         view = self.model_dump(mode="json")
-        if self.store_url:
-            parts = urlsplit(self.store_url)
-            if parts.password:
-                view["store_url"] = self.store_url.replace(f":{parts.password}@", ":**********@")
-        return view
+        return {key: mask_url(value) if isinstance(value, str) else value for key, value in view.items()}
+
+
+MASK = "**********"
+
+
+def mask_url(text: str) -> str:
+    """``text`` with the user-info of a URL in it masked (``https://admin:pw@host`` → ``https://**********@host``).
+
+    Anything that is not a URL with credentials comes back unchanged; use it on every URL that is logged or printed.
+    """
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text
+    if not parts.scheme or "@" not in parts.netloc:
+        return text
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, f"{MASK}@{host}", parts.path, parts.query, parts.fragment))

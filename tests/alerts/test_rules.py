@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from alerts.rules import (
     DEFAULT_RULES_FILE,
@@ -56,7 +57,7 @@ def test_symbol_targets_are_upper_cased_and_defaults_apply() -> None:
         ({"hop": "10m"}, "hop must be between"),
         ({"scope": "all", "target": "NVDA"}, "takes no target"),
         ({"target": ""}, "needs a target"),
-        ({"metric": "negative_share", "threshold": 2}, "fraction"),
+        ({"metric": "negative_share", "threshold": 2}, "negative_share threshold must be between 0 and 1"),
         ({"metric": "sharpe"}, "Input should be"),
         ({"colour": "red"}, "Extra inputs"),
     ],
@@ -152,3 +153,28 @@ def test_a_value_that_fires_never_counts_as_recovered(
 ) -> None:
     rule = Rule(**(BASE | {"threshold": threshold, "hysteresis": hysteresis, "comparison": comparison}))
     assert not (rule.fires(value) and rule.recovered(value))
+
+
+@pytest.mark.parametrize(
+    ("metric", "threshold", "message"),
+    [
+        ("mean_score", float("nan"), "finite number"),
+        ("mean_score", float("inf"), "finite number"),
+        ("mean_score", 7, "a mean_score threshold must be between -1 and 1, got 7"),
+        ("negative_share", 1.5, "a negative_share threshold must be between 0 and 1"),
+        ("volume", -3, "a volume threshold must be between 0 and inf, got -3"),
+        ("score_change", 2.5, "a score_change threshold must be between -2 and 2"),
+    ],
+)
+def test_thresholds_outside_what_the_metric_can_take_are_refused_naming_the_field(
+    metric: str, threshold: float, message: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Rule(**(BASE | {"metric": metric, "threshold": threshold}))
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("threshold",)
+    assert message in error["msg"]
+
+
+def test_any_finite_zscore_threshold_is_accepted() -> None:
+    assert Rule(**(BASE | {"metric": "volume_zscore", "threshold": -4.5})).threshold == -4.5

@@ -50,6 +50,31 @@ def test_config_command_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "**********" in result.output
 
 
+def test_config_command_masks_credentials_in_every_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINSENT_GRAFANA_URL", "https://admin:grafpw@grafana.example.com/")
+    monkeypatch.setenv("FINSENT_STORE_URL", "clickhouse://finsent:dbpw@db:9000/finsent")
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 0
+    assert "grafpw" not in result.output and "dbpw" not in result.output and "admin" not in result.output
+    assert "https://**********@grafana.example.com/" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("https://u:p@h:3000/x?y=1", "https://**********@h:3000/x?y=1"),
+        ("https://token@h", "https://**********@h"),
+        ("https://h/path", "https://h/path"),
+        ("not a url", "not a url"),
+        ("mailto:someone@example.com", "mailto:someone@example.com"),
+    ],
+)
+def test_mask_url(text: str, masked: str) -> None:
+    from config.settings import mask_url
+
+    assert mask_url(text) == masked
+
+
 def test_kafka_sasl_ssl_settings_reach_both_clients(tmp_path: Path) -> None:
     settings = Settings(
         kafka_security_protocol="SASL_SSL",
