@@ -9,7 +9,7 @@ from alerts.engine import Aggregate, Detail
 from alerts.rules import BUCKET_S
 from schemas.alerts import Scope
 from storage import Store
-from storage.alert_history import bucket_aggregates, document_details, last_fired
+from storage.alerts import bucket_aggregates, document_details, last_fired
 
 
 class StoreHistory:

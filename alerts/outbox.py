@@ -27,6 +27,7 @@ from alerts.exceptions import GrafanaError, GrafanaRejected
 from alerts.grafana import Grafana
 from schemas.alerts import AlertRecord, AlertRow
 from storage import Store, StoreError
+from storage.alerts import alerts_by_id, alerts_in_state, insert_alerts
 
 log = logging.getLogger(__name__)
 
@@ -70,20 +71,20 @@ class Outbox:
     def enqueue(self, alerts: Sequence[AlertRecord]) -> int:
         """Store ``alerts`` as pending; alerts already stored (any state) are left alone. How many were new."""
         unique = {alert.alert_id: alert for alert in reversed(alerts)}
-        stored = self._store.alerts_by_id(list(unique))
+        stored = alerts_by_id(self._store, list(unique))
         new = [AlertRow.pending(alert) for alert_id, alert in unique.items() if alert_id not in stored]
         new.sort(key=lambda row: (row.fired_at, row.alert_id))
-        self._store.insert_alerts(new)
+        insert_alerts(self._store, new)
         return len(new)
 
     def pending(self, limit: int = 1_000) -> list[AlertRow]:
         """Up to ``limit`` undelivered alerts in delivery order (``fired_at``, then ``alert_id``)."""
-        return self._store.pending_alerts(limit)
+        return alerts_in_state(self._store, "pending", limit)
 
     def retry_failed(self, limit: int = 10_000) -> int:
         """Put alerts Grafana refused for good back in the queue (after fixing the cause); how many."""
-        failed = self._store.alerts_in_state("failed", limit)
-        self._store.insert_alerts([row.next_version(delivery_state="pending") for row in failed])
+        failed = alerts_in_state(self._store, "failed", limit)
+        insert_alerts(self._store, [row.next_version(delivery_state="pending") for row in failed])
         return len(failed)
 
     def deliver_pending(self) -> DeliveryReport:
@@ -115,7 +116,7 @@ class Outbox:
                     return False
             return True
         finally:
-            self._store.insert_alerts(updates)
+            insert_alerts(self._store, updates)
 
     def _deliver_one(self, grafana: Grafana, row: AlertRow, report: DeliveryReport) -> AlertRow:
         attempts = row.delivery_attempts + 1

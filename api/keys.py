@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from schemas.api import SCOPE_RANK, ApiKeyRow, ApiScope
 from storage import Store
-from storage.api_keys import all_api_keys, api_key
+from storage.api_keys import all_api_keys, api_key, insert_api_keys
 
 _TOKEN = re.compile(r"^fsk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 
@@ -53,7 +53,7 @@ class KeyRing:
             key_hash=_digest(salt, secret),
             created_at=datetime.now(UTC).replace(microsecond=0),
         )
-        self._store.insert_api_keys([row])
+        insert_api_keys(self._store, [row])
         return row, f"fsk_{key_id}_{secret}"
 
     def verify(self, token: str) -> ApiKeyRow | None:
@@ -72,7 +72,7 @@ class KeyRing:
         row = self._load(key_id)
         if row is None or row.revoked:
             return False
-        self._store.insert_api_keys([row.model_copy(update={"revoked": 1, "version": row.version + 1})])
+        insert_api_keys(self._store, [row.model_copy(update={"revoked": 1, "version": row.version + 1})])
         with self._lock:
             self._cache.pop(key_id, None)
         return True

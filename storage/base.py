@@ -13,8 +13,6 @@ import orjson
 from pydantic import BaseModel
 
 from schemas import DocumentRow, ScoreRecord
-from schemas.alerts import ALERT_COLUMNS, AlertRow
-from schemas.api import ApiKeyRow
 from schemas.records import BatchRow, DeadLetterRow
 from storage.exceptions import StoreError
 from storage.tables import TABLES, ddl_statements
@@ -36,14 +34,6 @@ DEDUP_WINDOW = 100_000
 """Insert tokens each deduplicating table remembers: a replayed insert older than this many inserts
 is no longer recognised, so replays are limited to ``REDO_WITHIN_S``."""
 REDO_WITHIN_S = 600
-_ALERT_FIELDS = ", ".join(ALERT_COLUMNS)
-_ALERTS_BY_ID_SQL = f"SELECT {_ALERT_FIELDS} FROM alerts FINAL WHERE alert_id IN %(ids)s"
-# The state filter sits outside the FINAL subquery: on old servers a WHERE next to FINAL can be
-# moved to PREWHERE and then sees superseded versions.
-_ALERTS_IN_STATE_SQL = (
-    f"SELECT {_ALERT_FIELDS} FROM (SELECT {_ALERT_FIELDS} FROM alerts FINAL) "
-    "WHERE delivery_state = %(state)s ORDER BY fired_at, alert_id LIMIT %(limit)s"
-)
 
 
 def rollup_tables() -> list[str]:
@@ -116,7 +106,7 @@ class Store(abc.ABC):
         """``doc_id -> content_hash`` for those of ``doc_ids`` already stored."""
         found: dict[str, str] = {}
         for chunk in chunked(list(dict.fromkeys(doc_ids))):
-            found.update(self.query(_EXISTING_SQL, {"ids": tuple(chunk)}))
+            found.update(self._query(_EXISTING_SQL, {"ids": tuple(chunk)}))
         return found
 
     def write_batch(self, scores: Sequence[ScoreRecord], documents: Sequence[DocumentRow]) -> None:
@@ -165,22 +155,19 @@ class Store(abc.ABC):
         with self._open():
             self._insert_records("pipeline_batches", rows)
 
-    def insert_api_keys(self, rows: Sequence[ApiKeyRow]) -> None:
-        """Insert API key rows (new keys, or a later version that revokes one)."""
-        with self._open():
-            self._insert_records("api_keys", rows)
+    # Raw reads are for storage's own modules (the repositories and read queries), never above them.
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+    def _query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
         """Rows of a read query; ``%(name)s`` placeholders are filled from ``params``, escaped."""
         return self._query_with_names(sql, params)[1]
 
-    def query_dicts(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Like ``query``, each row as ``{column name: value}``."""
+    def _query_dicts(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Like ``_query``, each row as ``{column name: value}``."""
         names, rows = self._query_with_names(sql, params)
         return [dict(zip(names, row, strict=True)) for row in rows]
 
-    def query_json(self, sql: str, params: Mapping[str, Any] | None = None) -> bytes:
-        """Like ``query_dicts``, serialised as one JSON array; datetimes as RFC 3339 UTC (``…Z``).
+    def _query_json(self, sql: str, params: Mapping[str, Any] | None = None) -> bytes:
+        """Like ``_query_dicts``, serialised as one JSON array; datetimes as RFC 3339 UTC (``…Z``).
 
         For answers too long to build Python objects for: backends that can have ClickHouse
         write the JSON itself override ``_select_json``. Select Float64, not Float32, where both
@@ -203,39 +190,9 @@ class Store(abc.ABC):
         """Rows in ``scores``; with ``final``, after deduplication."""
         return self._count("scores", final)
 
-    def insert_alerts(self, rows: Sequence[AlertRow]) -> None:
-        """Insert alert rows: new alerts (version 1) or later versions of stored ones; empty lists are skipped."""
-        if rows:
-            with self._open():
-                self._insert("alerts", ALERT_COLUMNS, to_columns(rows, ALERT_COLUMNS))
-
-    def alerts_by_id(self, alert_ids: Sequence[str]) -> dict[str, AlertRow]:
-        """``alert_id -> row`` (its highest version) for those of ``alert_ids`` already stored."""
-        found: dict[str, AlertRow] = {}
-        for chunk in chunked(list(dict.fromkeys(alert_ids))):
-            for row in self.query_dicts(_ALERTS_BY_ID_SQL, {"ids": tuple(chunk)}):
-                found[row["alert_id"]] = AlertRow(**row)
-        return found
-
-    def pending_alerts(self, limit: int = 1_000) -> list[AlertRow]:
-        """Up to ``limit`` alerts still waiting for delivery, oldest ``fired_at`` first, then by ``alert_id``."""
-        return self.alerts_in_state("pending", limit)
-
-    def alerts_in_state(self, delivery_state: str, limit: int = 1_000) -> list[AlertRow]:
-        """Up to ``limit`` alerts whose current ``delivery_state`` is this one, in ``fired_at``, ``alert_id`` order."""
-        params = {"state": delivery_state, "limit": int(limit)}
-        return [AlertRow(**row) for row in self.query_dicts(_ALERTS_IN_STATE_SQL, params)]
-
-    def count_alerts(self, delivery_state: str | None = None) -> int:
-        """Alerts stored (after deduplication), or only those in ``delivery_state``."""
-        if delivery_state is None:
-            return self._count("alerts", True)
-        sql = "SELECT count() FROM (SELECT delivery_state FROM alerts FINAL) WHERE delivery_state = %(state)s"
-        return int(self.query(sql, {"state": delivery_state})[0][0])
-
     def ping(self) -> None:
         """Raise StoreUnavailable (server) or StoreError unless a trivial query succeeds."""
-        self.query("SELECT 1")
+        self._query("SELECT 1")
 
     def close(self) -> None:
         """Release the connection or the embedded engine; later calls raise StoreError."""
@@ -270,15 +227,17 @@ class Store(abc.ABC):
             return self._select(sql, sql_params(params))
 
     def _count(self, table: str, final: bool) -> int:
-        rows = self.query(f"SELECT count() FROM {table}{' FINAL' if final else ''}")
+        rows = self._query(f"SELECT count() FROM {table}{' FINAL' if final else ''}")
         return int(rows[0][0])
 
     def _insert_records(
         self, table: str, records: Sequence[BaseModel], settings: Mapping[str, Any] | None = None
     ) -> None:
+        """Insert ``records`` into ``table`` (its columns in table order); empty lists are skipped."""
         if records:
             columns = TABLES[table]
-            self._insert(table, columns, to_columns(records, columns), settings)
+            with self._open():
+                self._insert(table, columns, to_columns(records, columns), settings)
 
     @abc.abstractmethod
     def _create_database(self) -> None:

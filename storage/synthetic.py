@@ -36,7 +36,7 @@ def fill_synthetic_history(store: Store, rows: int, start: int, span: int) -> fl
     """Insert ``rows`` synthetic score and document rows spread over ``span`` seconds from ``start``; seconds taken."""
     symbol = f"if(number % 10 = 0, '{SYMBOL}', arrayElement({OTHERS!r}, number % {len(OTHERS)} + 1))"
     began = time.perf_counter()
-    store.query(
+    store._query(
         FILL_SQL.format(
             table="scores (doc_id, kind, source, symbol, event_time, topic, topic_confidence, sentiment, "
             "p_negative, p_neutral, p_positive, score, model_version, ingested_at)",
@@ -48,7 +48,7 @@ def fill_synthetic_history(store: Store, rows: int, start: int, span: int) -> fl
             span=span,
         )
     )
-    store.query(
+    store._query(
         FILL_SQL.format(
             table="documents (doc_id, kind, source, event_time, ingested_at, headline, body, url, author_hash, "
             "symbols, content_hash, topic, topic_confidence, sentiment, p_negative, p_neutral, p_positive, score, "

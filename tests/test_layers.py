@@ -89,3 +89,29 @@ def test_the_sql_check_finds_a_query(tmp_path: Path) -> None:
     (tmp_path / "api").mkdir()
     (tmp_path / "api" / "leak.py").write_text('ROWS = "SELECT doc_id\\n  FROM documents"\n')
     assert sql_outside_storage(tmp_path) == ["api/leak.py"]
+
+
+STORE_INTERNALS = re.compile(r"\.(_query|_query_dicts|_query_json|_insert_records|_select|_insert|_command)\(")
+
+
+def store_internals_outside_storage(root: Path) -> list[str]:
+    """Files outside ``storage/`` (tests aside) that run raw SQL through a store's internals."""
+    found = []
+    for package in CODE_OUTSIDE_STORAGE:
+        for path in sorted((root / package).rglob("*.py")):
+            if STORE_INTERNALS.search(path.read_text()):
+                found.append(str(path.relative_to(root)))
+    return found
+
+
+def test_only_storage_runs_raw_queries() -> None:
+    from storage import Store
+
+    assert not [name for name in vars(Store) if name.startswith("query")]
+    assert store_internals_outside_storage(ROOT) == []
+
+
+def test_the_internals_check_finds_a_raw_query(tmp_path: Path) -> None:
+    (tmp_path / "alerts").mkdir()
+    (tmp_path / "alerts" / "leak.py").write_text("rows = store._query(sql)\n")
+    assert store_internals_outside_storage(tmp_path) == ["alerts/leak.py"]

@@ -10,6 +10,7 @@ import pytest
 
 from schemas.alerts import AlertRow
 from storage import Store, open_store
+from storage.alerts import alerts_by_id, alerts_in_state, count_alerts, insert_alerts
 
 
 @pytest.fixture(params=[pytest.param(name, marks=pytest.mark.integration) for name in ("chdb", "clickhouse")])
@@ -32,23 +33,23 @@ def test_alert_rows_round_trip_and_later_versions_win(any_store: Store, make_ale
         for i in range(5)
     ]
     rows = [AlertRow.pending(alert) for alert in alerts]
-    any_store.insert_alerts(rows)
-    any_store.insert_alerts([])
+    insert_alerts(any_store, rows)
+    insert_alerts(any_store, [])
 
     order = [a.alert_id for a in sorted(alerts, key=lambda a: (a.fired_at, a.alert_id))]
-    assert [row.alert_id for row in any_store.pending_alerts(10)] == order
-    assert [row.alert_id for row in any_store.pending_alerts(2)] == order[:2]
+    assert [row.alert_id for row in alerts_in_state(any_store, "pending", 10)] == order
+    assert [row.alert_id for row in alerts_in_state(any_store, "pending", 2)] == order[:2]
 
     delivered = rows[0].next_version(delivery_state="delivered", delivery_attempts=1, annotation_id=42)
-    any_store.insert_alerts([delivered, rows[1].next_version(delivery_attempts=3)])
-    assert (any_store.count_alerts(), any_store.count_alerts("pending"), any_store.count_alerts("delivered")) == (
+    insert_alerts(any_store, [delivered, rows[1].next_version(delivery_attempts=3)])
+    assert (count_alerts(any_store), count_alerts(any_store, "pending"), count_alerts(any_store, "delivered")) == (
         5,
         4,
         1,
     )
-    assert alerts[0].alert_id not in [row.alert_id for row in any_store.pending_alerts(10)]
+    assert alerts[0].alert_id not in [row.alert_id for row in alerts_in_state(any_store, "pending", 10)]
 
-    found = any_store.alerts_by_id([alerts[0].alert_id, alerts[1].alert_id, alerts[2].alert_id, "unknown"])
+    found = alerts_by_id(any_store, [alerts[0].alert_id, alerts[1].alert_id, alerts[2].alert_id, "unknown"])
     assert set(found) == {alerts[0].alert_id, alerts[1].alert_id, alerts[2].alert_id}
     assert found[alerts[0].alert_id] == delivered
     assert found[alerts[1].alert_id].delivery_attempts == 3

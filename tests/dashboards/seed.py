@@ -110,4 +110,4 @@ def seed(store: Store) -> None:
     store.insert_dead_letters(letters)
     store.insert_batch_stats(batches)
     times = {f"t{n}": int((NOW - timedelta(minutes=minutes)).timestamp()) for n, minutes in ((1, 40), (2, 20), (3, 90))}
-    store.query(ALERTS_SQL.format(**times))
+    store._query(ALERTS_SQL.format(**times))

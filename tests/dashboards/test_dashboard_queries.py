@@ -170,7 +170,7 @@ def test_query_avoids_sql_that_18_16_rejects(query: Query) -> None:
 
 
 def run(store: Store, query: Query, variables: Mapping[str, str]) -> tuple[list[str], list[tuple]]:
-    records = store.query_dicts(expand(query.sql, variables))
+    records = store._query_dicts(expand(query.sql, variables))
     assert records, f"{query.id} returned no rows"
     names, rows = list(records[0]), [tuple(record.values()) for record in records]
     assert len(set(names)) == len(names), names

@@ -19,6 +19,7 @@ from ingest.universe import COMPANIES
 from schemas import DocumentRow
 from schemas.alerts import AlertRecord, AlertRow
 from storage import open_store
+from storage.alerts import insert_alerts
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +81,7 @@ def stored_burst_alert(data_dir: Path, symbol: str, minutes_ago: float) -> None:
     )  # fmt: skip
     with open_store(f"chdb://{(data_dir / 'chdb').resolve()}") as store:
         store.init_schema()
-        store.insert_alerts([AlertRow.pending(alert)])
+        insert_alerts(store, [AlertRow.pending(alert)])
 
 
 def recent_document(data_dir: Path, symbol: str) -> None:

@@ -23,7 +23,7 @@ TOKEN = "5" * 32
 
 def rollup_counts(store: Store) -> list[int]:
     """Documents counted by each rollup (the symbol rollup counts each of a document's symbols)."""
-    return [int(store.query(f"SELECT countMerge(docs) FROM {table}")[0][0]) for table in rollup_tables()]
+    return [int(store._query(f"SELECT countMerge(docs) FROM {table}")[0][0]) for table in rollup_tables()]
 
 
 @contextmanager
@@ -109,4 +109,4 @@ def test_init_schema_adds_the_token_column_to_an_older_documents_table(store: St
     store._command("ALTER TABLE documents DROP COLUMN insert_token")
     store.init_schema()
     store.write_batch([], batch(make_document, 2))
-    assert store.query("SELECT DISTINCT insert_token FROM documents") == [(TOKEN,)]
+    assert store._query("SELECT DISTINCT insert_token FROM documents") == [(TOKEN,)]

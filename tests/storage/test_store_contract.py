@@ -23,7 +23,7 @@ TRICKY_TEXTS = [
 
 
 def table_names(store: Store) -> set[str]:
-    rows = store.query("SELECT name FROM system.tables WHERE database = currentDatabase()")
+    rows = store._query("SELECT name FROM system.tables WHERE database = currentDatabase()")
     return {name for (name,) in rows}
 
 
@@ -59,7 +59,7 @@ def test_same_batch_twice_keeps_final_counts(store: Store, make_document, make_s
     assert store.count_documents() == 20
     assert store.count_score_rows() == 40
     assert store.count_documents(final=False) in (20, 40)
-    assert store.query("SELECT uniqExact(doc_id) FROM documents") == [(store.count_documents(),)]
+    assert store._query("SELECT uniqExact(doc_id) FROM documents") == [(store.count_documents(),)]
 
 
 def test_existing_documents_returns_stored_hashes(store: Store, make_document) -> None:
@@ -104,7 +104,7 @@ def test_every_column_round_trips(store: Store, make_document, make_score) -> No
     ]
     store.write_batch([make_score("doc-0", TRICKY_TEXTS[1], event_time=event, kind="social", score=-1.0)], documents)
 
-    rows = store.query_dicts("SELECT * FROM documents ORDER BY doc_id")
+    rows = store._query_dicts("SELECT * FROM documents ORDER BY doc_id")
     assert [row["headline"] for row in rows] == TRICKY_TEXTS
     for row, document in zip(rows, documents, strict=True):
         expected = document.model_dump()
@@ -114,7 +114,7 @@ def test_every_column_round_trips(store: Store, make_document, make_score) -> No
     assert rows[0]["event_time"].utcoffset() == timedelta(0)
     assert rows[0]["ingested_at"] == datetime(2024, 3, 1, 0, 0, 1, tzinfo=UTC)
 
-    (score,) = store.query_dicts("SELECT * FROM scores")
+    (score,) = store._query_dicts("SELECT * FROM scores")
     assert (score["symbol"], score["kind"], score["event_time"]) == (TRICKY_TEXTS[1], "social", event)
     assert score["score"] == -1.0 and score["sentiment"] == 1
 
@@ -138,14 +138,14 @@ def test_rollups_are_fed_by_the_views(store: Store, make_document) -> None:
             ),
         ],
     )
-    by_symbol = store.query(
+    by_symbol = store._query(
         "SELECT symbol, minute, countMerge(docs), avgMerge(score_avg), sumMerge(negatives), sumMerge(positives)"
         " FROM sentiment_by_symbol_1m GROUP BY symbol, minute ORDER BY symbol, minute"
     )
     assert [row[:3] for row in by_symbol] == [("AAPL", minute, 2), ("MSFT", minute, 1)]
     assert by_symbol[0][3:] == (pytest.approx(0.0), 1, 1)
     assert by_symbol[1][3:] == (pytest.approx(-0.5), 1, 0)
-    by_topic = store.query(
+    by_topic = store._query(
         "SELECT topic, minute, countMerge(docs), avgMerge(score_avg) FROM sentiment_by_topic_1m"
         " GROUP BY topic, minute ORDER BY topic"
     )
@@ -164,21 +164,21 @@ def test_query_json_matches_query_dicts(store: Store, make_document) -> None:
     store.write_batch([], documents)
     select = """SELECT doc_id, headline, symbols, event_time, likes, toFloat64(score) AS score
                 FROM documents WHERE doc_id != %(skip)s ORDER BY doc_id"""
-    rows = store.query_dicts(select, {"skip": "doc-0"})
+    rows = store._query_dicts(select, {"skip": "doc-0"})
     as_json = [row | {"event_time": "2024-02-29T23:59:58Z"} for row in rows]
-    assert orjson.loads(store.query_json(select, {"skip": "doc-0"})) == as_json
+    assert orjson.loads(store._query_json(select, {"skip": "doc-0"})) == as_json
     assert len(as_json) == len(TRICKY_TEXTS) - 1
-    assert store.query_json(select, {"skip": INJECTION}) != b"[]"
-    assert store.query_json("SELECT 1 AS one WHERE 0") == b"[]"
+    assert store._query_json(select, {"skip": INJECTION}) != b"[]"
+    assert store._query_json("SELECT 1 AS one WHERE 0") == b"[]"
 
 
 def test_query_parameters_are_escaped(store: Store, make_document) -> None:
     store.write_batch([], [make_document(text, headline=text) for text in TRICKY_TEXTS])
     select = "SELECT doc_id FROM documents WHERE headline = %(headline)s"
     for text in TRICKY_TEXTS:
-        assert store.query(select, {"headline": text}) == [(text,)]
-    assert store.query(select, {"headline": INJECTION + "'"}) == []
-    assert store.query("SELECT count() FROM documents WHERE doc_id IN %(ids)s", {"ids": (INJECTION, "nope")}) == [(1,)]
+        assert store._query(select, {"headline": text}) == [(text,)]
+    assert store._query(select, {"headline": INJECTION + "'"}) == []
+    assert store._query("SELECT count() FROM documents WHERE doc_id IN %(ids)s", {"ids": (INJECTION, "nope")}) == [(1,)]
     assert store.count_documents() == len(TRICKY_TEXTS)
 
 
@@ -188,9 +188,9 @@ def test_datetime_parameters_mean_instants(store: Store, make_document) -> None:
     kolkata = timezone(timedelta(hours=5, minutes=30))
     since = (base + timedelta(minutes=7)).astimezone(kolkata)
     select = "SELECT count() FROM documents WHERE event_time >= %(since)s"
-    assert store.query(select, {"since": since}) == [(3,)]
-    assert store.query(select, {"since": (base + timedelta(minutes=7)).replace(tzinfo=None)}) == [(3,)]
-    assert store.query("SELECT %(t)s", {"t": since}) == [(base + timedelta(minutes=7),)]
+    assert store._query(select, {"since": since}) == [(3,)]
+    assert store._query(select, {"since": (base + timedelta(minutes=7)).replace(tzinfo=None)}) == [(3,)]
+    assert store._query("SELECT %(t)s", {"t": since}) == [(base + timedelta(minutes=7),)]
 
 
 def test_drop_all_then_init_schema_gives_empty_tables(store: Store, make_document, make_score) -> None:
@@ -200,7 +200,7 @@ def test_drop_all_then_init_schema_gives_empty_tables(store: Store, make_documen
     store.init_schema()
     assert store.count_documents() == 0
     assert store.count_score_rows() == 0
-    assert store.query("SELECT count() FROM sentiment_by_symbol_1m") == [(0,)]
+    assert store._query("SELECT count() FROM sentiment_by_symbol_1m") == [(0,)]
 
 
 def test_threads_share_one_store(store: Store, make_document) -> None:

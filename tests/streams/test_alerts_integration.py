@@ -12,6 +12,7 @@ from alerts.rules import Rule, save_rules
 from finsent.dev.broker import EmbeddedBroker
 from schemas.alerts import AlertRecord
 from storage import open_store
+from storage.alerts import alerts_by_id
 from tests.fakes.grafana import TOKEN, FakeGrafana
 from tests.streams.feed import send_feed, start_worker
 from tests.streams.test_worker_integration import chdb_url, read_topic, wait_for
@@ -55,7 +56,7 @@ def test_the_scripted_burst_fires_one_alert_that_reaches_grafana(
     assert [(a.rule_id, a.symbol, a.severity) for a in emitted] == [("nvda-volume", "NVDA", "critical")]
     assert emitted[0].doc_count >= 30 and emitted[0].headlines
     with open_store(chdb_url(worker_env)) as store:
-        rows = store.alerts_by_id([emitted[0].alert_id])
+        rows = alerts_by_id(store, [emitted[0].alert_id])
     assert rows[emitted[0].alert_id].delivery_state == "delivered"
     assert len(annotations) == 1
     assert {"finsent", "symbol:NVDA", "severity:critical"} <= set(annotations[0]["tags"])

@@ -53,7 +53,7 @@ def stored_counts(store_url: str, doc_ids: list[str]) -> tuple[int, int, int]:
 
 def read_topic(bootstrap: str, topic: str) -> list[bytes]:
     consumer = KafkaConsumer(
-        **kafka_client_config(Settings(), bootstrap), enable_auto_commit=False, consumer_timeout_ms=2000
+        **kafka_client_config(Settings().kafka, bootstrap), enable_auto_commit=False, consumer_timeout_ms=2000
     )
     partitions = [TopicPartition(topic, p) for p in range(4)]
     consumer.assign(partitions)
@@ -85,8 +85,8 @@ def test_worker_stores_every_valid_document_and_dead_letters_the_rest(
     scores = [orjson.loads(v) for v in read_topic(broker.bootstrap, "finsent.scores")]
     assert {s["doc_id"] for s in scores} >= set(feed.valid_ids)
     with open_store(chdb_url(worker_env)) as store:
-        dead_rows = store.query("SELECT count(), countIf(error = '') FROM dead_letters FINAL")[0]
-        batch_rows = store.query("SELECT count(), sum(messages) FROM pipeline_batches")[0]
+        dead_rows = store._query("SELECT count(), countIf(error = '') FROM dead_letters FINAL")[0]
+        batch_rows = store._query("SELECT count(), sum(messages) FROM pipeline_batches")[0]
     assert tuple(dead_rows) == (stats["dead_letters"], 0)
     assert tuple(batch_rows) == (stats["batches"], stats["messages"])
 
