@@ -23,8 +23,8 @@ from alerts.engine import AlertEngine
 from alerts.grafana import Grafana
 from alerts.history import StoreHistory
 from alerts.outbox import Outbox, run_delivery
-from alerts.rules import RuleBook, editable_rules_file
-from config import Settings
+from alerts.rules import RuleBook
+from config.components import AlertSettings, BatchSettings, TopicNames
 from config.settings import mask_url
 from schemas.alerts import ALERT_INPUTS, AlertInput
 from storage import Store
@@ -42,11 +42,11 @@ class Alerting:
     outbox: Outbox
 
 
-def start_alerting(settings: Settings, store: Store, stack: ExitStack) -> Alerting:
+def start_alerting(settings: AlertSettings, store: Store, stack: ExitStack) -> Alerting:
     """The rule engine over the rules file, its outbox, and (with FINSENT_GRAFANA_URL) the delivery thread."""
-    book = RuleBook(editable_rules_file(settings.data_dir, settings.alert_rules_file))
+    book = RuleBook(settings.rules_file)
     log.info("alert rules: %d from %s (watching %s)", len(book.rules), book.source, book.path)
-    grafana = Grafana.from_settings(settings) if settings.grafana_url else None
+    grafana = Grafana.from_settings(settings.grafana) if settings.grafana.url else None
     outbox = Outbox(store, grafana)
     if grafana is not None:
         stop = threading.Event()
@@ -60,10 +60,12 @@ def start_alerting(settings: Settings, store: Store, stack: ExitStack) -> Alerti
     return Alerting(AlertEngine(lambda: book.rules, StoreHistory(store)), outbox)
 
 
-def add_alert_agent(app: faust.App, settings: Settings, alerting: Alerting, stats: WorkerStats) -> None:
+def add_alert_agent(
+    app: faust.App, topics: TopicNames, batching: BatchSettings, alerting: Alerting, stats: WorkerStats
+) -> None:
     """The ``evaluate_alerts`` agent: inputs → rule engine → outbox → ``finsent.alerts`` → ack."""
-    alert_inputs = app.topic(settings.alert_inputs_topic, value_type=bytes, key_type=bytes)
-    alerts_topic = app.topic(settings.alerts_topic, value_type=bytes, key_type=bytes)
+    alert_inputs = app.topic(topics.alert_inputs, value_type=bytes, key_type=bytes)
+    alerts_topic = app.topic(topics.alerts, value_type=bytes, key_type=bytes)
     assignment: set[Any] = set()
 
     async def handle_alert_batch(inputs: list[AlertInput]) -> None:
@@ -81,7 +83,7 @@ def add_alert_agent(app: faust.App, settings: Settings, alerting: Alerting, stat
     @app.agent(alert_inputs, name="evaluate_alerts")
     @exit_on_crash
     async def evaluate_alerts(stream: faust.StreamT) -> None:
-        batches = stream.noack_take(settings.batch_max_size, within=settings.batch_max_wait_s)  # type: ignore[attr-defined]
+        batches = stream.noack_take(batching.max_size, within=batching.max_wait_s)  # type: ignore[attr-defined]
         async for events in batches:
             current = set(app.consumer.assignment())
             if current != assignment:

@@ -21,7 +21,7 @@ from alerts.exceptions import GrafanaAuthError, GrafanaNotConfigured, GrafanaRej
 from schemas.alerts import AlertRecord
 
 if TYPE_CHECKING:
-    from config import Settings
+    from config.components import GrafanaSettings
 
 T = TypeVar("T")
 
@@ -82,17 +82,12 @@ class Grafana:
         self.api.client.verify = verify_tls
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Grafana:
+    def from_settings(cls, settings: GrafanaSettings) -> Grafana:
         """The Grafana that ``FINSENT_GRAFANA_*`` name; GrafanaNotConfigured when the URL is unset."""
-        if not settings.grafana_url:
+        if not settings.url:
             raise GrafanaNotConfigured("FINSENT_GRAFANA_URL is not set: there is no Grafana to talk to")
-        token = settings.grafana_token.get_secret_value() if settings.grafana_token else None
-        return cls(
-            settings.grafana_url,
-            token,
-            timeout_s=settings.grafana_timeout_s,
-            verify_tls=settings.grafana_verify_tls,
-        )
+        token = settings.token.get_secret_value() if settings.token else None
+        return cls(settings.url, token, timeout_s=settings.timeout_s, verify_tls=settings.verify_tls)
 
     def __repr__(self) -> str:
         return f"<Grafana {self.url}>"

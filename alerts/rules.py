@@ -63,6 +63,8 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
+
+
 class RuleError(AlertsError, ValueError):
     """A rule or rules file is malformed; the message names the rule and the field."""
 
@@ -275,46 +277,38 @@ def error_message(error: Any) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-def rules_file(data_dir: Path, configured: Path | None = None) -> Path:
-    """The rules file in effect: the editable one (see ``editable_rules_file``) when it exists,
-    else the shipped defaults."""
-    editable = editable_rules_file(data_dir, configured)
+def rules_file(editable: Path) -> Path:
+    """The rules file in effect: the editable one (``Settings.rules_file``) once it exists, else the defaults."""
     return editable if editable.exists() else DEFAULT_RULES_FILE
 
 
-def editable_rules_file(data_dir: Path, configured: Path | None = None) -> Path:
-    """The rules file ``finsent alerts rules add|remove`` and the API write, and workers watch:
-    FINSENT_ALERT_RULES_FILE, else ``DATA_DIR/rules.yaml`` (the shipped defaults stay untouched)."""
-    return configured if configured is not None else data_dir / "rules.yaml"
-
-
-def current_rules(data_dir: Path, configured: Path | None = None) -> RuleSet:
+def current_rules(editable: Path) -> RuleSet:
     """The rules in effect (see ``rules_file``)."""
-    return load_rules(rules_file(data_dir, configured))
+    return load_rules(rules_file(editable))
 
 
-def add_rule(rule: Rule, data_dir: Path, configured: Path | None = None, replace: bool = False) -> bool:
+def add_rule(rule: Rule, editable: Path, replace: bool = False) -> bool:
     """Add ``rule`` to the editable rules file (seeded from the rules in effect); whether anything changed.
 
     Adding a rule identical to one present is a no-op; a different rule under the same id is a
     RuleError unless ``replace``.
     """
-    rules = list(current_rules(data_dir, configured).rules)
+    rules = list(current_rules(editable).rules)
     existing = next((r for r in rules if r.id == rule.id), None)
     if existing == rule:
         return False
     if existing is not None and not replace:
         raise RuleError(f"a different rule {rule.id!r} exists; remove it first or replace it")
     rules = [rule if r.id == rule.id else r for r in rules] if existing else [*rules, rule]
-    save_rules(editable_rules_file(data_dir, configured), rules)
+    save_rules(editable, rules)
     return True
 
 
-def remove_rule(rule_id: str, data_dir: Path, configured: Path | None = None) -> bool:
+def remove_rule(rule_id: str, editable: Path) -> bool:
     """Remove rule ``rule_id`` from the editable rules file; False if there was no such rule."""
-    rules = list(current_rules(data_dir, configured).rules)
+    rules = list(current_rules(editable).rules)
     kept = [rule for rule in rules if rule.id != rule_id]
     if len(kept) == len(rules):
         return False
-    save_rules(editable_rules_file(data_dir, configured), kept)
+    save_rules(editable, kept)
     return True

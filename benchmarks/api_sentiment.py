@@ -41,7 +41,7 @@ def main() -> None:
         stored = store.count_score_rows(final=False)
         _, token = KeyRing(store).create("bench", "read")
         settings = Settings(_env_file=None, data_dir=data_dir, api_rate_limit_per_min=10**9)  # type: ignore[call-arg]
-        client = TestClient(create_app(settings, store, ClassifierSource(lambda: None)))  # type: ignore[arg-type,return-value]
+        client = TestClient(create_app(settings.api, store, ClassifierSource(lambda: None)))  # type: ignore[arg-type,return-value]
         headers = {"Authorization": f"Bearer {token}"}
         shapes = [("1m", 1), ("5m", 7), ("1h", 30), ("1d", 30), ("1m", 30)]
         timings: dict[str, list[float]] = {f"{i}/{d}d": [] for i, d in shapes}

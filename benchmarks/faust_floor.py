@@ -68,7 +68,7 @@ def measure(messages: int) -> dict[str, float]:
     with EmbeddedBroker() as broker:
         settings = Settings(kafka_bootstrap=broker.bootstrap)
         topics = settings.input_topics()
-        produce(feed(messages, seed=11), kafka_client_config(settings, broker.bootstrap), topics, progress=False)
+        produce(feed(messages, seed=11), kafka_client_config(settings.kafka, broker.bootstrap), topics, progress=False)
         context = multiprocessing.get_context("spawn")
         receiver, sender = context.Pipe(duplex=False)
         worker = context.Process(target=consume_all, args=(broker.bootstrap, list(topics.values()), messages, sender))

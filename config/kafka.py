@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from config.settings import Settings
+    from config.components import KafkaSettings
 
 
 @dataclass(frozen=True)
 class KafkaSecurity:
+    """TLS and SASL for Kafka clients (``Settings.kafka`` builds it from ``FINSENT_KAFKA_*``)."""
+
     protocol: str = "PLAINTEXT"
     mechanism: str = "PLAIN"
     username: str | None = None
@@ -25,19 +27,6 @@ class KafkaSecurity:
     cafile: Path | None = None
     certfile: Path | None = None
     keyfile: Path | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> KafkaSecurity:
-        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
-        return cls(
-            protocol=settings.kafka_security_protocol,
-            mechanism=settings.kafka_sasl_mechanism,
-            username=settings.kafka_sasl_username,
-            password=password,
-            cafile=settings.kafka_ssl_cafile,
-            certfile=settings.kafka_ssl_certfile,
-            keyfile=settings.kafka_ssl_keyfile,
-        )
 
     @property
     def uses_tls(self) -> bool:
@@ -72,6 +61,6 @@ class KafkaSecurity:
         return config
 
 
-def kafka_client_config(settings: Settings, bootstrap: str) -> dict[str, Any]:
+def kafka_client_config(kafka: KafkaSettings, bootstrap: str) -> dict[str, Any]:
     """kafka-python keyword arguments for ``bootstrap`` with the configured security."""
-    return KafkaSecurity.from_settings(settings).kafka_python_config(bootstrap)
+    return kafka.security.kafka_python_config(bootstrap)

@@ -16,6 +16,17 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.components import (
+    AlertSettings,
+    ApiSettings,
+    BatchSettings,
+    GrafanaSettings,
+    KafkaSettings,
+    ModelSettings,
+    TopicNames,
+)
+from config.kafka import KafkaSecurity
+
 DEV_AUTHOR_KEY = "finsent-development-only"
 
 
@@ -83,7 +94,10 @@ class Settings(BaseSettings):
     api_max_texts: int = Field(256, ge=1)
     api_max_text_chars: int = Field(20_000, ge=1)
     api_max_body_bytes: int = Field(8_000_000, ge=1_000)
+    api_max_request_chars: int = Field(200_000, ge=1)
     api_rate_limit_per_min: int = Field(600, ge=1)
+    api_key_chars_per_min: int = Field(2_000_000, ge=1)
+    api_auth_failures_per_min: int = Field(30, ge=1)
     api_key_cache_s: float = Field(30.0, ge=0)
 
     author_hash_key: SecretStr = SecretStr(DEV_AUTHOR_KEY)
@@ -117,9 +131,90 @@ class Settings(BaseSettings):
             netloc += f":{parts.port}"
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
+    @property
+    def rules_file(self) -> Path:
+        """The rules file the CLI and the API edit and workers watch: FINSENT_ALERT_RULES_FILE,
+        else ``DATA_DIR/rules.yaml`` (the shipped defaults stay untouched)."""
+        return self.alert_rules_file if self.alert_rules_file is not None else self.data_dir / "rules.yaml"
+
     def input_topics(self) -> dict[str, str]:
         """The topic each kind of document (``news``, ``social``) is read from."""
-        return {"news": self.news_topic, "social": self.social_topic}
+        return self.topics.inputs()
+
+    @property
+    def topics(self) -> TopicNames:
+        return TopicNames(
+            news=self.news_topic,
+            social=self.social_topic,
+            scores=self.scores_topic,
+            dead_letters=self.deadletter_topic,
+            alert_inputs=self.alert_inputs_topic,
+            alerts=self.alerts_topic,
+        )
+
+    @property
+    def kafka(self) -> KafkaSettings:
+        password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+        security = KafkaSecurity(
+            protocol=self.kafka_security_protocol,
+            mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_sasl_username,
+            password=password,
+            cafile=self.kafka_ssl_cafile,
+            certfile=self.kafka_ssl_certfile,
+            keyfile=self.kafka_ssl_keyfile,
+        )
+        return KafkaSettings(
+            bootstrap=self.kafka_bootstrap,
+            security=security,
+            topics=self.topics,
+            partitions=self.topic_partitions,
+            consumer_group=self.consumer_group,
+            session_timeout_s=self.kafka_session_timeout_s,
+            unavailable_exit_s=self.kafka_unavailable_exit_s,
+            fetch_max_wait_ms=self.kafka_fetch_max_wait_ms,
+        )
+
+    @property
+    def batching(self) -> BatchSettings:
+        return BatchSettings(max_size=self.batch_max_size, max_wait_s=self.batch_max_wait_s)
+
+    @property
+    def classifier(self) -> ModelSettings:
+        return ModelSettings(
+            name=self.model, backend=self.model_backend, max_windows=self.model_max_windows, device=self.device
+        )
+
+    @property
+    def grafana(self) -> GrafanaSettings:
+        return GrafanaSettings(
+            url=self.grafana_url,
+            token=self.grafana_token,
+            timeout_s=self.grafana_timeout_s,
+            verify_tls=self.grafana_verify_tls,
+            datasource_uid=self.grafana_datasource_uid,
+        )
+
+    @property
+    def alerting(self) -> AlertSettings:
+        return AlertSettings(rules_file=self.rules_file, enabled=self.alerts_enabled, grafana=self.grafana)
+
+    @property
+    def api(self) -> ApiSettings:
+        return ApiSettings(
+            rules_file=self.rules_file,
+            host=self.api_host,
+            port=self.api_port,
+            max_texts=self.api_max_texts,
+            max_text_chars=self.api_max_text_chars,
+            max_body_bytes=self.api_max_body_bytes,
+            max_request_chars=self.api_max_request_chars,
+            rate_limit_per_min=self.api_rate_limit_per_min,
+            key_chars_per_min=self.api_key_chars_per_min,
+            auth_failures_per_min=self.api_auth_failures_per_min,
+            key_cache_s=self.api_key_cache_s,
+            grafana=self.grafana,
+        )
 
     def public_view(self) -> dict[str, object]:
         """Settings as printable values: secrets masked, credentials in any URL masked."""

@@ -54,7 +54,7 @@ def rules_group() -> None:
 def rules_list(fmt: str) -> None:
     """The rules in effect and the file they come from."""
     settings = settings_for_cli()
-    path = rules.rules_file(settings.data_dir, settings.alert_rules_file)
+    path = rules.rules_file(settings.rules_file)
     found = _rule_call(rules.load_rules, path).rules
     if fmt == "json":
         click.echo(json.dumps([rule.model_dump() for rule in found]))
@@ -88,8 +88,8 @@ def rules_add(rule_id: str, replace: bool, **fields: Any) -> None:
     """Add a rule (idempotent: adding the same rule again changes nothing)."""
     settings = settings_for_cli()
     rule = _rule_call(rules.Rule.model_validate, {"id": rule_id, **fields})
-    changed = _rule_call(rules.add_rule, rule, settings.data_dir, settings.alert_rules_file, replace)
-    path = rules.editable_rules_file(settings.data_dir, settings.alert_rules_file)
+    changed = _rule_call(rules.add_rule, rule, settings.rules_file, replace)
+    path = settings.rules_file
     click.echo(json.dumps({"rule": rule_id, "changed": changed, "file": str(path)}))
 
 
@@ -98,7 +98,7 @@ def rules_add(rule_id: str, replace: bool, **fields: Any) -> None:
 def rules_remove(rule_id: str) -> None:
     """Remove rule RULE_ID (idempotent: removing a missing rule changes nothing)."""
     settings = settings_for_cli()
-    changed = _rule_call(rules.remove_rule, rule_id, settings.data_dir, settings.alert_rules_file)
+    changed = _rule_call(rules.remove_rule, rule_id, settings.rules_file)
     click.echo(json.dumps({"rule": rule_id, "changed": changed}))
 
 
@@ -169,7 +169,7 @@ def unsubscribe_command(rule_id: str, email: str | None, webhook: str | None, sl
 def _grafana(settings: Settings) -> Iterator[Grafana]:
     """The configured Grafana; alerts errors become clear click errors."""
     try:
-        yield Grafana.from_settings(settings)
+        yield Grafana.from_settings(settings.grafana)
     except GrafanaNotConfigured as exc:
         raise click.UsageError(
             f"{exc}. Set it to your Grafana's URL (e.g. https://grafana.example.com) and "

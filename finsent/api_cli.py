@@ -33,15 +33,13 @@ def api(host: str | None, port: int | None) -> None:
 
     settings = settings_for_cli()
     with _store(settings) as store:
+        model = settings.classifier
         source = ClassifierSource(
             lambda: Classifier.load(
-                settings.model,
-                device=settings.device,
-                backend=settings.model_backend,
-                max_windows=settings.model_max_windows,
+                model.name, device=model.device, backend=model.backend, max_windows=model.max_windows
             )
         )
-        app = create_app(settings, store, source)
+        app = create_app(settings.api, store, source)
         uvicorn.run(
             app,
             host=host or settings.api_host,

@@ -34,15 +34,13 @@ def run_worker(settings: Settings) -> None:
                 bootstrap,
                 bootstrap,
             )
-        watchdog = BrokerWatchdog(bootstrap, settings.kafka_unavailable_exit_s).start()
+        watchdog = BrokerWatchdog(bootstrap, settings.kafka.unavailable_exit_s).start()
         stack.callback(watchdog.stop)
         store = stack.enter_context(open_store(settings.resolved_store_url))
         store.init_schema()
+        model = settings.classifier
         classifier = load_classifier(
-            settings.model,
-            device=settings.device,
-            backend=settings.model_backend,
-            max_windows=settings.model_max_windows,
+            model.name, device=model.device, backend=model.backend, max_windows=model.max_windows
         )
         processor = BatchProcessor(
             classifier,
@@ -51,9 +49,12 @@ def run_worker(settings: Settings) -> None:
             settings.author_hash_key.get_secret_value().encode(),
         )
         web_port = settings.web_port or free_port()
-        app, stats = create_app(settings, bootstrap, store, processor, web_port, settings.alerts_enabled)
-        if settings.alerts_enabled:
-            add_alert_agent(app, settings, start_alerting(settings, store, stack), stats)
+        kafka, batching, alerting = settings.kafka, settings.batching, settings.alerting
+        app, stats = create_app(
+            kafka, batching, settings.data_dir, bootstrap, store, processor, web_port, alerting.enabled
+        )
+        if alerting.enabled:
+            add_alert_agent(app, kafka.topics, batching, start_alerting(alerting, store, stack), stats)
         log.info(
             "worker %s: store %s, model %s, stats at http://127.0.0.1:%d/finsent/stats",
             settings.consumer_group,

@@ -10,7 +10,6 @@ from typing import Any
 from tqdm import tqdm
 
 from ingest.messages import OutgoingMessage
-from schemas import DocumentKind
 
 
 @dataclass
@@ -49,13 +48,13 @@ class Pacer:
 def produce(
     messages: Iterable[OutgoingMessage],
     client_config: Mapping[str, Any],
-    topics: Mapping[DocumentKind, str],
+    topics: Mapping[str, str],
     rate: float | None = None,
     total: int | None = None,
     progress: bool = True,
     on_sent: Any = None,
 ) -> ProduceStats:
-    """Send every message to its kind's topic; flushes before returning."""
+    """Send every message to its kind's topic (``topics``: "news" and "social" to names); flushes before returning."""
     from kafka import KafkaProducer
 
     producer = KafkaProducer(acks="all", linger_ms=5, **client_config)

@@ -26,7 +26,7 @@ from typing import Any
 import faust
 from pydantic import BaseModel
 
-from config import Settings
+from config.components import BatchSettings, KafkaSettings
 from config.kafka import KafkaSecurity
 from schemas import DocumentKind
 from schemas.records import BatchRow
@@ -160,9 +160,8 @@ def consumer_lag(app: faust.App, events: Sequence[faust.types.EventT]) -> int:
     return lag
 
 
-def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
+def broker_credentials(security: KafkaSecurity) -> faust.types.auth.CredentialsT | None:
     """Faust credentials for SASL and/or TLS (the mapping is ``config.kafka.KafkaSecurity``'s)."""
-    security = KafkaSecurity.from_settings(settings)
     context = security.ssl_context()
     if security.uses_sasl:
         username, password = security.username or "", security.password or ""
@@ -177,7 +176,9 @@ def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | No
 
 
 def create_app(
-    settings: Settings,
+    kafka: KafkaSettings,
+    batching: BatchSettings,
+    data_dir: Path,
     bootstrap: str,
     store: Store,
     processor: BatchProcessor,
@@ -185,26 +186,26 @@ def create_app(
     send_alert_inputs: bool = False,
 ) -> tuple[faust.App, WorkerStats]:
     """Build the Faust app with the classify agent (``alerts.agent`` adds the rule engine's agent)."""
-    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
+    (data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        settings.consumer_group,
+        kafka.consumer_group,
         broker=f"kafka://{bootstrap}",
-        broker_credentials=broker_credentials(settings),
-        broker_session_timeout=settings.kafka_session_timeout_s,
-        broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 3),
+        broker_credentials=broker_credentials(kafka.security),
+        broker_session_timeout=kafka.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, kafka.session_timeout_s / 3),
         key_serializer="raw",
         value_serializer="raw",
-        topic_partitions=settings.topic_partitions,
+        topic_partitions=kafka.partitions,
         consumer_auto_offset_reset="earliest",
-        datadir=str(settings.data_dir / "faust"),
+        datadir=str(data_dir / "faust"),
         store="memory://",
         web_host="127.0.0.1",
         web_port=web_port,
         web_bind="127.0.0.1",
         producer_acks=-1,
     )
-    use_fetch_max_wait(app, settings.kafka_fetch_max_wait_ms)
-    kinds = {topic: DocumentKind(kind) for kind, topic in settings.input_topics().items()}
+    use_fetch_max_wait(app, kafka.fetch_max_wait_ms)
+    kinds = {topic: DocumentKind(kind) for kind, topic in kafka.topics.inputs().items()}
     inputs = app.topic(*kinds, value_type=bytes, key_type=bytes)
     stats = WorkerStats()
     pending_tasks: set[asyncio.Future[None]] = set()
@@ -215,9 +216,9 @@ def create_app(
         FaustProducer(app),
         processor,
         OutputTopics(
-            scores=settings.scores_topic,
-            dead_letters=settings.deadletter_topic,
-            alert_inputs=settings.alert_inputs_topic if send_alert_inputs else None,
+            scores=kafka.topics.scores,
+            dead_letters=kafka.topics.dead_letters,
+            alert_inputs=kafka.topics.alert_inputs if send_alert_inputs else None,
         ),
     )
 
@@ -262,7 +263,7 @@ def create_app(
     @app.agent(inputs, name="classify")
     @exit_on_crash
     async def classify(stream: faust.StreamT) -> None:
-        batches = stream.noack_take(settings.batch_max_size, within=settings.batch_max_wait_s)  # type: ignore[attr-defined]
+        batches = stream.noack_take(batching.max_size, within=batching.max_wait_s)  # type: ignore[attr-defined]
         async for events in batches:
             await handle_batch(events, stream)
 

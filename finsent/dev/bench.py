@@ -122,7 +122,9 @@ def fresh_pipeline(
     with tempfile.TemporaryDirectory(prefix="finsent-bench-") as data_dir, EmbeddedBroker() as broker:
         settings = Settings(kafka_bootstrap=broker.bootstrap)
         if backlog:
-            produce(backlog, kafka_client_config(settings, broker.bootstrap), settings.input_topics(), progress=False)
+            produce(
+                backlog, kafka_client_config(settings.kafka, broker.bootstrap), settings.input_topics(), progress=False
+            )
         env = worker_env(
             broker.bootstrap,
             Path(data_dir),
@@ -161,7 +163,7 @@ def run_latency(options: PipelineBenchOptions, rate: float) -> dict[str, Any]:
         watcher.start()
         produce(
             messages,
-            kafka_client_config(settings, bootstrap),
+            kafka_client_config(settings.kafka, bootstrap),
             settings.input_topics(),
             rate=rate,
             progress=False,
@@ -193,14 +195,16 @@ def naive_throughput(messages: Sequence[OutgoingMessage], model: str | None, bac
     classifier = load_classifier(model, backend=backend)
     with tempfile.TemporaryDirectory(prefix="finsent-naive-") as data_dir, EmbeddedBroker() as broker:
         settings = Settings(kafka_bootstrap=broker.bootstrap)
-        produce(messages, kafka_client_config(settings, broker.bootstrap), settings.input_topics(), progress=False)
+        produce(
+            messages, kafka_client_config(settings.kafka, broker.bootstrap), settings.input_topics(), progress=False
+        )
         kinds = {topic: DocumentKind(kind) for kind, topic in settings.input_topics().items()}
         with open_store(f"chdb://{data_dir}/chdb") as store:
             store.init_schema()
             processor = BatchProcessor(classifier, store.existing_documents, author_key=AUTHOR_KEY.encode())
             consumer = KafkaConsumer(
                 *kinds,
-                **kafka_client_config(settings, broker.bootstrap),
+                **kafka_client_config(settings.kafka, broker.bootstrap),
                 group_id=f"naive-{uuid.uuid4().hex[:8]}",
                 auto_offset_reset="earliest",
                 max_poll_records=1,
@@ -236,7 +240,9 @@ def _watch_scores(settings: Settings, bootstrap: str, seen: dict[str, float], st
     from kafka import KafkaConsumer, TopicPartition
 
     # A short fetch wait: the watcher measures the worker, and must not add its own delay.
-    consumer = KafkaConsumer(**kafka_client_config(settings, bootstrap), enable_auto_commit=False, fetch_max_wait_ms=20)
+    consumer = KafkaConsumer(
+        **kafka_client_config(settings.kafka, bootstrap), enable_auto_commit=False, fetch_max_wait_ms=20
+    )
     # The worker creates the topic with its first score; the broker is fresh, so read it from the start.
     while not consumer.partitions_for_topic(settings.scores_topic) and not stop.is_set():
         time.sleep(0.05)
@@ -351,7 +357,7 @@ def bench_soak(options: PipelineBenchOptions, minutes: float, rate: float | None
         say(f"soak: {rate:.0f} docs/s for {minutes:g} min")
         sender = threading.Thread(
             target=produce,
-            args=(messages, kafka_client_config(settings, bootstrap), settings.input_topics()),
+            args=(messages, kafka_client_config(settings.kafka, bootstrap), settings.input_topics()),
             kwargs={"rate": rate, "progress": False, "on_sent": lambda m: sent.__setitem__(0, sent[0] + 1)},
             daemon=True,
         )

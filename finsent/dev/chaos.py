@@ -76,7 +76,7 @@ def run_chaos(options: ChaosOptions, say: Any = lambda message: None) -> dict[st
         settings = Settings(kafka_bootstrap=broker.bootstrap)
         sender = threading.Thread(
             target=produce,
-            args=(messages, kafka_client_config(settings, broker.bootstrap), settings.input_topics()),
+            args=(messages, kafka_client_config(settings.kafka, broker.bootstrap), settings.input_topics()),
             kwargs={"rate": options.rate, "progress": False},
             daemon=True,
         )

@@ -157,7 +157,7 @@ def _produce(
     try:
         produce(
             until_stopped(),
-            kafka_client_config(settings, bootstrap),
+            kafka_client_config(settings.kafka, bootstrap),
             settings.input_topics(),
             rate=options.rate,
             progress=False,
@@ -181,7 +181,7 @@ class _TopicWatcher:
     def start(self, stack: ExitStack) -> _TopicWatcher:
         from kafka import KafkaConsumer, TopicPartition
 
-        consumer = KafkaConsumer(**kafka_client_config(self.settings, self.bootstrap), enable_auto_commit=False)
+        consumer = KafkaConsumer(**kafka_client_config(self.settings.kafka, self.bootstrap), enable_auto_commit=False)
         topics = (self.settings.scores_topic, self.settings.deadletter_topic, self.settings.alerts_topic)
         partitions = [TopicPartition(t, p) for t in topics for p in range(self.settings.topic_partitions)]
         consumer.assign(partitions)
@@ -339,7 +339,7 @@ def pick_burst(settings: Settings) -> tuple[Burst, bool]:
     with no documents in the rule's window: an earlier run's news about NVDA, minutes ago,
     would dilute this run's burst below the rule's threshold.
     """
-    rule = load_rules(rules_file(settings.data_dir, settings.alert_rules_file)).by_id(BURST_RULE)
+    rule = load_rules(rules_file(settings.rules_file)).by_id(BURST_RULE)
     if not settings.alerts_enabled or rule is None:
         return BURST, False
     now = time.time()

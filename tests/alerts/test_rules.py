@@ -14,12 +14,12 @@ from alerts.rules import (
     Rule,
     RuleBook,
     RuleError,
-    editable_rules_file,
     load_rules,
     parse_duration,
     rules_file,
     save_rules,
 )
+from config import Settings
 
 BASE = {"id": "r1", "scope": "symbol", "target": "nvda", "metric": "mean_score", "comparison": "<", "threshold": -0.3}
 
@@ -106,13 +106,16 @@ def test_save_then_load_round_trips(tmp_path: Path) -> None:
 
 
 def test_the_rules_file_in_the_data_dir_wins_over_the_defaults(tmp_path: Path) -> None:
-    assert rules_file(tmp_path) == DEFAULT_RULES_FILE
-    save_rules(editable_rules_file(tmp_path), [Rule(**BASE)])
-    assert rules_file(tmp_path) == tmp_path / "rules.yaml"
-    other = tmp_path / "other.yaml"
-    assert rules_file(tmp_path, other) == DEFAULT_RULES_FILE  # configured, but not written yet
-    save_rules(editable_rules_file(tmp_path, other), [Rule(**BASE)])
-    assert rules_file(tmp_path, other) == other
+    editable = Settings(data_dir=tmp_path).rules_file
+    assert editable == tmp_path / "rules.yaml"
+    assert rules_file(editable) == DEFAULT_RULES_FILE
+    save_rules(editable, [Rule(**BASE)])
+    assert rules_file(editable) == editable
+    other = Settings(data_dir=tmp_path, alert_rules_file=tmp_path / "other.yaml").rules_file
+    assert other == tmp_path / "other.yaml"
+    assert rules_file(other) == DEFAULT_RULES_FILE  # configured, but not written yet
+    save_rules(other, [Rule(**BASE)])
+    assert rules_file(other) == other
 
 
 def test_rule_book_falls_back_to_the_defaults_until_the_file_appears(tmp_path: Path) -> None:

@@ -82,21 +82,40 @@ def test_kafka_sasl_ssl_settings_reach_both_clients(tmp_path: Path) -> None:
         kafka_sasl_username="svc",
         kafka_sasl_password="pw",
     )
-    config = kafka_client_config(settings, "k1:9093,k2:9093")
+    config = kafka_client_config(settings.kafka, "k1:9093,k2:9093")
     assert config["bootstrap_servers"] == ["k1:9093", "k2:9093"]
     assert (config["security_protocol"], config["sasl_mechanism"]) == ("SASL_SSL", "SCRAM-SHA-512")
     assert (config["sasl_plain_username"], config["sasl_plain_password"]) == ("svc", "pw")
-    credentials = broker_credentials(settings)
+    credentials = broker_credentials(settings.kafka.security)
     assert credentials is not None
     assert credentials.username == "svc"
     assert credentials.ssl_context is not None
 
 
 def test_plaintext_needs_no_credentials() -> None:
-    assert broker_credentials(Settings()) is None
-    assert kafka_client_config(Settings(), "localhost:9092")["security_protocol"] == "PLAINTEXT"
+    assert broker_credentials(Settings().kafka.security) is None
+    assert kafka_client_config(Settings().kafka, "localhost:9092")["security_protocol"] == "PLAINTEXT"
 
 
 def test_an_empty_secret_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINSENT_GRAFANA_TOKEN", "")
     assert Settings().grafana_token is None
+
+
+def test_each_component_receives_its_slice_without_printing_secrets(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        api_max_texts=5,
+        batch_max_size=64,
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_password="kafka-s3cret",
+        grafana_url="https://grafana.test",
+        grafana_token="grafana-s3cret",
+        scores_topic="prod.scores",
+    )
+    assert settings.api.max_texts == 5 and settings.batching.max_size == 64
+    assert settings.kafka.topics.scores == "prod.scores" and settings.kafka.security.password == "kafka-s3cret"
+    assert settings.alerting.rules_file == settings.api.rules_file == tmp_path / "rules.yaml"
+    assert settings.alerting.grafana.url == "https://grafana.test"
+    for view in (settings.kafka, settings.alerting, settings.api, settings.grafana):
+        assert "s3cret" not in repr(view)

@@ -57,7 +57,7 @@ def test_api_errors_metrics_and_logs_carry_no_secret(tmp_path: Path, caplog: pyt
             grafana_token=SECRETS["FINSENT_GRAFANA_TOKEN"],
             store_password=SECRETS["FINSENT_STORE_PASSWORD"],
         )
-        client = TestClient(create_app(settings, store, ClassifierSource(lambda: None)))  # type: ignore[arg-type,return-value]
+        client = TestClient(create_app(settings.api, store, ClassifierSource(lambda: None)))  # type: ignore[arg-type,return-value]
         headers = {"Authorization": f"Bearer {api_key}"}
         answers = [
             client.get("/v1/subscriptions", headers=headers),

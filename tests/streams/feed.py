@@ -35,7 +35,7 @@ def send_feed(bootstrap: str, docs: int, bad_ratio: float, seed: int, rate: floa
     settings = Settings()
     stats = produce(
         messages,
-        kafka_client_config(settings, bootstrap),
+        kafka_client_config(settings.kafka, bootstrap),
         settings.input_topics(),
         rate=rate,
         progress=False,
