@@ -128,9 +128,7 @@ def locate_pieces(base: SplitZipBase) -> list[Path]:
             raise ModelConfigError(f"package {package} holds {len(found)} pieces of {base.name}, expected 1")
         pieces.append(Path(str(dist.locate_file(found[0]))))
     if missing:
-        raise ModelConfigError(
-            f"base model {base.name} needs the packages {', '.join(missing)}: {base.install_hint()}"
-        )
+        raise ModelConfigError(f"base model {base.name} needs the packages {', '.join(missing)}: {base.install_hint()}")
     return pieces
 
 

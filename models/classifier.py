@@ -277,4 +277,3 @@ def optimal_cuts(lengths: Sequence[int], max_batch: int, token_budget: int, call
     while cuts[-1] > 0:
         cuts.append(start_of[cuts[-1]])
     return cuts[::-1]
-

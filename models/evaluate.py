@@ -72,8 +72,9 @@ def evaluate_suite(classifier: Classifier, sets: list[EvalSet], baselines: bool 
             result["baselines"] = {
                 name: {
                     k: v
-                    for k, v in classification_metrics(rows.labels, [score(t) for t in rows.texts], SENTIMENT_CLASSES)
-                    .items()
+                    for k, v in classification_metrics(
+                        rows.labels, [score(t) for t in rows.texts], SENTIMENT_CLASSES
+                    ).items()
                     if k in ("accuracy", "macro_f1")
                 }
                 for name, score in scorers.items()

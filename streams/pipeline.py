@@ -25,6 +25,7 @@ CANARY_TEXT = "Shares of the company rose after it reported quarterly earnings."
 class ClassifierUnavailable(RuntimeError):
     """The model fails on every input, a known-good one included: an infrastructure failure, not bad documents."""
 
+
 log = logging.getLogger(__name__)
 
 
@@ -104,8 +105,8 @@ class BatchProcessor:
                 failed.append((message, exc))
         if failed and not classified:
             self._check_classifier_works()
-        for message, exc in failed:
-            result.dead_letters.append(_dead_letter(message, f"classification failed: {type(exc).__name__}: {exc}"))
+        for message, error in failed:
+            result.dead_letters.append(_dead_letter(message, f"classification failed: {type(error).__name__}: {error}"))
         return classified
 
     def _check_classifier_works(self) -> None:

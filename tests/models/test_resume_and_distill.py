@@ -84,9 +84,7 @@ def test_calibration_and_ece_are_reported(tiny_data: dict[str, Path], tmp_path: 
     assert spec.text_normaliser == "strip-urls"
 
 
-def test_distilled_student_learns_the_teacher(
-    tiny_model_dir: Path, tiny_data: dict[str, Path], tmp_path: Path
-) -> None:
+def test_distilled_student_learns_the_teacher(tiny_model_dir: Path, tiny_data: dict[str, Path], tmp_path: Path) -> None:
     config = _config(
         tiny_data,
         tmp_path / "student",

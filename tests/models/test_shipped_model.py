@@ -49,4 +49,3 @@ def test_quantized_default_agrees_with_fp32(shipped_copy: Path) -> None:
         assert candidate.sentiment_label == reference.sentiment_label
         assert candidate.topic == reference.topic
         assert candidate.score == pytest.approx(reference.score, abs=0.1)
-
