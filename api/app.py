@@ -12,13 +12,15 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from api.deps import ApiMetrics, ApiState, ClassifierSource
 from api.keys import KeyRing
 from api.limits import RateLimiter
 from api.routers import alerts, classify, history, ops, rules
-from config import Settings
+from config.components import ApiSettings
 from storage import Store, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -26,9 +28,10 @@ log = logging.getLogger(__name__)
 __all__ = ["ClassifierSource", "create_app"]
 
 
-def create_app(settings: Settings, store: Store, classifier: ClassifierSource) -> FastAPI:
+def create_app(settings: ApiSettings, store: Store, classifier: ClassifierSource) -> FastAPI:
     """The API over ``store``; ``classifier`` is loaded on the first classify request."""
-    app = FastAPI(
+    # Swagger UI and ReDoc come from the fastapi-offline package, not a CDN: /docs works offline.
+    app = FastAPIOffline(
         title="finsent API",
         version="1",
         summary="Financial sentiment history, ad-hoc classification and alerts.",
@@ -37,8 +40,10 @@ def create_app(settings: Settings, store: Store, classifier: ClassifierSource) -
         settings=settings,
         store=store,
         classifier=classifier,
-        keys=KeyRing(store, cache_s=settings.api_key_cache_s),
-        limiter=RateLimiter(settings.api_rate_limit_per_min),
+        keys=KeyRing(store, cache_s=settings.key_cache_s),
+        limiter=RateLimiter(settings.rate_limit_per_min),
+        chars=RateLimiter(settings.key_chars_per_min),
+        auth_failures=RateLimiter(settings.auth_failures_per_min),
         metrics=ApiMetrics.create(),
     )
     app.state.finsent = state
@@ -48,14 +53,20 @@ def create_app(settings: Settings, store: Store, classifier: ClassifierSource) -
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > settings.api_max_body_bytes:
-            return JSONResponse({"detail": f"request body over {settings.api_max_body_bytes} bytes"}, 413)
+        if declared and declared.isdigit() and int(declared) > settings.max_body_bytes:
+            return JSONResponse({"detail": f"request body over {settings.max_body_bytes} bytes"}, 413)
         started = time.perf_counter()
         response = await call_next(request)
         route = getattr(request.scope.get("route"), "path", "unmatched")
         state.metrics.latency.labels(route).observe(time.perf_counter() - started)
         state.metrics.requests.labels(route, request.method, str(response.status_code)).inc()
         return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The offending input is not echoed: it may be huge, or a NaN or lone surrogate JSON cannot carry.
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, 422)
 
     @app.exception_handler(StoreUnavailable)
     async def store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:

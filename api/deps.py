@@ -20,10 +20,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from api.keys import KeyRing, grants
 from api.limits import RateLimiter
-from config import Settings
+from config.components import ApiSettings
 from models import Classifier
 from schemas.api import ApiKeyRow, Problem
-from schemas.durations import parse_duration
+from schemas.durations import parse_interval
 from storage import Store
 
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": Problem} for status in (401, 403, 413, 429, 503)}
@@ -66,11 +66,13 @@ class ApiMetrics:
 class ApiState:
     """Everything one API process holds; ``create_app`` puts it on ``app.state.finsent``."""
 
-    settings: Settings
+    settings: ApiSettings
     store: Store
     classifier: ClassifierSource
     keys: KeyRing
     limiter: RateLimiter
+    chars: RateLimiter
+    auth_failures: RateLimiter
     metrics: ApiMetrics
 
 
@@ -78,7 +80,7 @@ def api_state(request: Request) -> ApiState:
     return request.app.state.finsent  # type: ignore[no-any-return]
 
 
-def get_settings(request: Request) -> Settings:
+def get_settings(request: Request) -> ApiSettings:
     return api_state(request).settings
 
 
@@ -94,7 +96,7 @@ def get_metrics(request: Request) -> ApiMetrics:
     return api_state(request).metrics
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 ClassifierDep = Annotated[Classifier, Depends(get_classifier)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
@@ -109,17 +111,30 @@ def _require(scope: str) -> Callable[..., ApiKeyRow]:
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> ApiKeyRow:
         state = api_state(request)
+        address = request.client.host if request.client else "unknown"
+        if (wait_s := state.auth_failures.wait_s(address)) > 0:
+            raise _too_many("too many failed authentications from this address", wait_s)
         key = state.keys.verify(credentials.credentials) if credentials else None
         if key is None:
+            state.auth_failures.acquire(address)
             raise HTTPException(401, "a valid API key is required", headers={"WWW-Authenticate": "Bearer"})
         if not grants(key.scope, scope):
             raise HTTPException(403, f"this key has scope {key.scope!r}; this route needs {scope!r}")
-        wait_s = state.limiter.acquire(key.key_id)
-        if wait_s > 0:
-            raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": str(int(wait_s) + 1)})
+        if (wait_s := state.limiter.acquire(key.key_id)) > 0:
+            raise _too_many("rate limit exceeded", wait_s)
         return key
 
     return check
+
+
+def _too_many(message: str, wait_s: float) -> HTTPException:
+    return HTTPException(429, message, headers={"Retry-After": str(int(wait_s) + 1)})
+
+
+def charge_characters(request: Request, key: ApiKeyRow, characters: int) -> None:
+    """Take ``characters`` from the key's per-minute classification budget, or answer 429."""
+    if (wait_s := api_state(request).chars.acquire(key.key_id, characters)) > 0:
+        raise _too_many("this key's characters-per-minute budget for classification is spent", wait_s)
 
 
 ReadKey = Annotated[ApiKeyRow, Depends(_require("read"))]
@@ -135,8 +150,9 @@ RuleId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 
 
 def interval_seconds(text: str) -> int:
+    """A series interval in seconds (``schemas.durations.parse_interval``), or 422."""
     try:
-        return parse_duration(text, minimum_s=60, maximum_s=86_400)
+        return parse_interval(text)
     except ValueError as exc:
         raise HTTPException(422, f"interval: {exc}") from None
 

@@ -6,6 +6,8 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +15,7 @@ import click
 
 from config import Settings
 from finsent.clisupport import FinsentGroup, settings_for_cli
+from schemas.api import MAX_ALERTS_PAGE, MAX_DOCUMENTS_PAGE
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -103,7 +106,7 @@ def _send_to_kafka(
 
     stats = produce(
         messages,
-        kafka_client_config(settings, _bootstrap_or_fail(settings)),
+        kafka_client_config(settings.kafka, _bootstrap_or_fail(settings)),
         settings.input_topics(),
         rate=rate,
         total=total,
@@ -223,7 +226,7 @@ def _config_from_options(out: Path, base: str, options: dict[str, Any], **extra:
 
     try:
         data = corpora(options.pop("data_root"))
-        files = {
+        files: dict[str, Any] = {
             "sentiment_train": data.sentiment_train,
             "sentiment_val": data.sentiment_val,
             "topic_train": data.topic_train,
@@ -380,82 +383,122 @@ FORMAT = click.option(
 )
 
 
+SINCE = click.option("--since", default="24h", show_default=True, help="how far back: 15m, 6h, 7d")
+SYMBOL = click.option("--symbol", default=None, help="a ticker, e.g. NVDA (any case)")
+TOPIC = click.option("--topic", default=None, help='a topic, e.g. "Earnings" (any case; see `finsent query topics`)')
+
+
+def _time_range(since: str) -> tuple[datetime, datetime]:
+    """``[now - since, now)`` in UTC, or a one-line usage error."""
+    from finsent.query import parse_duration
+
+    try:
+        end = datetime.now(UTC)
+        return end - parse_duration(since), end
+    except (ValueError, OverflowError) as exc:
+        raise click.UsageError(f"--since: {exc}") from exc
+
+
 @query.command(name="sentiment")
-@click.option("--symbol", default=None, help="a ticker, e.g. NVDA")
-@click.option("--topic", default=None, help='a topic, e.g. "Earnings"')
-@click.option("--since", default="24h", show_default=True, help="how far back: 15m, 6h, 7d")
-@click.option("--interval", default="1m", show_default=True, help="bucket size: 1m to 1d")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="also draw a PNG chart")
+@SYMBOL
+@TOPIC
+@SINCE
+@click.option("--interval", default="1m", show_default=True, help="bucket size: whole minutes, 1m to 1d")
+@click.option(
+    "--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="also draw a chart (.png, .svg, .pdf)"
+)
 @FORMAT
 def query_sentiment(
     symbol: str | None, topic: str | None, since: str, interval: str, plot: Path | None, fmt: str
 ) -> None:
     """Mean score and volume over time for one symbol or topic, from the per-minute rollups."""
-    from datetime import UTC, datetime
-
-    from finsent.query import parse_duration, plot_sentiment, render
+    from finsent.query import check_plot_path, plot_sentiment, render
+    from schemas.durations import parse_interval
     from storage import open_store
-    from storage.queries import fired_alerts, sentiment_series
+    from storage.queries import SERIES_COLUMNS, fired_alerts, sentiment_series
 
     try:
-        window, step = parse_duration(since), parse_duration(interval)
-        end = datetime.now(UTC)
-        with open_store(settings_for_cli().resolved_store_url) as store:
-            rows = sentiment_series(
-                store, symbol=symbol, topic=topic, start=end - window, end=end, interval_s=int(step.total_seconds())
-            )
-            alerts = fired_alerts(store, symbol=symbol, topic=topic, start=end - window, end=end) if plot else []
+        if plot is not None:
+            check_plot_path(plot)
+        step = parse_interval(interval)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    click.echo(render(rows, fmt))
+    start, end = _time_range(since)
+    try:
+        with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+            rows = sentiment_series(store, symbol=symbol, topic=topic, start=start, end=end, interval_s=step)
+            alerts = fired_alerts(store, symbol=symbol, topic=topic, start=start, end=end) if plot else []
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(render(rows, fmt, SERIES_COLUMNS))
     if plot is not None:
         if not rows:
             raise click.ClickException(f"nothing to plot: no documents for {symbol or topic} in the last {since}")
-        title = f"{symbol or topic}: sentiment and volume, last {since} ({interval} intervals)"
-        plot_sentiment(rows, alerts, title, plot, int(step.total_seconds()))
+        title = f"{(symbol or '').upper() or topic}: sentiment and volume per {interval}"
+        plot_sentiment(rows, alerts, title, plot, step, start, end)
         click.echo(f"wrote {plot}", err=True)
 
 
 @query.command(name="alerts")
 @click.option("--rule", "rule_id", default=None)
-@click.option("--symbol", default=None)
-@click.option("--topic", default=None)
-@click.option("--since", default="24h", show_default=True, help="how far back: 15m, 6h, 7d")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@SYMBOL
+@TOPIC
+@SINCE
+@click.option("--limit", type=click.IntRange(1, MAX_ALERTS_PAGE), default=100, show_default=True)
 @FORMAT
 def query_alerts(rule_id: str | None, symbol: str | None, topic: str | None, since: str, limit: int, fmt: str) -> None:
     """Alerts fired, newest first, with their Grafana delivery state."""
-    from datetime import UTC, datetime
-
-    from finsent.query import parse_duration, render
+    from finsent.query import render
     from storage import open_store
-    from storage.queries import fired_alerts
+    from storage.queries import ALERT_COLUMNS, fired_alerts
 
-    try:
-        end = datetime.now(UTC)
-        start = end - parse_duration(since)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-    with open_store(settings_for_cli().resolved_store_url) as store:
+    start, end = _time_range(since)
+    with open_store(settings_for_cli().resolved_store_url, create=False) as store:
         rows = fired_alerts(store, rule_id=rule_id, symbol=symbol, topic=topic, start=start, end=end, limit=limit)
-    click.echo(render(rows, fmt))
+    click.echo(render(rows, fmt, ALERT_COLUMNS))
 
 
 @query.command(name="documents")
-@click.option("--symbol", default=None)
-@click.option("--topic", default=None)
+@SYMBOL
+@TOPIC
 @click.option("--sentiment", type=click.Choice(["negative", "neutral", "positive"]), default=None)
-@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@SINCE
+@click.option("--limit", type=click.IntRange(1, MAX_DOCUMENTS_PAGE), default=20, show_default=True)
 @FORMAT
-def query_documents(symbol: str | None, topic: str | None, sentiment: str | None, limit: int, fmt: str) -> None:
-    """The newest documents with their scores."""
+def query_documents(
+    symbol: str | None, topic: str | None, sentiment: str | None, since: str, limit: int, fmt: str
+) -> None:
+    """The newest documents in the range, with doc id, URL, symbols, topic, sentiment and score."""
     from finsent.query import render
     from storage import open_store
-    from storage.queries import latest_documents
+    from storage.queries import DOCUMENT_COLUMNS, documents_page
 
-    with open_store(settings_for_cli().resolved_store_url) as store:
-        rows = latest_documents(store, symbol=symbol, topic=topic, sentiment=sentiment, limit=limit)
-    click.echo(render(rows, fmt))
+    start, end = _time_range(since)
+    with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+        rows = documents_page(store, symbol=symbol, topic=topic, sentiment=sentiment, start=start, end=end, limit=limit)
+    click.echo(render(rows, fmt, DOCUMENT_COLUMNS))
+
+
+def _activity_command(kind: str) -> Callable[..., None]:
+    @SINCE
+    @click.option("--limit", type=click.IntRange(1, 1_000), default=100, show_default=True)
+    @FORMAT
+    def listing(since: str, limit: int, fmt: str) -> None:
+        from finsent.query import render
+        from storage import open_store
+        from storage.queries import ACTIVITY_COLUMNS, activity
+
+        start, end = _time_range(since)
+        with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+            rows = activity(store, kind, start=start, end=end, limit=limit)
+        click.echo(render(rows, fmt, ACTIVITY_COLUMNS))
+
+    listing.__doc__ = f"{kind.capitalize()}s with documents in the range, the busiest first, with their mean score."
+    return listing
+
+
+query.command(name="symbols")(_activity_command("symbol"))
+query.command(name="topics")(_activity_command("topic"))
 
 
 @main.command()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,15 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=parse_seconds(text))
 
 
-def render(rows: Sequence[dict[str, Any]], fmt: str) -> str:
-    """Rows as a terminal table, CSV or JSON lines."""
+def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] = ()) -> str:
+    """Rows as a terminal table, CSV (with its header even when empty) or one JSON array."""
+    names = list(rows[0]) if rows else list(columns)
     if fmt == "json":
-        return "\n".join(json.dumps(row, default=str) for row in rows)
+        return json.dumps([dict(row) for row in rows], default=str)
     if fmt == "csv":
         out = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        if names:
+            writer = csv.DictWriter(out, fieldnames=names)
             writer.writeheader()
             writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
         return out.getvalue().rstrip("\n")
@@ -56,28 +58,72 @@ def _table(rows: Sequence[dict[str, Any]]) -> str:
     return console.export_text().rstrip()
 
 
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+"""Chart files ``--plot`` writes; any other path is refused before anything is queried."""
+
+
+def check_plot_path(path: Path) -> None:
+    """ValueError unless ``path`` names an image file (``.png``, ``.svg`` or ``.pdf``)."""
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise ValueError(f"--plot must name a {', '.join(PLOT_SUFFIXES)} file, not {path.name!r}")
+
+
+def bucket_grid(
+    series: Sequence[dict[str, Any]], start: datetime, end: datetime, interval_s: int
+) -> tuple[list[datetime], list[float], list[int]]:
+    """Every bucket of ``[start, end)``: times, mean scores (NaN where empty, so the line breaks) and volumes."""
+    by_time = {row["time"].replace(tzinfo=UTC) if row["time"].tzinfo is None else row["time"]: row for row in series}
+    first = datetime.fromtimestamp(int(start.timestamp()) // interval_s * interval_s, UTC)
+    times, scores, volumes = [], [], []
+    at = first
+    while at < end:
+        row = by_time.get(at)
+        times.append(at)
+        scores.append(float(row["mean_score"]) if row else math.nan)
+        volumes.append(int(row["docs"]) if row else 0)
+        at += timedelta(seconds=interval_s)
+    return times, scores, volumes
+
+
 def plot_sentiment(
-    series: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], title: str, out: Path, interval_s: int
+    series: Sequence[dict[str, Any]],
+    alerts: Sequence[dict[str, Any]],
+    title: str,
+    out: Path,
+    interval_s: int,
+    start: datetime,
+    end: datetime,
 ) -> Path:
-    """Mean score (line), volume (bars) and fired alerts (markers) on one chart, written to ``out``."""
+    """Mean score (line), volume (bars) and fired alerts (lines) over ``[start, end)``, written to ``out``.
+
+    Empty buckets break the line instead of joining across them; a lone bucket shows as a marker.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
-    times = [row["time"] for row in series]
+    check_plot_path(out)
+    times, scores, volumes = bucket_grid(series, start, end, interval_s)
     fig, score_axis = plt.subplots(figsize=(11, 4.8), dpi=120)
     volume_axis = score_axis.twinx()
-    volume_axis.bar(times, [row["docs"] for row in series], width=interval_s / 86_400 * 0.9, color="#c8d3e0",
-                    label="documents")  # fmt: skip
+    bars = volume_axis.bar(times, volumes, width=interval_s / 86_400 * 0.9, align="edge", color="#c8d3e0",
+                           label="documents per interval")  # fmt: skip
     volume_axis.set_ylabel("documents per interval", color="#5b6b7d")
+    volume_axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+    volume_axis.set_ylim(0, max(1, max(volumes, default=0)) * 1.15)
     score_axis.set_zorder(volume_axis.get_zorder() + 1)
     score_axis.patch.set_visible(False)
-    score_axis.plot(times, [row["mean_score"] for row in series], color="#1f4e79", linewidth=1.8, label="mean score")
+    centres = [at + timedelta(seconds=interval_s / 2) for at in times]
+    (line,) = score_axis.plot(centres, scores, color="#1f4e79", linewidth=1.8, marker="o", markersize=3,
+                              label="mean score")  # fmt: skip
     score_axis.axhline(0, color="#888888", linewidth=0.8, linestyle=":")
     score_axis.set_ylim(-1.05, 1.05)
     score_axis.set_ylabel("mean score (p_positive − p_negative)")
+    handles: list[Any] = [line, bars]
     for index, alert in enumerate(alerts):
         color = {"critical": "#b00020", "warning": "#e65100"}.get(str(alert["severity"]), "#f9a825")
         score_axis.axvline(alert["fired_at"], color=color, linewidth=1.2, alpha=0.8)
@@ -91,9 +137,16 @@ def plot_sentiment(
             va="top",
             ha="right",
         )
-    score_axis.set_title(title)
-    score_axis.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
-    fig.autofmt_xdate()
+    if alerts:
+        handles.append(Line2D([], [], color="#e65100", linewidth=1.2, label="alert fired"))
+    # Above the plot area, under the title, so it never hides a bar or a point.
+    score_axis.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
+    score_axis.set_title(title, pad=20)
+    score_axis.set_xlim(start, end)
+    locator = mdates.AutoDateLocator(tz=UTC)
+    score_axis.xaxis.set_major_locator(locator)
+    score_axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
+    score_axis.set_xlabel(f"time (UTC), {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_DOCUMENTS_PAGE = 500
+"""Documents one query returns at most, for the CLI and the API alike."""
+MAX_ALERTS_PAGE = 1_000
+"""Alerts one query returns at most, for the CLI and the API alike."""
 
 ApiScope = Literal["read", "write", "admin"]
 SCOPE_RANK: dict[str, int] = {"read": 1, "write": 2, "admin": 3}
@@ -31,6 +36,16 @@ class ClassifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     texts: list[str] = Field(min_length=1, description="texts to classify; the server caps count and length")
+
+    @field_validator("texts")
+    @classmethod
+    def _valid_unicode(cls, texts: list[str]) -> list[str]:
+        for index, text in enumerate(texts):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"texts[{index}] is not valid Unicode (an unpaired surrogate)") from None
+        return texts
 
 
 class PredictionOut(BaseModel):
@@ -73,8 +88,16 @@ class DocumentOut(BaseModel):
     url: str
     symbols: list[str]
     topic: str
-    sentiment: int
+    sentiment: Literal["negative", "neutral", "positive"]
     score: float
+
+
+class Activity(BaseModel):
+    """A symbol or topic with documents in the requested range."""
+
+    name: str
+    docs: int
+    mean_score: float
 
 
 class DocumentPage(BaseModel):

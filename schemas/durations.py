@@ -42,3 +42,15 @@ def format_duration(seconds: int) -> str:
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+MIN_INTERVAL_S, MAX_INTERVAL_S = 60, 86_400
+"""A sentiment series' interval: whole minutes from 1m to 1d (the rollups are per minute)."""
+
+
+def parse_interval(value: object) -> int:
+    """Seconds of a series interval (CLI ``--interval`` and API ``interval`` alike); ValueError otherwise."""
+    seconds = parse_duration(value, minimum_s=MIN_INTERVAL_S, maximum_s=MAX_INTERVAL_S)
+    if seconds % 60:
+        raise ValueError(f"interval {value!r} must be a whole number of minutes (the rollups are per minute)")
+    return seconds

@@ -21,7 +21,7 @@ from chdb.session import Session
 
 from storage.base import Store
 from storage.chdb_results import SESSION_SETTINGS, decode_json_compact
-from storage.exceptions import StoreConfigError, StoreError
+from storage.exceptions import StoreConfigError, StoreError, StoreNotInitialised, is_unknown_table, short_reason
 from storage.urls import ChdbConfig, checked_identifier, parse_chdb_url
 from storage.values import render_params, render_settings
 
@@ -34,9 +34,9 @@ class ChdbStore(Store):
 
     drop_suffix = " SYNC"
 
-    def __init__(self, path: str | os.PathLike[str], database: str = "default") -> None:
+    def __init__(self, path: str | os.PathLike[str], database: str = "default", create: bool = True) -> None:
         super().__init__()
-        self._config = ChdbConfig(path=_data_dir(path), database=checked_identifier(database))
+        self._config = ChdbConfig(path=_data_dir(path, create), database=checked_identifier(database))
         self._session = _claim_and_open(self._config.path)
         self._shutdown = weakref.finalize(self, _shutdown, self._session, self._config.path)
         try:
@@ -46,10 +46,13 @@ class ChdbStore(Store):
             raise
 
     @classmethod
-    def from_url(cls, url: str) -> ChdbStore:
-        """Open ``chdb:///absolute/path`` or ``chdb://relative/path`` (``?database=`` optional)."""
+    def from_url(cls, url: str, create: bool = True) -> ChdbStore:
+        """Open ``chdb:///absolute/path`` or ``chdb://relative/path`` (``?database=`` optional).
+
+        With ``create=False`` a data path that does not exist is a StoreConfigError, not a new store.
+        """
         config = parse_chdb_url(url)
-        return cls(config.path, config.database)
+        return cls(config.path, config.database, create)
 
     @property
     def description(self) -> str:
@@ -97,13 +100,15 @@ class ChdbStore(Store):
         try:
             self._session.query(sql, "CSV")
         except Exception as exc:
-            raise StoreError(f"chdb insert into {table} failed: {exc}") from exc
+            raise StoreError(f"chdb insert into {table} failed: {short_reason(str(exc))}") from exc
 
     def _run(self, sql: str, fmt: str = "CSV") -> Any:
         try:
             return self._session.query(sql, fmt)
         except Exception as exc:
-            raise StoreError(f"chdb query failed: {exc}") from exc
+            if is_unknown_table(str(exc)):
+                raise StoreNotInitialised(f"the store at {self._config.path}") from exc
+            raise StoreError(f"chdb query failed: {short_reason(str(exc))}") from exc
 
     def _release(self) -> None:
         self._shutdown()
@@ -127,10 +132,15 @@ def _arrow_table(columns: Sequence[str], data: list[list[Any]]) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=list(columns))
 
 
-def _data_dir(path: str | os.PathLike[str]) -> Path:
+def _data_dir(path: str | os.PathLike[str], create: bool) -> Path:
     resolved = Path(path).expanduser().resolve()
     if "?" in str(resolved):
         raise StoreConfigError("a chdb data path cannot contain '?'")
+    if not create and not resolved.is_dir():
+        raise StoreConfigError(
+            f"no finsent store at {resolved}: check FINSENT_DATA_DIR (or FINSENT_STORE_URL), "
+            "or run `finsent worker` or `make demo` first"
+        )
     resolved.mkdir(parents=True, exist_ok=True)
     return resolved
 

@@ -10,7 +10,7 @@ from clickhouse_driver import errors as ch_errors
 from clickhouse_driver.errors import ErrorCodes
 
 from storage.base import Store
-from storage.exceptions import StoreError, StoreUnavailable
+from storage.exceptions import StoreError, StoreNotInitialised, StoreUnavailable, short_reason
 from storage.urls import ServerConfig, parse_server_url
 
 T = TypeVar("T")
@@ -110,11 +110,11 @@ def translate_error(exc: Exception, config: ServerConfig) -> StoreError:
         message = message.replace(config.password, "***")
     if isinstance(exc, _TRANSIENT_TYPES) or getattr(exc, "code", None) in TRANSIENT_CODES:
         return StoreUnavailable(message)
-    if getattr(exc, "code", None) == ErrorCodes.UNKNOWN_DATABASE:
-        return StoreError(f"{message} (run init_schema() to create it)")
+    if getattr(exc, "code", None) in {ErrorCodes.UNKNOWN_DATABASE, ErrorCodes.UNKNOWN_TABLE}:
+        return StoreNotInitialised(f"ClickHouse {config.host}:{config.port}/{config.database}")
     return StoreError(message)
 
 
 def _message(exc: Exception) -> str:
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return text.strip().splitlines()[0][:500]
+    return short_reason(text)

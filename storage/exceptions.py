@@ -1,6 +1,10 @@
-"""Errors raised by storage/."""
+"""Errors raised by storage/, with messages that name the problem and never echo SQL."""
+
+import re
 
 from config.errors import FinsentError
+
+_SQL_CONTEXT = re.compile(r"\.?\s*(In scope|While processing|Stack trace)\b.*?(?=\s\([A-Z_]+\)\s*$|$)", re.DOTALL)
 
 
 class StoreError(FinsentError):
@@ -17,3 +21,22 @@ class StoreConfigError(StoreError, ValueError):
     """A store URL or option is malformed or unsupported."""
 
     exit_code = 2
+
+
+class StoreNotInitialised(StoreError):
+    """The store exists but holds no finsent tables yet (nothing has been stored there)."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"{where} has no finsent tables yet: start `finsent worker` (or `make demo`) once to create them"
+        )
+
+
+def short_reason(text: str) -> str:
+    """A ClickHouse error's first line without the query it quotes (``In scope SELECT …``), at most 300 characters."""
+    first = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    return _SQL_CONTEXT.sub("", first).strip()[:300]
+
+
+def is_unknown_table(text: str) -> bool:
+    return "UNKNOWN_TABLE" in text or "Code: 60." in text

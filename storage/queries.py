@@ -6,9 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from schemas.api import MAX_ALERTS_PAGE, MAX_DOCUMENTS_PAGE
 from storage.base import Store
 
 SENTIMENT_LABELS = {"negative": -1, "neutral": 0, "positive": 1}
+SENTIMENT_NAMES = {value: name for name, value in SENTIMENT_LABELS.items()}
+DOCUMENT_COLUMNS = ("doc_id", "time", "kind", "source", "headline", "url", "symbols", "topic", "sentiment", "score")
+SERIES_COLUMNS = ("time", "docs", "mean_score", "negatives", "positives")
+ALERT_COLUMNS = (
+    "alert_id", "rule_id", "severity", "scope", "symbol", "topic", "metric", "comparison", "value",
+    "threshold", "window_s", "doc_count", "fired_at", "headlines", "delivery_state",
+)  # fmt: skip
+ACTIVITY_COLUMNS = ("name", "docs", "mean_score")
 _ROLLUPS = {"symbol": "sentiment_by_symbol_1m", "topic": "sentiment_by_topic_1m"}
 
 
@@ -22,7 +31,7 @@ def sentiment_series(
     interval_s: int = 60,
 ) -> list[dict[str, Any]]:
     """Documents, mean score and negative/positive counts per interval for one symbol or topic."""
-    return store.query_dicts(*_sentiment_series_sql(symbol, topic, start, end, interval_s))
+    return store._query_dicts(*_sentiment_series_sql(symbol, topic, start, end, interval_s))
 
 
 def sentiment_series_json(
@@ -35,7 +44,7 @@ def sentiment_series_json(
     interval_s: int = 60,
 ) -> bytes:
     """``sentiment_series`` as a JSON array, written by ClickHouse where the backend can (for the API)."""
-    return store.query_json(*_sentiment_series_sql(symbol, topic, start, end, interval_s))
+    return store._query_json(*_sentiment_series_sql(symbol, topic, start, end, interval_s))
 
 
 def _sentiment_series_sql(
@@ -46,14 +55,16 @@ def _sentiment_series_sql(
     if interval_s < 60 or interval_s % 60:
         raise ValueError("the interval must be a whole number of minutes (the rollups are per minute)")
     key_column = "symbol" if symbol is not None else "topic"
+    key_filter = "symbol = %(key)s" if symbol is not None else "lowerUTF8(topic) = %(key)s"
     sql = f"""
         SELECT toDateTime(intDiv(toUInt32(minute), %(step)s) * %(step)s, 'UTC') AS time,
                countMerge(docs) AS docs, avgMerge(score_avg) AS mean_score,
                sumMerge(negatives) AS negatives, sumMerge(positives) AS positives
         FROM {_ROLLUPS[key_column]}
-        WHERE {key_column} = %(key)s AND minute >= %(start)s AND minute < %(end)s
+        WHERE {key_filter} AND minute >= %(start)s AND minute < %(end)s
         GROUP BY time ORDER BY time"""
-    params = {"step": interval_s, "key": symbol if symbol is not None else topic, "start": start, "end": end}
+    key = symbol.upper() if symbol is not None else str(topic).lower()
+    params = {"step": interval_s, "key": key, "start": start, "end": end}
     return sql, params
 
 
@@ -63,28 +74,7 @@ def documents_per_symbol(store: Store, symbols: Sequence[str], since: datetime) 
         SELECT symbol, countMerge(docs) AS docs FROM sentiment_by_symbol_1m
         WHERE symbol IN %(symbols)s AND minute >= %(since)s
         GROUP BY symbol"""
-    return {symbol: int(docs) for symbol, docs in store.query(sql, {"symbols": tuple(symbols), "since": since})}
-
-
-def latest_documents(
-    store: Store,
-    *,
-    symbol: str | None = None,
-    topic: str | None = None,
-    sentiment: str | None = None,
-    limit: int = 20,
-) -> list[dict[str, Any]]:
-    """The newest stored documents, optionally for one symbol, topic and sentiment."""
-    clauses: list[str] = ["1"]
-    params: dict[str, Any] = {"limit": limit}
-    _filter_documents(clauses, params, symbol, topic, sentiment)
-    sql = f"""
-        SELECT event_time AS time, symbols, topic, sentiment, round(score, 3) AS score, source, headline
-        FROM documents FINAL
-        WHERE {" AND ".join(clauses)}
-        ORDER BY event_time DESC, doc_id
-        LIMIT %(limit)s"""
-    return store.query_dicts(sql, params)
+    return {symbol: int(docs) for symbol, docs in store._query(sql, {"symbols": tuple(symbols), "since": since})}
 
 
 def documents_page(
@@ -112,7 +102,23 @@ def documents_page(
         WHERE {" AND ".join(clauses)}
         ORDER BY event_time DESC, doc_id DESC
         LIMIT %(limit)s"""
-    return store.query_dicts(sql, params)
+    rows = store._query_dicts(sql, params | {"limit": min(limit, MAX_DOCUMENTS_PAGE)})
+    for row in rows:
+        row["sentiment"] = SENTIMENT_NAMES[int(row["sentiment"])]
+    return rows
+
+
+def activity(store: Store, kind: str, *, start: datetime, end: datetime, limit: int = 100) -> list[dict[str, Any]]:
+    """Symbols (``kind="symbol"``) or topics with documents in [start, end): the busiest first."""
+    column = {"symbol": "symbol", "topic": "topic"}[kind]
+    sql = f"""
+        SELECT {column} AS name, countMerge(docs) AS docs, avgMerge(score_avg) AS mean_score
+        FROM {_ROLLUPS[kind]}
+        WHERE minute >= %(start)s AND minute < %(end)s
+        GROUP BY name
+        ORDER BY docs DESC, name
+        LIMIT %(limit)s"""
+    return store._query_dicts(sql, {"start": start, "end": end, "limit": int(limit)})
 
 
 def fired_alerts(
@@ -127,11 +133,16 @@ def fired_alerts(
 ) -> list[dict[str, Any]]:
     """Alerts fired in [start, end), newest first, with their delivery state."""
     clauses = ["fired_at >= %(start)s", "fired_at < %(end)s"]
-    params: dict[str, Any] = {"start": start, "end": end, "limit": limit}
-    for column, value in (("rule_id", rule_id), ("symbol", symbol), ("topic", topic)):
-        if value is not None:
-            clauses.append(f"{column} = %({column})s")
-            params[column] = value
+    params: dict[str, Any] = {"start": start, "end": end, "limit": min(limit, MAX_ALERTS_PAGE)}
+    if rule_id is not None:
+        clauses.append("rule_id = %(rule_id)s")
+        params["rule_id"] = rule_id
+    if symbol is not None:
+        clauses.append("symbol = %(symbol)s")
+        params["symbol"] = symbol.upper()
+    if topic is not None:
+        clauses.append("lowerUTF8(topic) = %(topic)s")
+        params["topic"] = topic.lower()
     sql = f"""
         SELECT alert_id, rule_id, toString(severity) AS severity, toString(scope) AS scope, symbol, topic,
                metric, comparison, value, threshold, window_s, doc_count, fired_at, headlines,
@@ -140,7 +151,7 @@ def fired_alerts(
         WHERE {" AND ".join(clauses)}
         ORDER BY fired_at DESC, alert_id
         LIMIT %(limit)s"""
-    return store.query_dicts(sql, params)
+    return store._query_dicts(sql, params)
 
 
 def _filter_documents(
@@ -149,10 +160,10 @@ def _filter_documents(
     """Add the optional symbol, topic and sentiment conditions (parameterized) to a documents query."""
     if symbol is not None:
         clauses.append("has(symbols, %(symbol)s)")
-        params["symbol"] = symbol
+        params["symbol"] = symbol.upper()
     if topic is not None:
-        clauses.append("topic = %(topic)s")
-        params["topic"] = topic
+        clauses.append("lowerUTF8(topic) = %(topic)s")
+        params["topic"] = topic.lower()
     if sentiment is not None:
         clauses.append("sentiment = %(sentiment)s")
         params["sentiment"] = SENTIMENT_LABELS[sentiment]
@@ -162,7 +173,7 @@ def count_score_rows_of(store: Store, doc_ids: Sequence[str], chunk: int = 2_000
     """Score rows (after dedup) of the given documents."""
     total = 0
     for start in range(0, len(doc_ids), chunk):
-        rows = store.query(
+        rows = store._query(
             "SELECT count() FROM scores FINAL WHERE doc_id IN %(ids)s", {"ids": tuple(doc_ids[start : start + chunk])}
         )
         total += int(rows[0][0])
@@ -171,4 +182,4 @@ def count_score_rows_of(store: Store, doc_ids: Sequence[str], chunk: int = 2_000
 
 def rollup_document_count(store: Store) -> int:
     """Documents counted in the per-topic rollup: equal to the stored documents when no insert was cut short."""
-    return int(store.query("SELECT countMerge(docs) FROM sentiment_by_topic_1m")[0][0])
+    return int(store._query("SELECT countMerge(docs) FROM sentiment_by_topic_1m")[0][0])

@@ -13,8 +13,8 @@ from alerts import subscriptions
 from alerts.exceptions import GrafanaAuthError, GrafanaError, GrafanaUnavailable, SubscriptionError
 from alerts.grafana import Grafana
 from api.deps import ERRORS, From, ReadKey, SettingsDep, StoreDep, Symbol, To, Topic, WriteKey, time_range
-from config import Settings
-from schemas.api import AlertOut, Problem, SubscriptionIn
+from config.components import ApiSettings
+from schemas.api import MAX_ALERTS_PAGE, AlertOut, Problem, SubscriptionIn
 from storage.queries import fired_alerts
 
 router = APIRouter(tags=["alerts"])
@@ -30,13 +30,11 @@ def alerts(
     topic: Topic = None,
     start: From = None,
     end: To = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_ALERTS_PAGE)] = 100,
 ) -> list[AlertOut]:
     """Alerts fired in the range, newest first, with their Grafana delivery state."""
     start, end = time_range(start, end)
-    rows = fired_alerts(
-        store, rule_id=rule, symbol=symbol.upper() if symbol else None, topic=topic, start=start, end=end, limit=limit
-    )
+    rows = fired_alerts(store, rule_id=rule, symbol=symbol, topic=topic, start=start, end=end, limit=limit)
     return [AlertOut(**row) for row in rows]
 
 
@@ -59,7 +57,7 @@ def subscribe(body: SubscriptionIn, key: WriteKey, settings: SettingsDep) -> dic
             email=body.email,
             webhook=body.webhook,
             slack=body.slack,
-            datasource_uid=settings.grafana_datasource_uid,
+            datasource_uid=settings.grafana.datasource_uid,
         )
     return {"rule": body.rule, "changed": changes.changed, **asdict(changes)}
 
@@ -81,12 +79,12 @@ def unsubscribe(
 
 
 @contextmanager
-def _grafana(settings: Settings) -> Iterator[Grafana]:
+def _grafana(settings: ApiSettings) -> Iterator[Grafana]:
     """The configured Grafana, with alerts/ errors turned into HTTP answers."""
-    if not settings.grafana_url:
+    if not settings.grafana.url:
         raise HTTPException(503, "FINSENT_GRAFANA_URL is not set on this API server")
     try:
-        yield Grafana.from_settings(settings)
+        yield Grafana.from_settings(settings.grafana)
     except SubscriptionError as exc:
         raise HTTPException(422, str(exc)) from None
     except GrafanaUnavailable:

@@ -21,9 +21,9 @@ from api.deps import (
     interval_seconds,
     time_range,
 )
-from schemas.api import DocumentOut, DocumentPage, SentimentSeries
+from schemas.api import MAX_DOCUMENTS_PAGE, Activity, DocumentOut, DocumentPage, SentimentSeries
 from schemas.durations import DURATION_PATTERN
-from storage.queries import documents_page, sentiment_series_json
+from storage.queries import activity, documents_page, sentiment_series_json
 
 router = APIRouter(tags=["history"])
 
@@ -39,7 +39,9 @@ def sentiment(
     topic: Topic = None,
     start: From = None,
     end: To = None,
-    interval: Annotated[str, Query(pattern=DURATION_PATTERN, description="1m to 1d, e.g. 5m, 1h")] = "1m",
+    interval: Annotated[
+        str, Query(pattern=DURATION_PATTERN, description="whole minutes, 1m to 1d, e.g. 5m, 1h")
+    ] = "1m",
 ) -> Response:
     """Documents, mean score and negative/positive counts per interval, for one symbol or one topic."""
     if (symbol is None) == (topic is None):
@@ -65,14 +67,14 @@ def documents(
     sentiment: Sentiment | None = None,
     start: From = None,
     end: To = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_DOCUMENTS_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> DocumentPage:
     """Stored documents, newest first, one page at a time."""
     start, end = time_range(start, end)
     rows = documents_page(
         store,
-        symbol=symbol.upper() if symbol else None,
+        symbol=symbol,
         topic=topic,
         sentiment=sentiment,
         start=start,
@@ -83,3 +85,21 @@ def documents(
     page = [DocumentOut(**row) for row in rows]
     next_cursor = encode_cursor(page[-1].time, page[-1].doc_id) if len(page) == limit else None
     return DocumentPage(documents=page, next_cursor=next_cursor)
+
+
+@router.get("/v1/symbols", responses=ERRORS)
+def symbols(
+    key: ReadKey, store: StoreDep, start: From = None, end: To = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[Activity]:
+    """Symbols with documents in the range (default: the last 24 hours), the busiest first."""
+    start, end = time_range(start, end)
+    return [Activity(**row) for row in activity(store, "symbol", start=start, end=end, limit=limit)]
+
+
+@router.get("/v1/topics", responses=ERRORS)
+def topics(
+    key: ReadKey, store: StoreDep, start: From = None, end: To = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[Activity]:
+    """Topics with documents in the range (default: the last 24 hours), the busiest first."""
+    start, end = time_range(start, end)
+    return [Activity(**row) for row in activity(store, "topic", start=start, end=end, limit=limit)]

@@ -33,7 +33,7 @@ def classifier_source(tiny_model_dir: Path) -> ClassifierSource:
 
 def make_client(store: Store, source: ClassifierSource, **overrides: object) -> TestClient:
     settings = Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
-    return TestClient(create_app(settings, store, source))
+    return TestClient(create_app(settings.api, store, source))
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import timedelta
 
 import pytest
@@ -20,11 +22,13 @@ ROUTES = [
     ("GET", "/v1/sentiment?symbol=NVDA", None),
     ("GET", "/v1/documents", None),
     ("GET", "/v1/alerts", None),
+    ("GET", "/v1/symbols", None),
+    ("GET", "/v1/topics", None),
 ]
 
 
 def test_healthz_and_metrics_need_no_key(client: TestClient) -> None:
-    assert client.get("/healthz").json()["status"] == "ok"
+    assert client.get("/healthz").json() == {"status": "ok"}  # no store path for anonymous callers
     client.get("/v1/alerts")
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
@@ -52,7 +56,7 @@ def test_keys_are_stored_only_as_salted_hashes(api_store: Store) -> None:
     ring = KeyRing(api_store)
     row, token = ring.create("hash-check", "read")
     secret = token.rsplit("_", 1)[1]
-    stored = api_store.query("SELECT salt, key_hash FROM api_keys FINAL WHERE key_id = %(id)s", {"id": row.key_id})
+    stored = api_store._query("SELECT salt, key_hash FROM api_keys FINAL WHERE key_id = %(id)s", {"id": row.key_id})
     assert stored and secret not in "".join(stored[0])
     other_row, _ = ring.create("hash-check-2", "read")
     assert other_row.salt != row.salt
@@ -104,6 +108,66 @@ def test_classify_limits(client: TestClient, keys: dict[str, str], body: object,
     assert message in answer.text
 
 
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b'{"texts": NaN}', "valid list"),
+        (b'{"texts": [Infinity]}', "valid string"),
+        (b'{"texts": ["\\ud800 Apple"]}', "texts[0] is not valid Unicode"),
+        (b'{"texts": ["ok", "Apple \\udfff"]}', "texts[1] is not valid Unicode"),
+    ],
+)
+def test_classify_answers_hostile_json_with_422(
+    client: TestClient, keys: dict[str, str], raw: bytes, message: str
+) -> None:
+    headers = auth(keys["read"]) | {"content-type": "application/json"}
+    answer = client.post("/v1/classify", content=raw, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert message in answer.text
+
+
+def test_a_request_has_a_character_budget(api_store: Store, classifier_source, keys) -> None:
+    client = make_client(api_store, classifier_source, api_max_request_chars=3_000)
+    answer = client.post("/v1/classify", json={"texts": ["x" * 1_500, "y" * 1_501]}, headers=auth(keys["read"]))
+    assert answer.status_code == 413 and "3001 characters in all" in answer.text
+
+
+def test_a_key_has_a_character_budget_per_minute(api_store: Store, classifier_source, keys) -> None:
+    client = make_client(api_store, classifier_source, api_key_chars_per_min=3_000)
+    texts = {"texts": ["Acme shares plunge " * 100]}
+    assert client.post("/v1/classify", json=texts, headers=auth(keys["read"])).status_code == 200
+    spent = client.post("/v1/classify", json=texts, headers=auth(keys["read"]))
+    assert spent.status_code == 429 and "characters-per-minute" in spent.text
+    assert int(spent.headers["Retry-After"]) >= 1
+
+
+def test_failed_authentications_are_rate_limited_per_address(api_store: Store, classifier_source, keys) -> None:
+    client = make_client(api_store, classifier_source, api_auth_failures_per_min=2)
+    params = {"symbol": "NVDA"}
+    guesses = [client.get("/v1/sentiment", params=params, headers=auth(f"fsk_guess_{n}")).status_code for n in range(3)]
+    assert guesses == [401, 401, 429]
+    blocked = client.get("/v1/sentiment", params=params, headers=auth(keys["read"]))
+    assert blocked.status_code == 429 and "failed authentications" in blocked.text
+
+
+def test_classification_stops_when_the_client_goes_away() -> None:
+    from api.routers.classify import CHUNK_TEXTS, ClientGone, predict_while_connected
+
+    calls: list[int] = []
+    checks = iter([False, False, True])
+
+    def predict(texts: list[str]) -> list[str]:
+        calls.append(len(texts))
+        return texts
+
+    async def disconnected() -> bool:
+        return next(checks)
+
+    with pytest.raises(ClientGone):
+        asyncio.run(predict_while_connected(predict, ["t"] * (CHUNK_TEXTS * 5), disconnected))
+    assert calls == [CHUNK_TEXTS, CHUNK_TEXTS]
+
+
 def test_oversized_bodies_are_refused_before_parsing(api_store: Store, classifier_source, keys) -> None:
     client = make_client(api_store, classifier_source, api_max_body_bytes=1_000)
     answer = client.post("/v1/classify", json={"texts": ["x" * 5_000]}, headers=auth(keys["read"]))
@@ -132,6 +196,8 @@ def test_sentiment_series(client: TestClient, keys: dict[str, str]) -> None:
         ({"symbol": "NVDA", "topic": "Macro"}, "exactly one of symbol or topic"),
         ({"symbol": "NVDA", "interval": "2d"}, "between 1m and 1d"),
         ({"symbol": "NVDA", "interval": "5 minutes"}, "string_pattern_mismatch"),
+        ({"symbol": "NVDA", "interval": "90s"}, "whole number of minutes"),
+        ({"topic": "0", "interval": "61"}, "whole number of minutes"),
         ({"symbol": "NVDA", "interval": "1m", "from": "2000-01-01T00:00:00Z"}, "more than 50000 intervals"),
         ({"symbol": "NVDA", "from": "2030-01-01T00:00:00Z", "to": "2029-01-01T00:00:00Z"}, "must be before"),
         ({"symbol": "A'--"}, "string_pattern_mismatch"),
@@ -174,7 +240,7 @@ def test_documents_pages_cover_the_range_once_newest_first(
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    expected = api_store.query("SELECT count() FROM documents FINAL WHERE has(symbols, %(s)s)", {"s": BURST_SYMBOL})
+    expected = api_store._query("SELECT count() FROM documents FINAL WHERE has(symbols, %(s)s)", {"s": BURST_SYMBOL})
     assert len(seen) == len({doc["doc_id"] for doc in seen}) == expected[0][0] > 25
     order = [(doc["time"], doc["doc_id"]) for doc in seen]
     assert order == sorted(order, reverse=True)
@@ -183,7 +249,7 @@ def test_documents_pages_cover_the_range_once_newest_first(
 
 def test_documents_filters_and_bad_cursor(client: TestClient, keys: dict[str, str]) -> None:
     negative = client.get("/v1/documents", params={"sentiment": "negative", "limit": 500}, headers=auth(keys["read"]))
-    assert negative.status_code == 200 and {d["sentiment"] for d in negative.json()["documents"]} == {-1}
+    assert negative.status_code == 200 and {d["sentiment"] for d in negative.json()["documents"]} == {"negative"}
     bad = client.get("/v1/documents", params={"cursor": "not-a-cursor"}, headers=auth(keys["read"]))
     assert bad.status_code == 422 and "invalid cursor" in bad.text
 
@@ -248,3 +314,25 @@ def test_rules_are_listed_with_read_and_changed_only_with_admin(
     assert invalid.status_code == 422 and "between 1m and 1h" in invalid.text
     assert client.delete("/v1/rules/nvda-gloom", headers=auth(keys["admin"])).json()["changed"] is True
     assert client.delete("/v1/rules/nvda-gloom", headers=auth(keys["admin"])).json()["changed"] is False
+
+
+@pytest.mark.parametrize(("page", "asset"), [("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")])
+def test_the_api_docs_load_without_internet(client: TestClient, page: str, asset: str) -> None:
+    html = client.get(page)
+    assert html.status_code == 200 and asset in html.text
+    assert "cdn." not in html.text and "fonts.googleapis" not in html.text
+    script = re.search(r'src="([^"]+' + re.escape(asset) + ')"', html.text)
+    assert script is not None and client.get(script.group(1)).status_code == 200
+
+
+def test_symbols_and_topics_are_listed(client: TestClient, keys: dict[str, str]) -> None:
+    params = {"from": (NOW - timedelta(hours=6)).isoformat(), "to": NOW.isoformat()}
+    symbols = client.get("/v1/symbols", params=params, headers=auth(keys["read"]))
+    assert symbols.status_code == 200, symbols.text
+    assert BURST_SYMBOL in [row["name"] for row in symbols.json()]
+    assert [row["docs"] for row in symbols.json()] == sorted((row["docs"] for row in symbols.json()), reverse=True)
+    topics = client.get("/v1/topics", params=params, headers=auth(keys["read"])).json()
+    assert "Macro" in [row["name"] for row in topics]
+    lower = client.get("/v1/sentiment", params=params | {"topic": "macro"}, headers=auth(keys["read"])).json()
+    exact = client.get("/v1/sentiment", params=params | {"topic": "Macro"}, headers=auth(keys["read"])).json()
+    assert lower["points"] == exact["points"] and lower["points"]

@@ -52,7 +52,7 @@ def test_api_keys_are_shown_once_listed_without_secrets_and_revocable(data_dir: 
 def test_query_alerts_and_the_plot(data_dir: Path) -> None:
     code, out = run("query", "alerts", "--symbol", BURST_SYMBOL, "--format", "json")
     assert code == 0, out
-    assert {json.loads(line)["rule_id"] for line in out.splitlines()} == {"neg-burst", "score-drop"}
+    assert {row["rule_id"] for row in json.loads(out)} == {"neg-burst", "score-drop"}
     chart = data_dir / "charts" / "nvda.png"
     code, out = run("query", "sentiment", "--symbol", BURST_SYMBOL, "--since", "6h", "--interval", "10m",
                     "--plot", str(chart), "--format", "csv")  # fmt: skip

@@ -24,6 +24,8 @@ OPERATIONS = [
     ("GET", "/v1/sentiment"),
     ("GET", "/v1/documents"),
     ("GET", "/v1/alerts"),
+    ("GET", "/v1/symbols"),
+    ("GET", "/v1/topics"),
     ("GET", "/v1/rules"),
     ("PUT", "/v1/rules/{rule_id}"),
     ("DELETE", "/v1/rules/{rule_id}"),

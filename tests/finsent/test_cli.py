@@ -92,16 +92,26 @@ def test_query_commands_read_what_the_worker_stored(tmp_path: Path, monkeypatch:
     with open_store(f"chdb://{tmp_path / 'chdb'}") as store:
         store.init_schema()
         store.write_batch([], [row])
-    series = CliRunner().invoke(main, ["query", "sentiment", "--symbol", "NVDA", "--since", "1h", "--format", "json"])
+    series = CliRunner().invoke(main, ["query", "sentiment", "--symbol", "nvda", "--since", "1h", "--format", "json"])
     assert series.exit_code == 0, series.output
-    (point,) = [json.loads(line) for line in series.stdout.splitlines()]
+    (point,) = json.loads(series.stdout)  # one JSON array; symbols in any case
     assert point["docs"] == 1 and point["negatives"] == 1
     docs = CliRunner().invoke(main, ["query", "documents", "--symbol", "NVDA", "--format", "csv"])
     assert docs.exit_code == 0, docs.output
-    assert docs.stdout.splitlines()[0].startswith("time,symbols,topic,sentiment,score")
-    assert "Nvidia slides" in docs.stdout
+    assert docs.stdout.splitlines()[0] == "doc_id,time,kind,source,headline,url,symbols,topic,sentiment,score"
+    assert "Nvidia slides" in docs.stdout and ",negative," in docs.stdout  # sentiment named as the filter names it
+    empty = CliRunner().invoke(main, ["query", "documents", "--symbol", "ZZZZ", "--format", "csv"])
+    assert empty.stdout.strip() == "doc_id,time,kind,source,headline,url,symbols,topic,sentiment,score"
+    assert (
+        json.loads(CliRunner().invoke(main, ["query", "documents", "--symbol", "ZZZZ", "--format", "json"]).stdout)
+        == []
+    )
+    listed = CliRunner().invoke(main, ["query", "symbols", "--since", "1h", "--format", "json"])
+    assert [row["name"] for row in json.loads(listed.stdout)] == ["NVDA"]
     bad = CliRunner().invoke(main, ["query", "sentiment", "--symbol", "NVDA", "--since", "yesterday"])
     assert bad.exit_code == 2 and "duration" in bad.output
+    too_long = CliRunner().invoke(main, ["query", "sentiment", "--symbol", "NVDA", "--interval", "7d"])
+    assert too_long.exit_code == 2 and "between 1m and 1d" in too_long.output  # the API's rule too
 
 
 @pytest.mark.integration

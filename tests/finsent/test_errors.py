@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -59,3 +61,14 @@ def test_verbose_shows_the_traceback(monkeypatch) -> None:
 def test_other_exceptions_are_not_hidden() -> None:
     result = CliRunner().invoke(_cli(RuntimeError("a bug")), ["nested", "fail"])
     assert isinstance(result.exception, RuntimeError)
+
+
+def test_a_query_on_a_mistyped_data_dir_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    from finsent.cli import main
+
+    typo = tmp_path / "finsnet-data"
+    result = CliRunner().invoke(main, ["query", "documents"], env={"FINSENT_DATA_DIR": str(typo)})
+    assert result.exit_code == 2, result.output
+    assert "no finsent store at" in result.output and "FINSENT_DATA_DIR" in result.output
+    assert "Traceback" not in result.output and "SELECT" not in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not typo.exists()

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from schemas import DocumentRow
-from storage import StoreError, open_store
+from storage import StoreConfigError, StoreError, open_store
+from storage.exceptions import StoreNotInitialised, short_reason
 
 pytestmark = pytest.mark.integration
 
@@ -31,16 +32,16 @@ def test_second_store_in_one_process_is_refused(tmp_path: Path) -> None:
             open_store(f"chdb://{tmp_path / 'second'}")
         assert str(first.path) in str(caught.value)
     with open_store(f"chdb://{tmp_path / 'second'}") as second:
-        assert second.query("SELECT 1") == [(1,)]
+        second.ping()
 
 
 def test_a_forgotten_store_frees_its_slot_when_collected(tmp_path: Path) -> None:
     forgotten = open_store(f"chdb://{tmp_path / 'forgotten'}")
-    assert forgotten.query("SELECT 1") == [(1,)]
+    forgotten.ping()
     del forgotten
     gc.collect()
     with open_store(f"chdb://{tmp_path / 'next'}") as store:
-        assert store.query("SELECT 2") == [(2,)]
+        assert store._query("SELECT 2") == [(2,)]
 
 
 def test_data_survives_close_and_reopen(tmp_path: Path, make_document: Callable[..., DocumentRow]) -> None:
@@ -50,7 +51,7 @@ def test_data_survives_close_and_reopen(tmp_path: Path, make_document: Callable[
         store.write_batch([], [make_document("kept")])
     with open_store(url) as store:
         assert store.existing_documents(["kept"]) == {"kept": "hash-kept"}
-        assert store.query("SELECT currentDatabase()") == [("finsent",)]
+        assert store._query("SELECT currentDatabase()") == [("finsent",)]
 
 
 def test_path_locked_by_another_process(tmp_path: Path) -> None:
@@ -66,9 +67,28 @@ def test_path_locked_by_another_process(tmp_path: Path) -> None:
         holder.kill()
         holder.wait(timeout=10)
     with open_store(f"chdb://{path}") as store:
-        assert store.query("SELECT 1") == [(1,)]
+        assert store._query("SELECT 1") == [(1,)]
 
 
 def test_bad_sql_is_a_store_error(tmp_path: Path) -> None:
     with open_store(f"chdb://{tmp_path / 'db'}") as store, pytest.raises(StoreError, match=r"no_such_table"):
-        store.query("SELECT * FROM no_such_table")
+        store._query("SELECT * FROM no_such_table")
+
+
+def test_a_reader_does_not_create_a_store_where_there_is_none(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "chdb"
+    with pytest.raises(StoreConfigError, match=r"no finsent store at .*FINSENT_DATA_DIR"):
+        open_store(f"chdb://{missing}", create=False)
+    assert not missing.exists()
+
+
+def test_a_store_without_tables_says_so_without_echoing_sql(tmp_path: Path) -> None:
+    with open_store(f"chdb://{tmp_path / 'empty'}") as store, pytest.raises(StoreNotInitialised) as caught:
+        store.count_documents()
+    assert "no finsent tables yet" in str(caught.value)
+    assert "SELECT" not in str(caught.value)
+
+
+def test_short_reason_drops_the_quoted_query() -> None:
+    text = "Code: 62. DB::Exception: Syntax error: failed at position 8. In scope SELECT secret FROM t. (SYNTAX_ERROR)"
+    assert short_reason(text) == "Code: 62. DB::Exception: Syntax error: failed at position 8 (SYNTAX_ERROR)"

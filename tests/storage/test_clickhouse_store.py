@@ -7,6 +7,7 @@ from clickhouse_driver.errors import ErrorCodes, ServerException
 
 from storage import StoreError, StoreUnavailable, open_store
 from storage.clickhouse_store import translate_error
+from storage.exceptions import StoreNotInitialised
 from storage.urls import parse_server_url
 
 PASSWORD = "hunter2-Secret"
@@ -36,16 +37,17 @@ def test_server_errors_map_by_code(code: int, kind: type[StoreError]) -> None:
     assert PASSWORD not in str(error)
 
 
-def test_unknown_database_hints_at_init_schema() -> None:
+@pytest.mark.parametrize("code", [ErrorCodes.UNKNOWN_DATABASE, ErrorCodes.UNKNOWN_TABLE])
+def test_a_store_without_tables_says_how_to_create_them(code: int) -> None:
     config = parse_server_url("clickhouse://h/db")
-    error = translate_error(ServerException("Database db doesn't exist", ErrorCodes.UNKNOWN_DATABASE), config)
-    assert type(error) is StoreError and "init_schema" in str(error)
+    error = translate_error(ServerException("Table db.documents doesn't exist. In scope SELECT 1", code), config)
+    assert type(error) is StoreNotInitialised and "finsent worker" in str(error) and "SELECT" not in str(error)
 
 
 @pytest.mark.integration
 def test_missing_database_before_init_schema(clickhouse_url: str) -> None:
     with open_store(clickhouse_url) as store:
-        with pytest.raises(StoreError, match="init_schema"):
+        with pytest.raises(StoreNotInitialised, match="no finsent tables yet"):
             store.count_documents()
         store.init_schema()
         assert store.count_documents() == 0

@@ -10,7 +10,7 @@ import pytest
 
 from schemas import DocumentRow
 from storage import Store
-from storage.queries import latest_documents, sentiment_series, sentiment_series_json
+from storage.queries import activity, documents_page, sentiment_series, sentiment_series_json
 
 from .conftest import T0
 
@@ -58,9 +58,24 @@ def test_series_needs_exactly_one_key_and_whole_minutes(history: Store) -> None:
         sentiment_series(history, symbol="NVDA", start=T0, end=T0, interval_s=30)
 
 
-def test_latest_documents_filters_and_orders(history: Store) -> None:
-    rows = latest_documents(history, symbol="NVDA", sentiment="negative")
+def test_documents_filter_and_order(history: Store) -> None:
+    span = {"start": T0 - timedelta(hours=1), "end": T0 + timedelta(hours=1)}
+    rows = documents_page(history, symbol="nvda", sentiment="negative", **span)
     assert [r["headline"] for r in rows] == ["headline d2", "headline d1"]
-    assert latest_documents(history, topic="Macro")[0]["symbols"] == []
-    assert len(latest_documents(history, limit=2)) == 2
-    assert latest_documents(history, symbol="NVDA' OR '1'='1") == []
+    assert {r["sentiment"] for r in rows} == {"negative"}
+    assert documents_page(history, topic="MACRO", **span)[0]["symbols"] == []
+    assert len(documents_page(history, limit=2, **span)) == 2
+    assert documents_page(history, symbol="NVDA' OR '1'='1", **span) == []
+
+
+def test_symbols_and_topics_are_listed_busiest_first(history: Store) -> None:
+    span = {"start": T0 - timedelta(hours=1), "end": T0 + timedelta(hours=1)}
+    assert [(r["name"], r["docs"]) for r in activity(history, "symbol", **span)] == [("NVDA", 3), ("AMD", 1)]
+    assert "Macro" in [r["name"] for r in activity(history, "topic", **span)]
+    assert activity(history, "symbol", start=T0 + timedelta(hours=2), end=T0 + timedelta(hours=3)) == []
+
+
+def test_topics_match_in_any_case(history: Store) -> None:
+    span = {"start": T0 - timedelta(hours=1), "end": T0 + timedelta(hours=1)}
+    assert sentiment_series(history, topic="macro", **span) == sentiment_series(history, topic="Macro", **span)
+    assert sentiment_series(history, topic="macro", **span)
