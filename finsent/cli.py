@@ -411,7 +411,7 @@ def _time_range(since: str) -> tuple[datetime, datetime]:
 def query_sentiment(
     symbol: str | None, topic: str | None, since: str, interval: str, plot: Path | None, fmt: str
 ) -> None:
-    """Mean score and volume over time for one symbol or topic, from the per-minute rollups."""
+    """Mean score and volume over time for one symbol, one topic, or (neither) the whole market."""
     from finsent.query import check_plot_path, plot_sentiment, render
     from schemas.durations import parse_interval
     from storage import open_store
@@ -431,10 +431,11 @@ def query_sentiment(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(render(rows, fmt, SERIES_COLUMNS))
+    what = symbol.upper() if symbol else topic or "the market"
     if plot is not None:
         if not rows:
-            raise click.ClickException(f"nothing to plot: no documents for {symbol or topic} in the last {since}")
-        title = f"{(symbol or '').upper() or topic}: sentiment and volume per {interval}"
+            raise click.ClickException(f"nothing to plot: no documents for {what} in the last {since}")
+        title = f"{what}: sentiment and volume per {interval}"
         plot_sentiment(rows, alerts, title, plot, step, start, end)
         click.echo(f"wrote {plot}", err=True)
 
@@ -495,6 +496,56 @@ def _activity_command(kind: str) -> Callable[..., None]:
 
     listing.__doc__ = f"{kind.capitalize()}s with documents in the range, the busiest first, with their mean score."
     return listing
+
+
+@query.command(name="movers")
+@click.option("--kind", type=click.Choice(["symbol", "topic"]), default="symbol", show_default=True)
+@click.option("--window", default="1h", show_default=True, help="the recent span")
+@click.option("--baseline", default="24h", show_default=True, help="the trailing span before the window")
+@click.option("--min-docs", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
+@FORMAT
+def query_movers(kind: str, window: str, baseline: str, min_docs: int, limit: int, fmt: str) -> None:
+    """Top movers: the largest change of mean score in the window against the baseline before it."""
+    from finsent.query import parse_duration, render
+    from storage import open_store
+    from storage.queries import MOVER_COLUMNS, top_movers
+
+    try:
+        window_span, baseline_span = parse_duration(window), parse_duration(baseline)
+        end = datetime.now(UTC)
+        start = end - window_span
+        baseline_start = start - baseline_span
+    except (ValueError, OverflowError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+        rows = top_movers(
+            store, kind, start=start, end=end, baseline_start=baseline_start, min_docs=min_docs, limit=limit
+        )
+    click.echo(render(rows, fmt, MOVER_COLUMNS))
+
+
+@query.command(name="dead-letters")
+@SINCE
+@click.option("--limit", type=click.IntRange(1, MAX_DOCUMENTS_PAGE), default=20, show_default=True)
+@FORMAT
+def query_dead_letters(since: str, limit: int, fmt: str) -> None:
+    """Messages the pipeline refused: counts per reason, then the newest (the table format shows both)."""
+    from finsent.query import render
+    from storage import open_store
+    from storage.queries import DEAD_LETTER_COLUMNS, REASON_COLUMNS, dead_letter_reasons, latest_dead_letters
+
+    start, end = _time_range(since)
+    with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+        reasons = dead_letter_reasons(store, start=start, end=end)
+        latest = latest_dead_letters(store, start=start, end=end, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps({"reasons": reasons, "latest": latest}, default=str))
+    elif fmt == "csv":
+        click.echo(render(latest, fmt, DEAD_LETTER_COLUMNS))
+    else:
+        click.echo(render(reasons, fmt, REASON_COLUMNS))
+        click.echo(render(latest, fmt, DEAD_LETTER_COLUMNS))
 
 
 query.command(name="symbols")(_activity_command("symbol"))

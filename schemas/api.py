@@ -100,6 +100,40 @@ class Activity(BaseModel):
     mean_score: float
 
 
+class Mover(BaseModel):
+    """A symbol or topic whose mean score moved in the window, against its trailing baseline."""
+
+    name: str
+    docs: int
+    mean_score: float
+    baseline_docs: int
+    baseline_score: float | None
+    score_change: float | None = Field(description="window mean score minus the baseline's; null without a baseline")
+    volume_ratio: float | None = Field(description="documents per hour, window over baseline")
+
+
+class DeadLetterReason(BaseModel):
+    reason: str
+    messages: int
+    latest: datetime
+
+
+class DeadLetterOut(BaseModel):
+    failed_at: datetime
+    topic: str
+    partition: int
+    offset: int
+    error: str
+    raw_preview: str
+
+
+class DeadLetters(BaseModel):
+    """Dead letters in the range: counts per reason and the newest items."""
+
+    reasons: list[DeadLetterReason]
+    latest: list[DeadLetterOut]
+
+
 class DocumentPage(BaseModel):
     documents: list[DocumentOut]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next (older) page; null at the end")

@@ -18,6 +18,9 @@ ALERT_COLUMNS = (
     "threshold", "window_s", "doc_count", "fired_at", "headlines", "delivery_state",
 )  # fmt: skip
 ACTIVITY_COLUMNS = ("name", "docs", "mean_score")
+MOVER_COLUMNS = ("name", "docs", "mean_score", "baseline_docs", "baseline_score", "score_change", "volume_ratio")
+DEAD_LETTER_COLUMNS = ("failed_at", "topic", "partition", "offset", "error", "raw_preview")
+REASON_COLUMNS = ("reason", "messages", "latest")
 _ROLLUPS = {"symbol": "sentiment_by_symbol_1m", "topic": "sentiment_by_topic_1m"}
 
 
@@ -30,7 +33,8 @@ def sentiment_series(
     end: datetime,
     interval_s: int = 60,
 ) -> list[dict[str, Any]]:
-    """Documents, mean score and negative/positive counts per interval for one symbol or topic."""
+    """Documents, mean score and negative/positive counts per interval for one symbol, one topic,
+    or (neither given) the whole market."""
     return store._query_dicts(*_sentiment_series_sql(symbol, topic, start, end, interval_s))
 
 
@@ -50,20 +54,23 @@ def sentiment_series_json(
 def _sentiment_series_sql(
     symbol: str | None, topic: str | None, start: datetime, end: datetime, interval_s: int
 ) -> tuple[str, dict[str, Any]]:
-    if (symbol is None) == (topic is None):
-        raise ValueError("give exactly one of symbol or topic")
+    if symbol is not None and topic is not None:
+        raise ValueError("give one of symbol or topic, not both (neither: the whole market)")
     if interval_s < 60 or interval_s % 60:
         raise ValueError("the interval must be a whole number of minutes (the rollups are per minute)")
-    key_column = "symbol" if symbol is not None else "topic"
-    key_filter = "symbol = %(key)s" if symbol is not None else "lowerUTF8(topic) = %(key)s"
+    if symbol is not None:
+        rollup, key_filter, key = _ROLLUPS["symbol"], "symbol = %(key)s", symbol.upper()
+    elif topic is not None:
+        rollup, key_filter, key = _ROLLUPS["topic"], "lowerUTF8(topic) = %(key)s", topic.lower()
+    else:  # every document has exactly one topic, so all topics together are the market
+        rollup, key_filter, key = _ROLLUPS["topic"], "1", ""
     sql = f"""
         SELECT toDateTime(intDiv(toUInt32(minute), %(step)s) * %(step)s, 'UTC') AS time,
                countMerge(docs) AS docs, avgMerge(score_avg) AS mean_score,
                sumMerge(negatives) AS negatives, sumMerge(positives) AS positives
-        FROM {_ROLLUPS[key_column]}
+        FROM {rollup}
         WHERE {key_filter} AND minute >= %(start)s AND minute < %(end)s
         GROUP BY time ORDER BY time"""
-    key = symbol.upper() if symbol is not None else str(topic).lower()
     params = {"step": interval_s, "key": key, "start": start, "end": end}
     return sql, params
 
@@ -119,6 +126,67 @@ def activity(store: Store, kind: str, *, start: datetime, end: datetime, limit: 
         ORDER BY docs DESC, name
         LIMIT %(limit)s"""
     return store._query_dicts(sql, {"start": start, "end": end, "limit": int(limit)})
+
+
+def top_movers(
+    store: Store,
+    kind: str,
+    *,
+    start: datetime,
+    end: datetime,
+    baseline_start: datetime,
+    min_docs: int = 5,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """Symbols or topics whose mean score moved most in ``[start, end)`` against ``[baseline_start, start)``.
+
+    ``score_change`` is the window's mean score minus the baseline's; ``volume_ratio`` compares
+    documents per hour in the window with the baseline's (None where the baseline is empty).
+    Keys with fewer than ``min_docs`` documents in the window are left out.
+    """
+    window = {row["name"]: row for row in activity(store, kind, start=start, end=end, limit=100_000)}
+    baseline = {row["name"]: row for row in activity(store, kind, start=baseline_start, end=start, limit=100_000)}
+    window_h = max((end - start).total_seconds() / 3_600, 1e-9)
+    baseline_h = max((start - baseline_start).total_seconds() / 3_600, 1e-9)
+    movers = []
+    for name, now in window.items():
+        if now["docs"] < min_docs:
+            continue
+        before = baseline.get(name)
+        movers.append({
+            "name": name,
+            "docs": int(now["docs"]),
+            "mean_score": round(float(now["mean_score"]), 4),
+            "baseline_docs": int(before["docs"]) if before else 0,
+            "baseline_score": round(float(before["mean_score"]), 4) if before else None,
+            "score_change": round(float(now["mean_score"] - before["mean_score"]), 4) if before else None,
+            "volume_ratio": round((now["docs"] / window_h) / (before["docs"] / baseline_h), 3) if before else None,
+        })  # fmt: skip
+    movers.sort(key=lambda row: (row["score_change"] is None, -abs(row["score_change"] or 0.0), -row["docs"]))
+    return movers[:limit]
+
+
+def dead_letter_reasons(store: Store, *, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Dead letters in [start, end) per reason (the error up to its first colon), the commonest first."""
+    sql = """
+        SELECT splitByChar(':', error)[1] AS reason, count() AS messages, max(failed_at) AS latest
+        FROM dead_letters FINAL
+        WHERE failed_at >= %(start)s AND failed_at < %(end)s
+        GROUP BY reason
+        ORDER BY messages DESC, reason
+        LIMIT 100"""
+    return store._query_dicts(sql, {"start": start, "end": end})
+
+
+def latest_dead_letters(store: Store, *, start: datetime, end: datetime, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest dead letters in [start, end): where they came from, why, and the start of their bytes."""
+    sql = """
+        SELECT failed_at, topic, partition, offset, error, raw_preview
+        FROM dead_letters FINAL
+        WHERE failed_at >= %(start)s AND failed_at < %(end)s
+        ORDER BY failed_at DESC, topic, partition, offset DESC
+        LIMIT %(limit)s"""
+    return store._query_dicts(sql, {"start": start, "end": end, "limit": min(int(limit), MAX_DOCUMENTS_PAGE)})
 
 
 def fired_alerts(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Response
 
 from api.deps import (
     ERRORS,
+    AdminKey,
     From,
     ReadKey,
     Sentiment,
@@ -19,11 +21,27 @@ from api.deps import (
     decode_cursor,
     encode_cursor,
     interval_seconds,
+    span_seconds,
     time_range,
 )
-from schemas.api import MAX_DOCUMENTS_PAGE, Activity, DocumentOut, DocumentPage, SentimentSeries
+from schemas.api import (
+    MAX_DOCUMENTS_PAGE,
+    Activity,
+    DeadLetters,
+    DocumentOut,
+    DocumentPage,
+    Mover,
+    SentimentSeries,
+)
 from schemas.durations import DURATION_PATTERN
-from storage.queries import activity, documents_page, sentiment_series_json
+from storage.queries import (
+    activity,
+    dead_letter_reasons,
+    documents_page,
+    latest_dead_letters,
+    sentiment_series_json,
+    top_movers,
+)
 
 router = APIRouter(tags=["history"])
 
@@ -43,9 +61,10 @@ def sentiment(
         str, Query(pattern=DURATION_PATTERN, description="whole minutes, 1m to 1d, e.g. 5m, 1h")
     ] = "1m",
 ) -> Response:
-    """Documents, mean score and negative/positive counts per interval, for one symbol or one topic."""
-    if (symbol is None) == (topic is None):
-        raise HTTPException(422, "give exactly one of symbol or topic")
+    """Documents, mean score and negative/positive counts per interval, for one symbol, one topic,
+    or (neither given) the whole market."""
+    if symbol is not None and topic is not None:
+        raise HTTPException(422, "give one of symbol or topic, not both (neither: the whole market)")
     step = interval_seconds(interval)
     start, end = time_range(start, end)
     if (end - start).total_seconds() / step > MAX_POINTS:
@@ -103,3 +122,36 @@ def topics(
     """Topics with documents in the range (default: the last 24 hours), the busiest first."""
     start, end = time_range(start, end)
     return [Activity(**row) for row in activity(store, "topic", start=start, end=end, limit=limit)]
+
+
+@router.get("/v1/movers", responses=ERRORS)
+def movers(
+    key: ReadKey,
+    store: StoreDep,
+    kind: Annotated[Literal["symbol", "topic"], Query(description="rank symbols or topics")] = "symbol",
+    window: Annotated[str, Query(pattern=DURATION_PATTERN, description="the recent span, e.g. 1h")] = "1h",
+    baseline: Annotated[
+        str, Query(pattern=DURATION_PATTERN, description="the trailing span before it, e.g. 24h")
+    ] = "24h",
+    min_docs: Annotated[int, Query(ge=1, le=100_000)] = 5,
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+) -> list[Mover]:
+    """Top movers: the largest change of mean score in the window against the baseline before it, with volumes."""
+    window_s, baseline_s = span_seconds("window", window), span_seconds("baseline", baseline)
+    end = datetime.now(UTC)
+    start = end - timedelta(seconds=window_s)
+    rows = top_movers(store, kind, start=start, end=end, baseline_start=start - timedelta(seconds=baseline_s),
+                      min_docs=min_docs, limit=limit)  # fmt: skip
+    return [Mover(**row) for row in rows]
+
+
+@router.get("/v1/dead-letters", responses=ERRORS)
+def dead_letters(
+    key: AdminKey, store: StoreDep, start: From = None, end: To = None, limit: Annotated[int, Query(ge=1, le=500)] = 20
+) -> DeadLetters:
+    """Messages refused by the pipeline in the range: counts per reason and the newest (admin: raw previews)."""
+    start, end = time_range(start, end)
+    return DeadLetters.model_validate({
+        "reasons": dead_letter_reasons(store, start=start, end=end),
+        "latest": latest_dead_letters(store, start=start, end=end, limit=limit),
+    })  # fmt: skip

@@ -24,6 +24,7 @@ ROUTES = [
     ("GET", "/v1/alerts", None),
     ("GET", "/v1/symbols", None),
     ("GET", "/v1/topics", None),
+    ("GET", "/v1/movers", None),
 ]
 
 
@@ -192,8 +193,7 @@ def test_sentiment_series(client: TestClient, keys: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({}, "exactly one of symbol or topic"),
-        ({"symbol": "NVDA", "topic": "Macro"}, "exactly one of symbol or topic"),
+        ({"symbol": "NVDA", "topic": "Macro"}, "not both"),
         ({"symbol": "NVDA", "interval": "2d"}, "between 1m and 1d"),
         ({"symbol": "NVDA", "interval": "5 minutes"}, "string_pattern_mismatch"),
         ({"symbol": "NVDA", "interval": "90s"}, "whole number of minutes"),
@@ -336,3 +336,21 @@ def test_symbols_and_topics_are_listed(client: TestClient, keys: dict[str, str])
     lower = client.get("/v1/sentiment", params=params | {"topic": "macro"}, headers=auth(keys["read"])).json()
     exact = client.get("/v1/sentiment", params=params | {"topic": "Macro"}, headers=auth(keys["read"])).json()
     assert lower["points"] == exact["points"] and lower["points"]
+
+
+def test_market_series_movers_and_dead_letters(client: TestClient, keys: dict[str, str], api_store: Store) -> None:
+    params = {"from": (NOW - timedelta(hours=6)).isoformat(), "to": NOW.isoformat(), "interval": "1h"}
+    market = client.get("/v1/sentiment", params=params, headers=auth(keys["read"]))
+    assert market.status_code == 200, market.text
+    by_topic = client.get("/v1/topics", params=params, headers=auth(keys["read"])).json()
+    assert sum(point["docs"] for point in market.json()["points"]) == sum(row["docs"] for row in by_topic)
+    movers = client.get(
+        "/v1/movers", params={"window": "6h", "baseline": "1d", "min_docs": 1}, headers=auth(keys["read"])
+    )
+    assert movers.status_code == 200, movers.text
+    assert all(set(row) >= {"name", "score_change", "volume_ratio"} for row in movers.json())
+    bad = client.get("/v1/movers", params={"window": "1y"}, headers=auth(keys["read"]))
+    assert bad.status_code == 422 and "window" in bad.text
+    assert client.get("/v1/dead-letters", headers=auth(keys["read"])).status_code == 403  # raw previews: admin only
+    letters = client.get("/v1/dead-letters", headers=auth(keys["admin"]))
+    assert letters.status_code == 200 and set(letters.json()) == {"reasons", "latest"}

@@ -26,6 +26,8 @@ OPERATIONS = [
     ("GET", "/v1/alerts"),
     ("GET", "/v1/symbols"),
     ("GET", "/v1/topics"),
+    ("GET", "/v1/movers"),
+    ("GET", "/v1/dead-letters"),
     ("GET", "/v1/rules"),
     ("PUT", "/v1/rules/{rule_id}"),
     ("DELETE", "/v1/rules/{rule_id}"),

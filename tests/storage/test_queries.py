@@ -9,8 +9,17 @@ import orjson
 import pytest
 
 from schemas import DocumentRow
+from schemas.records import DeadLetterRow
 from storage import Store
-from storage.queries import activity, documents_page, sentiment_series, sentiment_series_json
+from storage.queries import (
+    activity,
+    dead_letter_reasons,
+    documents_page,
+    latest_dead_letters,
+    sentiment_series,
+    sentiment_series_json,
+    top_movers,
+)
 
 from .conftest import T0
 
@@ -51,9 +60,9 @@ def test_series_by_topic_counts_documents_without_symbols(history: Store) -> Non
     assert [r["docs"] for r in rows] == [1]
 
 
-def test_series_needs_exactly_one_key_and_whole_minutes(history: Store) -> None:
-    with pytest.raises(ValueError, match="exactly one"):
-        sentiment_series(history, start=T0, end=T0)
+def test_series_takes_at_most_one_key_and_whole_minutes(history: Store) -> None:
+    with pytest.raises(ValueError, match="not both"):
+        sentiment_series(history, symbol="NVDA", topic="Macro", start=T0, end=T0)
     with pytest.raises(ValueError, match="whole number of minutes"):
         sentiment_series(history, symbol="NVDA", start=T0, end=T0, interval_s=30)
 
@@ -79,3 +88,44 @@ def test_topics_match_in_any_case(history: Store) -> None:
     span = {"start": T0 - timedelta(hours=1), "end": T0 + timedelta(hours=1)}
     assert sentiment_series(history, topic="macro", **span) == sentiment_series(history, topic="Macro", **span)
     assert sentiment_series(history, topic="macro", **span)
+
+
+def test_the_market_series_counts_every_document_once(history: Store) -> None:
+    span = {"start": T0 - timedelta(hours=1), "end": T0 + timedelta(hours=1), "interval_s": 3_600}
+    (market,) = sentiment_series(history, **span)
+    assert market["docs"] == 4 and market["mean_score"] == pytest.approx((-0.8 - 0.4 + 0.6 + 0.0) / 4)
+
+
+def test_top_movers_compare_the_window_with_its_baseline(
+    store: Store, make_document: Callable[..., DocumentRow]
+) -> None:
+    before, now = T0 - timedelta(hours=3), T0 + timedelta(minutes=10)
+    rows = [
+        make_document(f"b{i}", symbols=["NVDA"], score=0.5, event_time=before + timedelta(minutes=i)) for i in range(6)
+    ]
+    rows += [
+        make_document(f"n{i}", symbols=["NVDA"], score=-0.5, event_time=now + timedelta(minutes=i)) for i in range(6)
+    ]
+    rows += [
+        make_document(f"a{i}", symbols=["AMD"], score=0.1, event_time=now + timedelta(minutes=i)) for i in range(6)
+    ]
+    rows += [make_document("q1", symbols=["QUIET"], score=-1.0, event_time=now)]
+    store.write_batch([], rows)
+    movers = top_movers(store, "symbol", start=T0, end=T0 + timedelta(hours=1), baseline_start=T0 - timedelta(hours=24))
+    assert [row["name"] for row in movers] == ["NVDA", "AMD"]  # QUIET has fewer than 5 documents
+    nvda, amd = movers
+    assert nvda["score_change"] == pytest.approx(-1.0) and nvda["volume_ratio"] == pytest.approx(24.0)
+    assert amd["baseline_score"] is None and amd["score_change"] is None
+
+
+def test_dead_letters_by_reason_and_latest(store: Store) -> None:
+    def letter(offset: int, error: str) -> DeadLetterRow:
+        return DeadLetterRow(topic="finsent.news", partition=0, offset=offset, error=error, raw_preview="{",
+                             raw_bytes=1, failed_at=T0 + timedelta(seconds=offset))  # fmt: skip
+
+    store.insert_dead_letters([letter(1, "invalid JSON: line 1"), letter(2, "invalid JSON: line 3"),
+                               letter(3, "invalid news: headline: too short")])  # fmt: skip
+    span = {"start": T0, "end": T0 + timedelta(hours=1)}
+    reasons = dead_letter_reasons(store, **span)
+    assert [(row["reason"], row["messages"]) for row in reasons] == [("invalid JSON", 2), ("invalid news", 1)]
+    assert [row["offset"] for row in latest_dead_letters(store, limit=2, **span)] == [3, 2]
