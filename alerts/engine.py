@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
@@ -332,12 +333,25 @@ def top_headlines(rule: Rule, window: Sequence[Bucket], limit: int = TOP_HEADLIN
     else:
         ranked = [item for bucket in window for item in bucket.most_positive]
     headlines: list[str] = []
+    stories: set[str] = set()
     for _, headline in sorted(ranked, key=lambda item: item[0], reverse=True):
-        if headline not in headlines:
+        story = story_key(headline)
+        if story not in stories:
+            stories.add(story)
             headlines.append(headline)
         if len(headlines) == limit:
             break
     return headlines
+
+
+_SOURCE_SUFFIX = re.compile(r"\s+[-|–—]\s+[\w .&]{2,30}$")
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def story_key(headline: str) -> str:
+    """What makes two headlines the same story: case, punctuation, spacing and a trailing
+    " - Source" are ignored (wires and aggregators repeat one story with small differences)."""
+    return _NOT_WORD.sub(" ", _SOURCE_SUFFIX.sub("", headline.strip()).lower()).strip()
 
 
 def _alert(

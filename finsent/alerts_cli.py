@@ -135,11 +135,11 @@ def subscribe_command(rule_id: str, email: str | None, webhook: str | None, slac
     click.echo(json.dumps({"rule": rule_id, "changed": changes.changed, **asdict(changes)}))
 
 
-@alerts.command("list")
+@alerts.command("subscriptions")
 @click.option("--rule", "rule_id", default=None, help="only this rule's subscriptions")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def list_command(rule_id: str | None, fmt: str) -> None:
-    """The subscriptions provisioned in Grafana."""
+def subscriptions_command(rule_id: str | None, fmt: str) -> None:
+    """Who Grafana notifies for each rule (fired alerts: `finsent query alerts`)."""
     with _grafana(settings_for_cli()) as grafana:
         found = subscriptions.list_subscriptions(grafana, rule_id)
     if fmt == "json":

@@ -446,17 +446,23 @@ def query_sentiment(
 @TOPIC
 @SINCE
 @click.option("--limit", type=click.IntRange(1, MAX_ALERTS_PAGE), default=100, show_default=True)
+@click.option("--wide", is_flag=True, help="every column, headlines included (the table fits 100 columns without)")
 @FORMAT
-def query_alerts(rule_id: str | None, symbol: str | None, topic: str | None, since: str, limit: int, fmt: str) -> None:
+def query_alerts(
+    rule_id: str | None, symbol: str | None, topic: str | None, since: str, limit: int, wide: bool, fmt: str
+) -> None:
     """Alerts fired, newest first, with their Grafana delivery state."""
-    from finsent.query import render
+    from finsent.query import compact_alerts, render
     from storage import open_store
     from storage.queries import ALERT_COLUMNS, fired_alerts
 
     start, end = _time_range(since)
     with open_store(settings_for_cli().resolved_store_url, create=False) as store:
         rows = fired_alerts(store, rule_id=rule_id, symbol=symbol, topic=topic, start=start, end=end, limit=limit)
-    click.echo(render(rows, fmt, ALERT_COLUMNS))
+    if fmt == "table" and not wide:
+        click.echo(render(compact_alerts(rows), fmt, width=100))
+    else:
+        click.echo(render(rows, fmt, ALERT_COLUMNS))
 
 
 @query.command(name="documents")

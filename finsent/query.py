@@ -19,8 +19,8 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=parse_seconds(text))
 
 
-def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] = ()) -> str:
-    """Rows as a terminal table, CSV (with its header even when empty) or one JSON array."""
+def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] = (), width: int = 200) -> str:
+    """Rows as a terminal table (``width`` columns), CSV (with its header even when empty) or one JSON array."""
     names = list(rows[0]) if rows else list(columns)
     if fmt == "json":
         return json.dumps([dict(row) for row in rows], default=str)
@@ -31,18 +31,34 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] = ()
             writer.writeheader()
             writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
         return out.getvalue().rstrip("\n")
-    return _table(rows)
+    return _table(rows, width)
+
+
+def compact_alerts(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Alert rows cut to what fits 100 columns: when, rule, severity, on what, the measurement, docs, delivery."""
+    return [
+        {
+            "fired (UTC)": f"{row['fired_at']:%m-%d %H:%M}",
+            "rule": row["rule_id"],
+            "severity": row["severity"],
+            "on": row["symbol"] or row["topic"] or "market",
+            "measured": f"{row['metric']} {row['value']:.2f} {row['comparison']} {row['threshold']:g}",
+            "docs": row["doc_count"],
+            "delivery": row["delivery_state"],
+        }
+        for row in rows
+    ]
 
 
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     if isinstance(value, list | tuple):
-        return ",".join(map(str, value))
+        return "; ".join(map(str, value))
     return str(value)
 
 
-def _table(rows: Sequence[dict[str, Any]]) -> str:
+def _table(rows: Sequence[dict[str, Any]], width: int) -> str:
     from rich.console import Console
     from rich.table import Table
 
@@ -53,7 +69,7 @@ def _table(rows: Sequence[dict[str, Any]]) -> str:
         table.add_column(column, overflow="fold", max_width=80 if column == "headline" else None)
     for row in rows:
         table.add_row(*(_cell(v) for v in row.values()))
-    console = Console(width=200, record=True, file=io.StringIO())
+    console = Console(width=width, record=True, file=io.StringIO())
     console.print(table)
     return console.export_text().rstrip()
 

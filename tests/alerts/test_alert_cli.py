@@ -31,10 +31,10 @@ def test_subscribe_list_unsubscribe(grafana_env: FakeGrafana) -> None:
     code, out = run("subscribe", "--rule", "neg-burst", "--email", "ops@example.com")
     assert (code, json.loads(out)["changed"]) == (0, False)
 
-    code, out = run("list", "--format", "json")
+    code, out = run("subscriptions", "--format", "json")
     [listed] = json.loads(out)
     assert (code, listed["rule_id"], listed["kind"], listed["target"]) == (0, "neg-burst", "email", "ops@example.com")
-    code, out = run("list")
+    code, out = run("subscriptions")
     assert code == 0 and out.startswith("neg-burst\temail\tops@example.com\tfinsent-cp-")
 
     code, out = run("unsubscribe", "--rule", "neg-burst")
@@ -44,13 +44,13 @@ def test_subscribe_list_unsubscribe(grafana_env: FakeGrafana) -> None:
         0,
         {"rule": "neg-burst", "changed": False, "created": [], "updated": [], "deleted": []},
     )
-    assert run("list") == (0, "no subscriptions\n")
+    assert run("subscriptions") == (0, "no subscriptions\n")
     assert grafana_env.violations == []
 
 
 def test_an_unset_grafana_url_is_a_clear_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FINSENT_GRAFANA_URL", raising=False)
-    for args in (["list"], ["subscribe", "--rule", "r", "--email", "a@example.com"], ["unsubscribe", "--rule", "r"]):
+    for args in (["subscriptions"], ["subscribe", "--rule", "r", "--email", "a@example.com"], ["unsubscribe", "--rule", "r"]):
         code, out = run(*args)
         assert code == 2
         assert "FINSENT_GRAFANA_URL is not set" in out
@@ -68,6 +68,6 @@ def test_a_refused_token_and_bad_targets_are_clear_errors(grafana_env: FakeGrafa
     code, out = run("subscribe", "--rule", "neg-burst", "--email", "a@example.com", "--slack", "https://x.example")
     assert code == 2 and "only one of --email, --webhook or --slack" in out
     monkeypatch.setenv("FINSENT_GRAFANA_TOKEN", "wrong-s3cret")
-    code, out = run("list")
+    code, out = run("subscriptions")
     assert code == 1 and "refused FINSENT_GRAFANA_TOKEN" in out and "s3cret" not in out
     assert grafana_env.violations == []

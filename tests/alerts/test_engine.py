@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.engine import SEAL_AFTER_S, AlertEngine, DocIds
+from alerts.engine import SEAL_AFTER_S, AlertEngine, DocIds, story_key
 from alerts.history import StoreHistory
 from alerts.outbox import Outbox
 from alerts.rules import Rule
@@ -70,6 +70,19 @@ def test_a_negative_burst_fires_once_with_its_headlines() -> None:
     assert alert.value == 1.0 and alert.window_s == 300
     assert alert.fired_at == T0 + timedelta(seconds=7)
     assert len(alert.headlines) == 5
+
+
+def test_one_story_told_three_times_is_one_headline() -> None:
+    same = ["Acme recalls 2m cars - Reuters", "ACME recalls 2M cars!", "Acme recalls 2m cars | Bloomberg"]
+    burst = [item(i, i, headline=same[i % 3] if i < 6 else f"other story {i}") for i in range(8)]
+    (alert,) = engine(rule()).observe(burst)
+    assert sum("recalls" in headline.lower() for headline in alert.headlines) == 1
+    assert len(alert.headlines) == 3  # the recall story and the two others
+
+
+def test_story_keys_ignore_case_punctuation_and_the_source() -> None:
+    assert story_key("Acme recalls 2m cars - Reuters") == story_key("acme recalls 2M cars.") == "acme recalls 2m cars"
+    assert story_key("Acme recalls 2m cars") != story_key("Acme recalls 3m cars")
 
 
 def test_min_docs_and_threshold_hold_it_back() -> None:

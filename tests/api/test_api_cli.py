@@ -53,6 +53,10 @@ def test_query_alerts_and_the_plot(data_dir: Path) -> None:
     code, out = run("query", "alerts", "--symbol", BURST_SYMBOL, "--format", "json")
     assert code == 0, out
     assert {row["rule_id"] for row in json.loads(out)} == {"neg-burst", "score-drop"}
+    code, table = run("query", "alerts", "--symbol", BURST_SYMBOL)
+    assert code == 0 and "neg-burst" in table and max(map(len, table.splitlines())) <= 100
+    code, wide = run("query", "alerts", "--symbol", BURST_SYMBOL, "--wide")
+    assert code == 0 and "headlines" in wide
     chart = data_dir / "charts" / "nvda.png"
     code, out = run("query", "sentiment", "--symbol", BURST_SYMBOL, "--since", "6h", "--interval", "10m",
                     "--plot", str(chart), "--format", "csv")  # fmt: skip
