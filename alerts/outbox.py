@@ -27,7 +27,7 @@ from alerts.exceptions import GrafanaError, GrafanaRejected
 from alerts.grafana import Grafana
 from schemas.alerts import AlertRecord, AlertRow
 from storage import Store, StoreError
-from storage.alerts import alerts_by_id, alerts_in_state, insert_alerts
+from storage.alerts import alerts_by_id, alerts_in_state, alerts_waiting, insert_alerts
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ class DeliveryReport:
 class Outbox:
     """Queue alerts in the store and deliver them to Grafana as annotations, in order, once each.
 
-    With ``grafana=None`` (FINSENT_GRAFANA_URL unset) alerts are stored and stay pending;
-    they are delivered by a later outbox that has a Grafana.
+    With ``grafana=None`` (FINSENT_GRAFANA_URL unset) alerts are stored as ``not_configured``;
+    a later outbox that has a Grafana delivers them like pending ones.
     """
 
     def __init__(self, store: Store, grafana: Grafana | None, *, batch_size: int = 200) -> None:
@@ -72,14 +72,19 @@ class Outbox:
         """Store ``alerts`` as pending; alerts already stored (any state) are left alone. How many were new."""
         unique = {alert.alert_id: alert for alert in reversed(alerts)}
         stored = alerts_by_id(self._store, list(unique))
-        new = [AlertRow.pending(alert) for alert_id, alert in unique.items() if alert_id not in stored]
+        state = "pending" if self._grafana is not None else "not_configured"
+        new = [
+            AlertRow.pending(alert).model_copy(update={"delivery_state": state})
+            for alert_id, alert in unique.items()
+            if alert_id not in stored
+        ]
         new.sort(key=lambda row: (row.fired_at, row.alert_id))
         insert_alerts(self._store, new)
         return len(new)
 
     def pending(self, limit: int = 1_000) -> list[AlertRow]:
         """Up to ``limit`` undelivered alerts in delivery order (``fired_at``, then ``alert_id``)."""
-        return alerts_in_state(self._store, "pending", limit)
+        return alerts_waiting(self._store, limit)
 
     def retry_failed(self, limit: int = 10_000) -> int:
         """Put alerts Grafana refused for good back in the queue (after fixing the cause); how many."""

@@ -17,7 +17,8 @@ from schemas.records import ScoreRecord
 
 Severity = Literal["info", "warning", "critical"]
 Scope = Literal["symbol", "topic", "all"]
-DeliveryState = Literal["pending", "delivered", "failed"]
+DeliveryState = Literal["pending", "delivered", "failed", "not_configured"]
+"""``not_configured``: stored while no Grafana is configured; delivered like ``pending`` once one is."""
 
 ALERT_COLUMNS: tuple[str, ...] = (
     "alert_id",

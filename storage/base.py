@@ -34,6 +34,7 @@ DEDUP_WINDOW = 100_000
 """Insert tokens each deduplicating table remembers: a replayed insert older than this many inserts
 is no longer recognised, so replays are limited to ``REDO_WITHIN_S``."""
 REDO_WITHIN_S = 600
+DELIVERY_STATE_TYPE = "Enum8('pending' = 1, 'delivered' = 2, 'failed' = 3, 'not_configured' = 4)"
 
 
 def rollup_tables() -> list[str]:
@@ -87,10 +88,18 @@ class Store(abc.ABC):
             if not self._select("SELECT name FROM system.columns WHERE database = currentDatabase() "
                                 "AND table = 'documents' AND name = 'insert_token'", None)[1]:  # fmt: skip
                 self._command("ALTER TABLE documents ADD COLUMN insert_token String DEFAULT ''")
+            self._add_delivery_states()
             if self.supports_insert_tokens():
                 window = f"non_replicated_deduplication_window = {DEDUP_WINDOW}"
                 for table in ["documents", *rollup_tables()]:
                     self._command(f"ALTER TABLE {table} MODIFY SETTING {window}")
+
+    def _add_delivery_states(self) -> None:
+        """Alerts tables from before ``not_configured`` existed get the value (a metadata-only change)."""
+        found = self._select("SELECT type FROM system.columns WHERE database = currentDatabase() "
+                             "AND table = 'alerts' AND name = 'delivery_state'", None)[1]  # fmt: skip
+        if found and "not_configured" not in str(found[0][0]):
+            self._command(f"ALTER TABLE alerts MODIFY COLUMN delivery_state {DELIVERY_STATE_TYPE}")
 
     def supports_insert_tokens(self) -> bool:
         """Whether inserts can carry a deduplication token that the rollup views honour too."""

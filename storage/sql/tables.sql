@@ -124,7 +124,7 @@ CREATE TABLE IF NOT EXISTS alerts
     doc_count UInt32,
     fired_at DateTime('UTC'),
     headlines Array(String),
-    delivery_state Enum8('pending' = 1, 'delivered' = 2, 'failed' = 3),
+    delivery_state Enum8('pending' = 1, 'delivered' = 2, 'failed' = 3, 'not_configured' = 4),
     delivery_attempts UInt32,
     annotation_id Int64,
     version UInt64

@@ -50,7 +50,11 @@ def test_subscribe_list_unsubscribe(grafana_env: FakeGrafana) -> None:
 
 def test_an_unset_grafana_url_is_a_clear_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FINSENT_GRAFANA_URL", raising=False)
-    for args in (["subscriptions"], ["subscribe", "--rule", "r", "--email", "a@example.com"], ["unsubscribe", "--rule", "r"]):
+    for args in (
+        ["subscriptions"],
+        ["subscribe", "--rule", "r", "--email", "a@example.com"],
+        ["unsubscribe", "--rule", "r"],
+    ):
         code, out = run(*args)
         assert code == 2
         assert "FINSENT_GRAFANA_URL is not set" in out

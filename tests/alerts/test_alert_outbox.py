@@ -210,8 +210,13 @@ def test_backoff_doubles_and_is_capped() -> None:
     assert backoff_delay(10_000, 1.0, 60.0) == 60.0
 
 
-def test_without_grafana_alerts_are_stored_and_stay_pending(alert_store: Store, make_alert) -> None:
+def test_without_grafana_alerts_are_not_configured_until_one_delivers_them(
+    alert_store: Store, grafana: Grafana, fake_grafana: FakeGrafana, make_alert
+) -> None:
     outbox = Outbox(alert_store, None)
     assert outbox.enqueue([make_alert(0), make_alert(0), make_alert(1)]) == 2
     assert outbox.deliver_pending().delivered == 0
+    assert count_alerts(alert_store, "not_configured") == 2 and count_alerts(alert_store, "pending") == 0
     assert len(outbox.pending()) == 2
+    assert Outbox(alert_store, grafana).deliver_pending().delivered == 2  # Grafana configured later
+    assert count_alerts(alert_store, "delivered") == 2 and len(fake_grafana.annotations) == 2

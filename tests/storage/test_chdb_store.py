@@ -92,3 +92,13 @@ def test_a_store_without_tables_says_so_without_echoing_sql(tmp_path: Path) -> N
 def test_short_reason_drops_the_quoted_query() -> None:
     text = "Code: 62. DB::Exception: Syntax error: failed at position 8. In scope SELECT secret FROM t. (SYNTAX_ERROR)"
     assert short_reason(text) == "Code: 62. DB::Exception: Syntax error: failed at position 8 (SYNTAX_ERROR)"
+
+
+def test_an_alerts_table_from_before_not_configured_is_brought_up_to_date(tmp_path: Path) -> None:
+    with open_store(f"chdb://{tmp_path / 'old'}") as store:
+        store.init_schema()
+        old = "Enum8('pending' = 1, 'delivered' = 2, 'failed' = 3)"
+        store._command(f"ALTER TABLE alerts MODIFY COLUMN delivery_state {old}")
+        store.init_schema()
+        (kind,) = store._query("SELECT type FROM system.columns WHERE table = 'alerts' AND name = 'delivery_state'")[0]
+        assert "'not_configured' = 4" in kind
