@@ -47,10 +47,12 @@ class KafkaSettings:
 
 @dataclass(frozen=True)
 class BatchSettings:
-    """How many messages a batch takes at most, and how long it waits to fill."""
+    """How many messages a batch takes at most, how long it waits to fill, and how far in the
+    future a document's time may lie before it is dead-lettered."""
 
     max_size: int = 1024
     max_wait_s: float = 0.05
+    max_future_skew_s: float = 300.0
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     device: str = "auto"
     batch_max_size: int = Field(1024, ge=1)
     batch_max_wait_s: float = Field(0.05, gt=0)
+    max_future_skew_s: float = Field(300.0, ge=0)
 
     # Alert rules: evaluated in every worker over finsent.scores.
     alerts_enabled: bool = True
@@ -177,7 +178,9 @@ class Settings(BaseSettings):
 
     @property
     def batching(self) -> BatchSettings:
-        return BatchSettings(max_size=self.batch_max_size, max_wait_s=self.batch_max_wait_s)
+        return BatchSettings(
+            max_size=self.batch_max_size, max_wait_s=self.batch_max_wait_s, max_future_skew_s=self.max_future_skew_s
+        )
 
     @property
     def classifier(self) -> ModelSettings:

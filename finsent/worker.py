@@ -47,6 +47,7 @@ def run_worker(settings: Settings) -> None:
             store.existing_documents,
             SymbolExtractor.default(),
             settings.author_hash_key.get_secret_value().encode(),
+            max_future_skew_s=settings.max_future_skew_s,
         )
         web_port = settings.web_port or free_port()
         kafka, batching, alerting = settings.kafka, settings.batching, settings.alerting

@@ -10,7 +10,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models import Classifier, NullClassifier, Prediction
@@ -20,6 +20,8 @@ from streams.symbols import SymbolExtractor
 
 Parsed = list[tuple["IncomingMessage", Document]]
 CANARY_TEXT = "Shares of the company rose after it reported quarterly earnings."
+DEFAULT_MAX_FUTURE_SKEW_S = 300.0
+"""Documents dated further ahead of the worker's clock than this are dead-lettered."""
 
 
 class ClassifierUnavailable(RuntimeError):
@@ -64,12 +66,14 @@ class BatchProcessor:
         symbols: SymbolExtractor | None = None,
         author_key: bytes = b"",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S,
     ):
         self.classifier = classifier
         self.existing = existing
         self.symbols = symbols or SymbolExtractor.default()
         self.author_key = author_key
         self.clock = clock
+        self.max_future_skew = timedelta(seconds=max_future_skew_s)
 
     def process(self, messages: Sequence[IncomingMessage]) -> BatchResult:
         result = BatchResult()
@@ -117,11 +121,20 @@ class BatchProcessor:
 
     def _parse(self, messages: Sequence[IncomingMessage], result: BatchResult) -> Parsed:
         parsed = []
+        latest = self.clock() + self.max_future_skew
         for message in messages:
             try:
-                parsed.append((message, parse_document(message.raw, message.kind, self.author_key)))
+                doc = parse_document(message.raw, message.kind, self.author_key)
             except InvalidMessage as exc:
                 result.dead_letters.append(_dead_letter(message, exc.reason))
+                continue
+            if doc.event_time > latest:
+                # A future date would sit at the top of every "newest" list and skew every window.
+                reason = (f"event time in the future: {doc.event_time.isoformat()} is more than "
+                          f"{self.max_future_skew.total_seconds():g} s ahead of the worker's clock")  # fmt: skip
+                result.dead_letters.append(_dead_letter(message, reason))
+                continue
+            parsed.append((message, doc))
         return parsed
 
     def _dedupe(self, parsed: Parsed, result: BatchResult) -> Parsed:

@@ -11,7 +11,8 @@ classes get a row each; the secondary class is only reachable by an explicit phr
 Names are matched case-sensitively on whole tokens, so a name is only listed in a form that is
 unlikely to be an ordinary word in finance text: ``Target``, ``Visa``, ``Ball``, ``Dow``, ``Nasdaq``,
 ``Progressive``, ``Carrier``, ``Block``, ``Snap``, ``Zoom``, ``ICE``, ``CMS``, ``RTX``, ``GM`` and
-similar appear only as longer forms (``Target Corp``, ``Visa Inc``, ``Dow Inc``, ...). A few stock
+similar appear only as longer forms (``Target Corp``, ``Visa Inc``, ``Dow Inc``, ...); a few of them
+are also found alone where the context says so (below). A few stock
 phrases that would otherwise match a name (``Big Apple``, ``Oracle of Omaha``, ``Harrison Ford``)
 are listed in ``STOP_PHRASES`` and produce nothing. If two rows claim the same name or alias, the
 first row in file order wins (the shipped file has no such conflicts; a test checks it).
@@ -28,8 +29,14 @@ A document yields the union of
   yields GEV, not GE as well. Possessives (``Apple's``) match, curly apostrophes count as straight
   ones, and zero-width and bidirectional control characters are ignored.
 
+* context names (``CONTEXT_NAMES``: Target, Visa, GM, Snap, Block), which are also ordinary words
+  or initials: found only where a business word follows (``Target cuts outlook``, ``Visa's
+  revenue``), a company noun precedes (``retailer Target``), or the name is listed with another
+  company (``Ford and GM``, ``Visa and Mastercard``).
+
 The result is sorted and de-duplicated. It holds at most ``max_symbols`` tickers: when more are
-found, the first ``max_symbols`` in sorted order are kept (an arbitrary but deterministic choice).
+found, explicit tickers are kept first, then company names and cashtags of known companies,
+then other cashtags in sorted order (so a flood of made-up cashtags cannot push out ``$NVDA``).
 Long texts are scanned in bounded chunks, so memory stays flat whatever the input size.
 """
 
@@ -72,6 +79,93 @@ STOP_PHRASES: tuple[str, ...] = (
     "Oracle of Omaha",
     "Tom Ford",
 )
+
+# Company names that are also ordinary words (or initials): found only where the context says
+# "company": a business word right after (``Target cuts outlook``, ``Visa's revenue``), a company
+# noun right before (``retailer Target``), or a list with another company (``Ford and GM``).
+CONTEXT_NAMES: dict[str, str] = {"Target": "TGT", "Visa": "V", "GM": "GM", "Snap": "SNAP", "Block": "XYZ"}
+_CUES_AFTER = frozenset(
+    [
+        "cuts",
+        "raises",
+        "lifts",
+        "lowers",
+        "trims",
+        "boosts",
+        "beats",
+        "misses",
+        "reports",
+        "posts",
+        "sees",
+        "warns",
+        "says",
+        "said",
+        "plans",
+        "will",
+        "to",
+        "shares",
+        "stock",
+        "stocks",
+        "earnings",
+        "results",
+        "sales",
+        "revenue",
+        "revenues",
+        "profit",
+        "profits",
+        "outlook",
+        "forecast",
+        "forecasts",
+        "guidance",
+        "ceo",
+        "cfo",
+        "chief",
+        "board",
+        "deal",
+        "deals",
+        "rallies",
+        "slides",
+        "falls",
+        "drops",
+        "rises",
+        "jumps",
+        "climbs",
+        "tumbles",
+        "sinks",
+        "surges",
+        "soars",
+        "slumps",
+        "plunges",
+        "gains",
+        "recalls",
+        "hires",
+        "fires",
+        "layoffs",
+        "stores",
+        "customers",
+        "inc",
+        "corp",
+    ]
+)
+_CUES_BEFORE = frozenset(
+    [
+        "retailer",
+        "retailers",
+        "automaker",
+        "automakers",
+        "carmaker",
+        "carmakers",
+        "rival",
+        "rivals",
+        "giant",
+        "company",
+        "firm",
+        "processor",
+        "issuer",
+        "payments",
+    ]
+)
+_JOINERS = frozenset({"and", "&", ",", "or", "vs", "versus", "/"})
 
 _TICKER_RE = re.compile(r"[A-Za-z]{1,5}(?:\.[A-Za-z]{1,2})?")
 _CASHTAG_RE = re.compile(r"(?<![A-Za-z0-9])\$([A-Za-z]{1,5})(?:\.([A-Za-z]{1,2}))?(?![A-Za-z0-9])")
@@ -121,15 +215,23 @@ def _cashtag_symbol(base: str, suffix: str | None) -> str:
     return base.upper()
 
 
-def _cashtags(text: str, cap: int) -> set[str]:
-    """Well-formed cashtags in ``text`` (at most the ``cap`` smallest, and a few spare)."""
-    found: set[str] = set()
+def _cashtags(text: str, cap: int, known: frozenset[str]) -> tuple[set[str], set[str]]:
+    """Well-formed cashtags in ``text``: those of known companies, and the others (at most the
+    ``cap`` smallest of those, and a few spare), so a flood of made-up cashtags cannot crowd out
+    a real one."""
+    listed: set[str] = set()
+    others: set[str] = set()
     if "$" not in text:
-        return found
+        return listed, others
     for match in _CASHTAG_RE.finditer(text):
-        found.add(_cashtag_symbol(match[1], match[2]))
-        found = _keep_smallest(found, cap)
-    return found
+        symbol = _cashtag_symbol(match[1], match[2])
+        if symbol in known:
+            listed.add(symbol)
+            listed = _keep_smallest(listed, cap)
+        else:
+            others.add(symbol)
+            others = _keep_smallest(others, cap)
+    return listed, others
 
 
 def _explicit_tickers(explicit: Iterable[str] | str | None, cap: int) -> set[str]:
@@ -174,8 +276,10 @@ class SymbolExtractor:
     forms: tuple[tuple[str, str], ...]
     stop_phrases: tuple[str, ...] = STOP_PHRASES
     max_symbols: int = DEFAULT_MAX_SYMBOLS
+    context_names: Mapping[str, str] = field(default_factory=lambda: dict(CONTEXT_NAMES))
     _index: _Index = field(init=False, repr=False, compare=False)
     _width: int = field(init=False, repr=False, compare=False)
+    _known: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.max_symbols, bool) or not isinstance(self.max_symbols, int) or self.max_symbols < 0:
@@ -184,6 +288,8 @@ class SymbolExtractor:
         index, width = _build_index(phrases)
         object.__setattr__(self, "_index", index)
         object.__setattr__(self, "_width", width)
+        known = {ticker for _, ticker in self.forms} | set(self.context_names.values())
+        object.__setattr__(self, "_known", frozenset(known))
 
     @classmethod
     def default(cls) -> SymbolExtractor:
@@ -209,31 +315,39 @@ class SymbolExtractor:
     def extract(self, text: str, explicit: Iterable[str] = ()) -> list[str]:
         """Sorted, de-duplicated tickers for a document: cashtags, ``explicit`` and company names.
 
-        At most ``max_symbols`` are returned (the first in sorted order). Never raises for a ``str``
-        text; anything else in ``text`` is treated as empty.
+        At most ``max_symbols`` are returned. When more are found, explicit tickers come first,
+        then company names and cashtags of known companies, then other cashtags in sorted order.
+        Never raises for a ``str`` text; anything else in ``text`` is treated as empty.
         """
         cap = self.max_symbols
-        found = _explicit_tickers(explicit, cap)
+        tiers = [_explicit_tickers(explicit, cap)]
         if isinstance(text, str) and text:
             clean = _normalise_text(text)
-            found |= _cashtags(clean, cap)
-            found |= self._names(clean)
-        return sorted(found)[:cap]
+            listed, others = _cashtags(clean, cap, self._known)
+            tiers += [self._names(clean) | listed, others]
+        kept: set[str] = set()
+        for tier in tiers:
+            kept.update(sorted(tier - kept)[: cap - len(kept)])
+        return sorted(kept)
 
     def _names(self, text: str) -> set[str]:
-        """Tickers of dictionary names in ``text``, scanning chunk by chunk."""
+        """Tickers of dictionary names in ``text`` (and of context names where the context says so),
+        scanning chunk by chunk."""
         found: set[str] = set()
         carry: list[str] = []
         for piece, last in _chunks(text):
             tokens = carry + _TOKEN_RE.findall(piece)
             # Only start matches where the longest name still fits; the rest waits for the next piece.
             limit = len(tokens) if last else max(len(tokens) - self._width + 1, 0)
-            resume = self._scan(tokens, limit, found)
+            company_tokens: set[int] = set()
+            resume = self._scan(tokens, limit, found, company_tokens)
+            found |= self._in_context(tokens, limit, company_tokens)
             carry = tokens[resume:]
         return found
 
-    def _scan(self, tokens: list[str], limit: int, found: set[str]) -> int:
-        """Add tickers of names starting before ``limit``; return where the next scan must begin."""
+    def _scan(self, tokens: list[str], limit: int, found: set[str], company_tokens: set[int]) -> int:
+        """Add tickers of names starting before ``limit`` (and the positions of their tokens to
+        ``company_tokens``); return where the next scan must begin."""
         index = self._index
         if index.keys().isdisjoint(tokens):
             return limit
@@ -248,9 +362,32 @@ class SymbolExtractor:
                 if tokens[i + 1 : end] == rest:
                     if ticker:
                         found.add(ticker)
+                        company_tokens.update(range(i, end))
                     skip = end
                     break
         return max(limit, skip)
+
+    def _in_context(self, tokens: list[str], limit: int, company_tokens: set[int]) -> set[str]:
+        """Tickers of ``context_names`` whose neighbours say they mean the company (see CONTEXT_NAMES)."""
+        names = self.context_names
+        if names.keys().isdisjoint(tokens):
+            return set()
+        cashtags = {i + 1 for i, token in enumerate(tokens) if token == "$"}
+        found: set[str] = set()
+        for i, token in enumerate(tokens[:limit]):
+            if token in names and i not in company_tokens and self._says_company(tokens, i, company_tokens | cashtags):
+                found.add(names[token])
+        return found
+
+    def _says_company(self, tokens: list[str], i: int, companies: set[int]) -> bool:
+        after = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
+        if after in _CUES_AFTER or (after == "'" and i + 2 < len(tokens) and tokens[i + 2] == "s"):
+            return True
+        if i > 0 and tokens[i - 1].lower() in _CUES_BEFORE:
+            return True
+        joined_before = i >= 2 and tokens[i - 1].lower() in _JOINERS and (i - 2) in companies
+        joined_after = i + 2 < len(tokens) and after in _JOINERS and (i + 2) in companies
+        return joined_before or joined_after
 
 
 def _row_phrases(row: Mapping[str, str]) -> list[str]:

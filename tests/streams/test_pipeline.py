@@ -141,3 +141,14 @@ def test_a_document_the_model_cannot_score_is_dead_lettered_alone(classifier: Cl
     (dead,) = result.dead_letters
     assert dead.error == "classification failed: RuntimeError: model failure"
     assert b"POISON" in dead.raw
+
+
+def test_documents_dated_in_the_future_are_dead_lettered(classifier: Classifier) -> None:
+    soon = news("n1", "Acme beats estimates", published_at="2026-11-23T12:04:00Z")  # 4 min ahead: clock skew
+    far = news("n2", "Acme from the future", published_at="2099-01-01T00:00:00Z")
+    result = processor(classifier, FakeStore()).process([soon, far])
+    assert [d.doc_id for d in result.documents] == ["news:wire:n1"]
+    (letter,) = result.dead_letters
+    assert letter.offset == 2 and "event time in the future: 2099-01-01T00:00:00+00:00" in letter.error
+    strict = BatchProcessor(classifier, FakeStore().existing, clock=lambda: NOW, max_future_skew_s=60)
+    assert len(strict.process([soon]).dead_letters) == 1

@@ -12,6 +12,7 @@ import pytest
 
 from streams import symbols
 from streams.symbols import (
+    DEFAULT_MAX_SYMBOLS,
     SymbolExtractor,
     extract_symbols,
     load_rows,
@@ -133,9 +134,10 @@ def test_union_is_sorted_and_deduplicated(small: SymbolExtractor) -> None:
     assert small.extract(text, ["aapl", "JPM", "BBB"]) == ["AAPL", "BBB", "JPM", "ZZZ"]
 
 
-def test_max_symbols_keeps_first_in_sorted_order(small: SymbolExtractor) -> None:
+def test_max_symbols_keeps_explicit_and_known_tickers_first(small: SymbolExtractor) -> None:
     capped = dataclasses.replace(small, max_symbols=2)
-    assert capped.extract("$CCC $AAA $DDD Apple", ["BBB"]) == ["AAA", "AAPL"]
+    assert capped.extract("$CCC $AAA $DDD Apple", ["BBB"]) == ["AAPL", "BBB"]
+    assert dataclasses.replace(small, max_symbols=3).extract("$CCC $AAA $DDD Apple") == ["AAA", "AAPL", "CCC"]
     assert dataclasses.replace(small, max_symbols=0).extract("$AAPL") == []
 
 
@@ -191,7 +193,10 @@ def test_ten_thousand_cashtags_are_capped(small: SymbolExtractor) -> None:
     random.Random(0).shuffle(tags)
     result = small.extract(" ".join(tags))
     assert len(result) == symbols.DEFAULT_MAX_SYMBOLS
-    assert result == sorted(tag[1:] for tag in tags)[: symbols.DEFAULT_MAX_SYMBOLS]
+    symbols_found = {tag[1:] for tag in tags}
+    known = {"GEV", "JPM", "XYZ"} & symbols_found  # listed in the dictionary (XYZ: Block, a context name)
+    others = sorted(symbols_found - known)[: symbols.DEFAULT_MAX_SYMBOLS - len(known)]
+    assert known and result == sorted(known | set(others))
 
 
 def test_random_unicode_never_raises() -> None:
@@ -292,3 +297,32 @@ def test_csv_is_well_formed() -> None:
     parsed = list(csv.reader(text.splitlines()))
     assert parsed[0] == ["ticker", "name", "aliases"]
     assert all(len(row) == 3 for row in parsed)
+
+
+@pytest.mark.parametrize(
+    ("headline", "expected"),
+    [
+        ("Ford and GM recall 1.2 million vehicles over faulty seat belts", ["F", "GM"]),
+        ("GM, Ford and Tesla face new EV tariffs", ["F", "GM", "TSLA"]),
+        ("Visa and Mastercard agree to cap swipe fees in settlement", ["MA", "V"]),
+        ("Target cuts outlook as shoppers pull back on discretionary spending", ["TGT"]),
+        ("Visa's revenue beats estimates on cross-border travel", ["V"]),
+        ("Shares of retailer Target slide after weak holiday sales", ["TGT"]),
+        ("Apple unveils a cheaper iPhone", ["AAPL"]),
+        ("Fed keeps its inflation target unchanged", []),
+        ("Inflation Target in sight, says ECB", []),
+        ("Travelers face new visa rules for the Schengen area", []),
+        ("Big Apple office rents fall for a third quarter", []),
+        ("GM crops debate returns to the EU parliament", []),
+    ],
+)
+def test_ambiguous_names_are_read_from_their_context(headline: str, expected: list[str]) -> None:
+    assert extract_symbols(headline) == expected
+
+
+def test_known_symbols_and_explicit_tickers_win_over_the_cashtag_cap() -> None:
+    made_up = " ".join(f"$AA{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(60))
+    text = f"{made_up} $NVDA and Tesla"
+    found = SymbolExtractor.default().extract(text, explicit=["ZZZZ"])
+    assert len(found) == DEFAULT_MAX_SYMBOLS
+    assert {"NVDA", "TSLA", "ZZZZ"} <= set(found)
