@@ -38,7 +38,7 @@ def run_worker(settings: Settings) -> None:
         stack.callback(watchdog.stop)
         store = stack.enter_context(open_store(settings.resolved_store_url))
         store.init_schema()
-        model = settings.classifier
+        model, kafka, batching, alerting = settings.classifier, settings.kafka, settings.batching, settings.alerting
         classifier = load_classifier(
             model.name, device=model.device, backend=model.backend, max_windows=model.max_windows
         )
@@ -47,10 +47,9 @@ def run_worker(settings: Settings) -> None:
             store.existing_documents,
             SymbolExtractor.default(),
             settings.author_hash_key.get_secret_value().encode(),
-            max_future_skew_s=settings.max_future_skew_s,
+            max_future_skew_s=batching.max_future_skew_s,
         )
         web_port = settings.web_port or free_port()
-        kafka, batching, alerting = settings.kafka, settings.batching, settings.alerting
         app, stats = create_app(
             kafka, batching, settings.data_dir, bootstrap, store, processor, web_port, alerting.enabled
         )

@@ -71,8 +71,9 @@ def test_path_locked_by_another_process(tmp_path: Path) -> None:
 
 
 def test_bad_sql_is_a_store_error(tmp_path: Path) -> None:
-    with open_store(f"chdb://{tmp_path / 'db'}") as store, pytest.raises(StoreError, match=r"no_such_table"):
-        store._query("SELECT * FROM no_such_table")
+    with open_store(f"chdb://{tmp_path / 'db'}") as store, pytest.raises(StoreError, match=r"Syntax error") as caught:
+        store._query("SELECT doc_id FROM numbers(1) WHERE (")
+    assert "SYNTAX_ERROR" in str(caught.value)
 
 
 def test_a_reader_does_not_create_a_store_where_there_is_none(tmp_path: Path) -> None:
