@@ -185,11 +185,18 @@ def load_rules(path: Path) -> RuleSet:
     except OSError as exc:
         raise RuleError(f"cannot read rules file {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
-        raise RuleError(f"rules file {path} is not valid YAML: {exc}") from None
+        raise RuleError(f"rules file {path} is not valid YAML: {_yaml_position(exc)}") from None
     try:
         return RuleSet.model_validate(data)
     except ValidationError as exc:
         raise RuleError(f"rules file {path}: {_describe(exc, data)}") from None
+
+
+def _yaml_position(error: yaml.YAMLError) -> str:
+    """Where and what the YAML problem is, without echoing the file's contents (which may hold anything)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or "cannot parse"
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark is not None else str(problem)
 
 
 def save_rules(path: Path, rules: Iterable[Rule]) -> None:

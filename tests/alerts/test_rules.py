@@ -181,3 +181,12 @@ def test_thresholds_outside_what_the_metric_can_take_are_refused_naming_the_fiel
 
 def test_any_finite_zscore_threshold_is_accepted() -> None:
     assert Rule(**(BASE | {"metric": "volume_zscore", "threshold": -4.5})).threshold == -4.5
+
+
+def test_a_broken_rules_file_is_reported_by_line_and_column_without_its_contents(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n  - id: ok\n    threshold: [secret-token-123\n")
+    with pytest.raises(RuleError) as caught:
+        load_rules(path)
+    message = str(caught.value)
+    assert "not valid YAML: line 4, column 1:" in message and "secret-token-123" not in message
