@@ -20,10 +20,6 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    @property
-    def capacity(self) -> float:
-        return self._capacity
-
     def acquire(self, key: str, cost: float = 1.0) -> float:
         """Take ``cost`` units for ``key``: 0 if granted, else the seconds until they are available."""
         now = self._clock()

@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.environment == "production" and self.author_hash_key.get_secret_value() == DEV_AUTHOR_KEY:
             raise ValueError("FINSENT_AUTHOR_HASH_KEY must be set to a real secret in production")
+        if self.api_key_chars_per_min < self.api_max_request_chars:
+            raise ValueError("FINSENT_API_KEY_CHARS_PER_MIN must be at least FINSENT_API_MAX_REQUEST_CHARS")
         if self.environment == "production" and self.model == "null":
             raise ValueError("FINSENT_MODEL=null is the benchmarking-only model; it cannot run in production")
         return self

@@ -134,7 +134,7 @@ def test_a_request_has_a_character_budget(api_store: Store, classifier_source, k
 
 
 def test_a_key_has_a_character_budget_per_minute(api_store: Store, classifier_source, keys) -> None:
-    client = make_client(api_store, classifier_source, api_key_chars_per_min=3_000)
+    client = make_client(api_store, classifier_source, api_key_chars_per_min=3_000, api_max_request_chars=2_500)
     texts = {"texts": ["Acme shares plunge " * 100]}
     assert client.post("/v1/classify", json=texts, headers=auth(keys["read"])).status_code == 200
     spent = client.post("/v1/classify", json=texts, headers=auth(keys["read"]))
