@@ -126,14 +126,15 @@ def plot_sentiment(
     times, scores, volumes = bucket_grid(series, start, end, interval_s)
     fig, score_axis = plt.subplots(figsize=(11, 4.8), dpi=120)
     volume_axis = score_axis.twinx()
-    bars = volume_axis.bar(times, volumes, width=interval_s / 86_400 * 0.9, align="edge", color="#c8d3e0",
+    bar_width = interval_s / 86_400 * 0.9  # in days, matplotlib's date unit
+    bars = volume_axis.bar(mdates.date2num(times), volumes, width=bar_width, align="edge", color="#c8d3e0",
                            label="documents per interval")  # fmt: skip
     volume_axis.set_ylabel("documents per interval", color="#5b6b7d")
     volume_axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     volume_axis.set_ylim(0, max(1, max(volumes, default=0)) * 1.15)
     score_axis.set_zorder(volume_axis.get_zorder() + 1)
     score_axis.patch.set_visible(False)
-    centres = [at + timedelta(seconds=interval_s / 2) for at in times]
+    centres = mdates.date2num([at + timedelta(seconds=interval_s / 2) for at in times])
     (line,) = score_axis.plot(centres, scores, color="#1f4e79", linewidth=1.8, marker="o", markersize=3,
                               label="mean score")  # fmt: skip
     score_axis.axhline(0, color="#888888", linewidth=0.8, linestyle=":")
@@ -142,7 +143,7 @@ def plot_sentiment(
     handles: list[Any] = [line, bars]
     for index, alert in enumerate(alerts):
         color = {"critical": "#b00020", "warning": "#e65100"}.get(str(alert["severity"]), "#f9a825")
-        score_axis.axvline(alert["fired_at"], color=color, linewidth=1.2, alpha=0.8)
+        score_axis.axvline(mdates.date2num(alert["fired_at"]), color=color, linewidth=1.2, alpha=0.8)
         score_axis.annotate(
             f"{alert['rule_id']} ({alert['severity']})",
             (mdates.date2num(alert["fired_at"]), 0.97 - 0.09 * (index % 4)),
@@ -158,7 +159,7 @@ def plot_sentiment(
     # Above the plot area, under the title, so it never hides a bar or a point.
     score_axis.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
     score_axis.set_title(title, pad=20)
-    score_axis.set_xlim(start, end)
+    score_axis.set_xlim(mdates.date2num(start), mdates.date2num(end))
     locator = mdates.AutoDateLocator(tz=UTC)
     score_axis.xaxis.set_major_locator(locator)
     score_axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
