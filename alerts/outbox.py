@@ -27,7 +27,7 @@ from alerts.exceptions import GrafanaError, GrafanaRejected
 from alerts.grafana import Grafana
 from schemas.alerts import AlertRecord, AlertRow
 from storage import Store, StoreError
-from storage.alerts import alerts_by_id, alerts_in_state, alerts_waiting, insert_alerts
+from storage.alerts import alerts_by_id, alerts_in_state, insert_alerts
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +84,11 @@ class Outbox:
 
     def pending(self, limit: int = 1_000) -> list[AlertRow]:
         """Up to ``limit`` undelivered alerts in delivery order (``fired_at``, then ``alert_id``)."""
-        return alerts_waiting(self._store, limit)
+        return alerts_in_state(self._store, "pending", "not_configured", limit=limit)
 
     def retry_failed(self, limit: int = 10_000) -> int:
         """Put alerts Grafana refused for good back in the queue (after fixing the cause); how many."""
-        failed = alerts_in_state(self._store, "failed", limit)
+        failed = alerts_in_state(self._store, "failed", limit=limit)
         insert_alerts(self._store, [row.next_version(delivery_state="pending") for row in failed])
         return len(failed)
 

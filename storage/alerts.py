@@ -20,11 +20,7 @@ _ALERTS_BY_ID_SQL = f"SELECT {_ALERT_FIELDS} FROM alerts FINAL WHERE alert_id IN
 # moved to PREWHERE and then sees superseded versions.
 _ALERTS_IN_STATE_SQL = (
     f"SELECT {_ALERT_FIELDS} FROM (SELECT {_ALERT_FIELDS} FROM alerts FINAL) "
-    "WHERE delivery_state = %(state)s ORDER BY fired_at, alert_id LIMIT %(limit)s"
-)
-_WAITING_SQL = (
-    f"SELECT {_ALERT_FIELDS} FROM (SELECT {_ALERT_FIELDS} FROM alerts FINAL) "
-    "WHERE delivery_state IN ('pending', 'not_configured') ORDER BY fired_at, alert_id LIMIT %(limit)s"
+    "WHERE delivery_state IN %(states)s ORDER BY fired_at, alert_id LIMIT %(limit)s"
 )
 _COUNT_IN_STATE_SQL = "SELECT count() FROM (SELECT delivery_state FROM alerts FINAL) WHERE delivery_state = %(state)s"
 
@@ -43,15 +39,11 @@ def alerts_by_id(store: Store, alert_ids: Sequence[str]) -> dict[str, AlertRow]:
     return found
 
 
-def alerts_in_state(store: Store, delivery_state: str, limit: int = 1_000) -> list[AlertRow]:
-    """Up to ``limit`` alerts whose current ``delivery_state`` is this one, in ``fired_at``, ``alert_id`` order."""
-    params = {"state": delivery_state, "limit": int(limit)}
+def alerts_in_state(store: Store, *states: str, limit: int = 1_000) -> list[AlertRow]:
+    """Up to ``limit`` alerts whose current ``delivery_state`` is one of ``states``, oldest ``fired_at``
+    first, then by ``alert_id``."""
+    params = {"states": states, "limit": int(limit)}
     return [AlertRow(**row) for row in store._query_dicts(_ALERTS_IN_STATE_SQL, params)]
-
-
-def alerts_waiting(store: Store, limit: int = 1_000) -> list[AlertRow]:
-    """Up to ``limit`` alerts not yet delivered (``pending`` or ``not_configured``), in delivery order."""
-    return [AlertRow(**row) for row in store._query_dicts(_WAITING_SQL, {"limit": int(limit)})]
 
 
 def count_alerts(store: Store, delivery_state: str | None = None) -> int:

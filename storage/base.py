@@ -85,21 +85,22 @@ class Store(abc.ABC):
             self._create_database()
             for statement in ddl_statements():
                 self._command(statement)
-            if not self._select("SELECT name FROM system.columns WHERE database = currentDatabase() "
-                                "AND table = 'documents' AND name = 'insert_token'", None)[1]:  # fmt: skip
+            if self._column_type("documents", "insert_token") is None:
                 self._command("ALTER TABLE documents ADD COLUMN insert_token String DEFAULT ''")
-            self._add_delivery_states()
+            # Alerts tables from before ``not_configured`` existed get the value (a metadata-only change).
+            if "not_configured" not in str(self._column_type("alerts", "delivery_state")):
+                self._command(f"ALTER TABLE alerts MODIFY COLUMN delivery_state {DELIVERY_STATE_TYPE}")
             if self.supports_insert_tokens():
                 window = f"non_replicated_deduplication_window = {DEDUP_WINDOW}"
                 for table in ["documents", *rollup_tables()]:
                     self._command(f"ALTER TABLE {table} MODIFY SETTING {window}")
 
-    def _add_delivery_states(self) -> None:
-        """Alerts tables from before ``not_configured`` existed get the value (a metadata-only change)."""
-        found = self._select("SELECT type FROM system.columns WHERE database = currentDatabase() "
-                             "AND table = 'alerts' AND name = 'delivery_state'", None)[1]  # fmt: skip
-        if found and "not_configured" not in str(found[0][0]):
-            self._command(f"ALTER TABLE alerts MODIFY COLUMN delivery_state {DELIVERY_STATE_TYPE}")
+    def _column_type(self, table: str, column: str) -> str | None:
+        """The type of ``table.column`` in this store's database, or None if there is no such column."""
+        sql = ("SELECT type FROM system.columns WHERE database = currentDatabase() "
+               "AND table = %(table)s AND name = %(column)s")  # fmt: skip
+        found = self._select(sql, sql_params({"table": table, "column": column}))[1]
+        return str(found[0][0]) if found else None
 
     def supports_insert_tokens(self) -> bool:
         """Whether inserts can carry a deduplication token that the rollup views honour too."""

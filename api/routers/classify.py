@@ -37,8 +37,7 @@ async def classify(
     in all (413), a per-key budget of characters per minute (429), and long texts scored on the
     classifier's capped windows. Work stops when the client disconnects.
     """
-    check_texts(body.texts, settings)
-    charge_characters(request, key, sum(len(text) for text in body.texts))
+    charge_characters(request, key, check_texts(body.texts, settings))
     try:
         predictions = await predict_while_connected(model.predict, body.texts, request.is_disconnected)
     except ClientGone:
@@ -50,8 +49,8 @@ async def classify(
     )
 
 
-def check_texts(texts: Sequence[str], settings: ApiSettings) -> None:
-    """413 for too many or too long texts, 422 for blank ones."""
+def check_texts(texts: Sequence[str], settings: ApiSettings) -> int:
+    """The texts' characters in all; 413 for too many or too long texts, 422 for blank ones."""
     if len(texts) > settings.max_texts:
         raise HTTPException(413, f"at most {settings.max_texts} texts per request, got {len(texts)}")
     for index, text in enumerate(texts):
@@ -64,6 +63,7 @@ def check_texts(texts: Sequence[str], settings: ApiSettings) -> None:
     total = sum(len(text) for text in texts)
     if total > settings.max_request_chars:
         raise HTTPException(413, f"{total} characters in all; a request may carry at most {settings.max_request_chars}")
+    return total
 
 
 async def predict_while_connected(

@@ -37,8 +37,8 @@ def test_alert_rows_round_trip_and_later_versions_win(any_store: Store, make_ale
     insert_alerts(any_store, [])
 
     order = [a.alert_id for a in sorted(alerts, key=lambda a: (a.fired_at, a.alert_id))]
-    assert [row.alert_id for row in alerts_in_state(any_store, "pending", 10)] == order
-    assert [row.alert_id for row in alerts_in_state(any_store, "pending", 2)] == order[:2]
+    assert [row.alert_id for row in alerts_in_state(any_store, "pending", limit=10)] == order
+    assert [row.alert_id for row in alerts_in_state(any_store, "pending", limit=2)] == order[:2]
 
     delivered = rows[0].next_version(delivery_state="delivered", delivery_attempts=1, annotation_id=42)
     insert_alerts(any_store, [delivered, rows[1].next_version(delivery_attempts=3)])
@@ -47,7 +47,7 @@ def test_alert_rows_round_trip_and_later_versions_win(any_store: Store, make_ale
         4,
         1,
     )
-    assert alerts[0].alert_id not in [row.alert_id for row in alerts_in_state(any_store, "pending", 10)]
+    assert alerts[0].alert_id not in [row.alert_id for row in alerts_in_state(any_store, "pending", limit=10)]
 
     found = alerts_by_id(any_store, [alerts[0].alert_id, alerts[1].alert_id, alerts[2].alert_id, "unknown"])
     assert set(found) == {alerts[0].alert_id, alerts[1].alert_id, alerts[2].alert_id}
