@@ -23,7 +23,7 @@ from api.limits import RateLimiter
 from config.components import ApiSettings
 from models import Classifier
 from schemas.api import ApiKeyRow, Problem
-from schemas.durations import parse_duration, parse_interval
+from schemas.durations import end_of_now, parse_duration, parse_interval
 from storage import Store
 
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": Problem} for status in (401, 403, 413, 429, 503)}
@@ -168,7 +168,7 @@ def span_seconds(name: str, text: str) -> int:
 def time_range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     """``[start, end)`` in UTC, defaulting to the last 24 hours; 422 for reversed or absurd ranges."""
     try:
-        end = _utc(end) if end else datetime.now(UTC)
+        end = _utc(end) if end else end_of_now()
         start = _utc(start) if start else end - timedelta(hours=24)
     except OverflowError:
         raise HTTPException(422, "times must fall between 1971 and 2105") from None

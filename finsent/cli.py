@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,7 @@ import click
 from config import Settings
 from finsent.clisupport import FinsentGroup, settings_for_cli
 from schemas.api import MAX_ALERTS_PAGE, MAX_DOCUMENTS_PAGE
+from schemas.durations import end_of_now
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -389,11 +390,11 @@ TOPIC = click.option("--topic", default=None, help='a topic, e.g. "Earnings" (an
 
 
 def _time_range(since: str) -> tuple[datetime, datetime]:
-    """``[now - since, now)`` in UTC, or a one-line usage error."""
+    """``[now - since, now)`` in UTC (now rounded up to the second), or a one-line usage error."""
     from finsent.query import parse_duration
 
     try:
-        end = datetime.now(UTC)
+        end = end_of_now()
         return end - parse_duration(since), end
     except (ValueError, OverflowError) as exc:
         raise click.UsageError(f"--since: {exc}") from exc
@@ -519,7 +520,7 @@ def query_movers(kind: str, window: str, baseline: str, min_docs: int, limit: in
 
     try:
         window_span, baseline_span = parse_duration(window), parse_duration(baseline)
-        end = datetime.now(UTC)
+        end = end_of_now()
         start = end - window_span
         baseline_start = start - baseline_span
     except (ValueError, OverflowError) as exc:

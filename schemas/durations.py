@@ -7,6 +7,7 @@ with ``parse_duration``, so the same text means the same span everywhere.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 DURATION_PATTERN = r"^\d{1,9}[smhd]?$"
 """The grammar as a regular expression, for OpenAPI parameter validation."""
@@ -54,3 +55,12 @@ def parse_interval(value: object) -> int:
     if seconds % 60:
         raise ValueError(f"interval {value!r} must be a whole number of minutes (the rollups are per minute)")
     return seconds
+
+
+def end_of_now() -> datetime:
+    """The default end of a ``[start, end)`` query range: now, rounded up to the next whole second.
+
+    Stored times are whole seconds and a range's end is exclusive, so a plain ``now`` would leave
+    out what was stored in the current second.
+    """
+    return datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Literal
 
 import orjson
@@ -33,7 +33,7 @@ from schemas.api import (
     Mover,
     SentimentSeries,
 )
-from schemas.durations import DURATION_PATTERN
+from schemas.durations import DURATION_PATTERN, end_of_now
 from storage.queries import (
     activity,
     dead_letter_reasons,
@@ -138,7 +138,7 @@ def movers(
 ) -> list[Mover]:
     """Top movers: the largest change of mean score in the window against the baseline before it, with volumes."""
     window_s, baseline_s = span_seconds("window", window), span_seconds("baseline", baseline)
-    end = datetime.now(UTC)
+    end = end_of_now()
     start = end - timedelta(seconds=window_s)
     rows = top_movers(store, kind, start=start, end=end, baseline_start=start - timedelta(seconds=baseline_s),
                       min_docs=min_docs, limit=limit)  # fmt: skip

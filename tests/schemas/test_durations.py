@@ -43,3 +43,13 @@ def test_the_pattern_matches_the_grammar() -> None:
     import re
 
     assert re.match(DURATION_PATTERN, "15m") and not re.match(DURATION_PATTERN, "15 minutes")
+
+
+def test_the_default_range_end_includes_what_was_stored_this_second() -> None:
+    from datetime import UTC, datetime
+
+    from schemas.durations import end_of_now
+
+    stored = datetime.now(UTC).replace(microsecond=0)  # stored times are whole seconds
+    end = end_of_now()
+    assert end.microsecond == 0 and stored < end
