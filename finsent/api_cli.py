@@ -33,6 +33,7 @@ def api(host: str | None, port: int | None) -> None:
 
     settings = settings_for_cli()
     with _store(settings) as store:
+        store.share()
         model = settings.classifier
         source = ClassifierSource(
             lambda: Classifier.load(

@@ -376,7 +376,7 @@ def schemas_export(out_dir: Path) -> None:
 
 @main.group()
 def query() -> None:
-    """History from the store (stop the demo or point FINSENT_STORE_URL at a server first)."""
+    """History from the store (works while a worker or the API runs: they share an embedded store)."""
 
 
 FORMAT = click.option(

@@ -38,6 +38,7 @@ def run_worker(settings: Settings) -> None:
         stack.callback(watchdog.stop)
         store = stack.enter_context(open_store(settings.resolved_store_url))
         store.init_schema()
+        store.share()
         model, kafka, batching, alerting = settings.classifier, settings.kafka, settings.batching, settings.alerting
         classifier = load_classifier(
             model.name, device=model.device, backend=model.backend, max_windows=model.max_windows

@@ -102,6 +102,9 @@ class Store(abc.ABC):
         found = self._select(sql, sql_params({"table": table, "column": column}))[1]
         return str(found[0][0]) if found else None
 
+    def share(self) -> None:  # noqa: B027 -- a server store is shared already; chdb overrides it
+        """Let other local processes open this store while it stays open (needed by embedded stores only)."""
+
     def supports_insert_tokens(self) -> bool:
         """Whether inserts can carry a deduplication token that the rollup views honour too."""
         return False

@@ -2,7 +2,8 @@
 
 chdb hosts one engine per process bound to one data path, and a data path can be used by
 one process only; so at most one ChdbStore is open per process, and ``close()`` shuts
-the engine down.
+the engine down. A long-running owner calls ``share()`` so that other local processes (the
+CLI's read and admin commands, an API beside a worker) open the same path through it.
 """
 
 from __future__ import annotations
@@ -20,8 +21,16 @@ import pyarrow as pa
 from chdb.session import Session
 
 from storage.base import Store
+from storage.chdb_host import Engine, StoreHost, connect_to_host, run_request
 from storage.chdb_results import SESSION_SETTINGS, decode_json_compact
-from storage.exceptions import StoreConfigError, StoreError, StoreNotInitialised, is_unknown_table, short_reason
+from storage.exceptions import (
+    StoreConfigError,
+    StoreError,
+    StoreLocked,
+    StoreNotInitialised,
+    is_unknown_table,
+    short_reason,
+)
 from storage.urls import ChdbConfig, checked_identifier, parse_chdb_url
 from storage.values import render_params, render_settings
 
@@ -37,13 +46,19 @@ class ChdbStore(Store):
     def __init__(self, path: str | os.PathLike[str], database: str = "default", create: bool = True) -> None:
         super().__init__()
         self._config = ChdbConfig(path=_data_dir(path, create), database=checked_identifier(database))
-        self._session = _claim_and_open(self._config.path)
-        self._shutdown = weakref.finalize(self, _shutdown, self._session, self._config.path)
+        self._host: StoreHost | None = None
         try:
-            self._configure()
-        except BaseException:
-            self._shutdown()
-            raise
+            local = LocalEngine.open(self._config.path)
+        except StoreLocked:
+            self._engine: Engine = connect_to_host(self._config.path, self._config.database)
+            self._remote = True
+        else:
+            self._engine, self._remote = local, False
+            try:
+                self._configure()
+            except BaseException:
+                local.close()
+                raise
 
     @classmethod
     def from_url(cls, url: str, create: bool = True) -> ChdbStore:
@@ -56,13 +71,24 @@ class ChdbStore(Store):
 
     @property
     def description(self) -> str:
-        """``chdb:///data/path`` (and the database if not ``default``)."""
-        return self._config.describe()
+        """``chdb:///data/path`` (and the database if not ``default``), and whether another process holds it."""
+        where = self._config.describe()
+        return f"{where} (through the process that holds it)" if self._remote else where
 
     @property
     def path(self) -> Path:
         """The data directory this store holds locked."""
         return self._config.path
+
+    def share(self) -> None:
+        """Serve this store to other local processes until it is closed (see ``storage.chdb_host``)."""
+        with self._open():
+            if self._host is None and not self._remote:
+                self._host = StoreHost(self._config.path, self._config.database, self._serve_request)
+
+    def _serve_request(self, request: dict[str, Any]) -> bytes:
+        with self._open():
+            return run_request(self._engine, request)
 
     def _configure(self) -> None:
         for name, value in SESSION_SETTINGS.items():
@@ -77,14 +103,13 @@ class ChdbStore(Store):
         self._run(sql)
 
     def _select(self, sql: str, params: dict[str, Any] | None) -> tuple[list[str], list[tuple]]:
-        result = self._run(render_params(sql, params), "JSONCompact")
-        return decode_json_compact(result.bytes())
+        return decode_json_compact(self._run(render_params(sql, params), "JSONCompact"))
 
     def _select_json(self, sql: str, params: dict[str, Any] | None) -> bytes:
         # ClickHouse writes the rows (one object per line, never a raw newline inside one);
         # ``sql`` must not carry its own SETTINGS or FORMAT clause.
         iso_times = f"{render_params(sql, params)} SETTINGS date_time_output_format = 'iso'"
-        lines = self._run(iso_times, "JSONEachRow").bytes().rstrip(b"\n")
+        lines = self._run(iso_times, "JSONEachRow").rstrip(b"\n")
         return b"[" + lines.replace(b"\n", b",") + b"]"
 
     def supports_insert_tokens(self) -> bool:
@@ -92,6 +117,50 @@ class ChdbStore(Store):
 
     def _insert(
         self, table: str, columns: Sequence[str], data: list[list[Any]], settings: Mapping[str, Any] | None = None
+    ) -> None:
+        self._engine.insert(table, columns, data, settings)
+
+    def _run(self, sql: str, fmt: str = "CSV") -> bytes:
+        try:
+            return self._engine.query(sql, fmt)
+        except StoreNotInitialised as exc:
+            raise StoreNotInitialised(f"the store at {self._config.path}") from exc
+
+    def _release(self) -> None:
+        try:
+            if self._host is not None:
+                self._host.close()
+        finally:
+            self._engine.close()
+
+
+class LocalEngine:
+    """This process's chdb session on one data path (the only one it may open)."""
+
+    def __init__(self, session: Session, path: Path) -> None:
+        self._session = session
+        self._shutdown = weakref.finalize(self, _shutdown, session, path)
+
+    @classmethod
+    def open(cls, path: Path) -> LocalEngine:
+        """Claim this process's chdb slot and open ``path``; StoreLocked if another process holds it."""
+        _claim(path)
+        try:
+            return cls(_open_session(path), path)
+        except BaseException:
+            _unclaim(path)
+            raise
+
+    def query(self, sql: str, fmt: str) -> bytes:
+        try:
+            return bytes(self._session.query(sql, fmt).bytes())
+        except Exception as exc:
+            if is_unknown_table(str(exc)):
+                raise StoreNotInitialised("this store") from exc
+            raise StoreError(f"chdb query failed: {short_reason(str(exc))}") from exc
+
+    def insert(
+        self, table: str, columns: Sequence[str], data: list[list[Any]], settings: Mapping[str, Any] | None
     ) -> None:
         finsent_insert_block = _arrow_table(columns, data)  # noqa: F841 -- read by Python(...) below
         names = ", ".join(columns)
@@ -102,15 +171,7 @@ class ChdbStore(Store):
         except Exception as exc:
             raise StoreError(f"chdb insert into {table} failed: {short_reason(str(exc))}") from exc
 
-    def _run(self, sql: str, fmt: str = "CSV") -> Any:
-        try:
-            return self._session.query(sql, fmt)
-        except Exception as exc:
-            if is_unknown_table(str(exc)):
-                raise StoreNotInitialised(f"the store at {self._config.path}") from exc
-            raise StoreError(f"chdb query failed: {short_reason(str(exc))}") from exc
-
-    def _release(self) -> None:
+    def close(self) -> None:
         self._shutdown()
 
 
@@ -145,15 +206,6 @@ def _data_dir(path: str | os.PathLike[str], create: bool) -> Path:
     return resolved
 
 
-def _claim_and_open(path: Path) -> Session:
-    _claim(path)
-    try:
-        return _open_session(path)
-    except BaseException:
-        _unclaim(path)
-        raise
-
-
 def _claim(path: Path) -> None:
     global _open_path
     with _registry_lock:
@@ -179,7 +231,7 @@ def _open_session(path: Path) -> Session:
     except Exception as exc:
         message = str(exc)
         if "Error initializing EmbeddedServer" in message or "Cannot lock file" in message:
-            raise StoreError(f"chdb data path {path} is in use by another process ({message})") from exc
+            raise StoreLocked(f"chdb data path {path} is in use by another process") from exc
         raise StoreError(f"cannot open chdb data path {path}: {message}") from exc
 
 
@@ -193,7 +245,7 @@ def _refuse_if_locked(path: Path) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
     except OSError as exc:
         if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            raise StoreError(f"chdb data path {path} is locked by another process (its status file is held)") from None
+            raise StoreLocked(f"chdb data path {path} is in use by another process") from None
         raise
     finally:
         os.close(fd)

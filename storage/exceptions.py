@@ -23,6 +23,10 @@ class StoreConfigError(StoreError, ValueError):
     exit_code = 2
 
 
+class StoreLocked(StoreError):
+    """An embedded store's data path is held by another process that does not share it."""
+
+
 class StoreNotInitialised(StoreError):
     """The store exists but holds no finsent tables yet (nothing has been stored there)."""
 

@@ -6,6 +6,8 @@ The clickhouse-server fixtures (``clickhouse_server``, ``clickhouse_url``, ``clo
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,13 +18,53 @@ import pytest
 from schemas import DocumentRow, ScoreRecord
 from storage import Store, open_store
 
+ROOT = Path(__file__).resolve().parents[2]
+HOST_STORE = """
+import sys
+from storage import open_store
+with open_store(f"chdb://{sys.argv[1]}") as store:
+    store.init_schema()
+    store.share()
+    print("ready", flush=True)
+    sys.stdin.read()
+"""
+BACKENDS = ("chdb", "chdb-shared", "clickhouse")
 
-@pytest.fixture(params=[pytest.param(name, marks=pytest.mark.integration) for name in ("chdb", "clickhouse")])
+
+@pytest.fixture(scope="session")
+def shared_chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A chdb data path held and shared by another process (a stand-in for a running worker)."""
+    path = tmp_path_factory.mktemp("shared") / "chdb"
+    host = subprocess.Popen(
+        [sys.executable, "-c", HOST_STORE, str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert host.stdout is not None and host.stdout.readline().strip() == "ready"
+        yield path
+    finally:
+        assert host.stdin is not None
+        host.stdin.close()
+        host.wait(timeout=30)
+
+
+@pytest.fixture(params=[pytest.param(name, marks=pytest.mark.integration) for name in BACKENDS])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """An initialised, empty store on each backend; closed (and emptied) afterwards."""
-    url = f"chdb://{tmp_path / 'chdb'}" if request.param == "chdb" else request.getfixturevalue("clickhouse_url")
+    """An initialised, empty store on each backend; closed (and emptied) afterwards.
+
+    ``chdb-shared`` runs every statement through another process that holds the data path.
+    """
+    if request.param == "chdb":
+        url = f"chdb://{tmp_path / 'chdb'}"
+    elif request.param == "chdb-shared":
+        url = f"chdb://{request.getfixturevalue('shared_chdb_path')}"
+    else:
+        url = request.getfixturevalue("clickhouse_url")
     opened = open_store(url)
     try:
+        if request.param == "chdb-shared":
+            assert "through the process that holds it" in opened.description
+            opened.drop_all()
         opened.init_schema()
         yield opened
         if request.param == "clickhouse" and not opened.closed:
