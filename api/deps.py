@@ -23,7 +23,7 @@ from api.limits import RateLimiter
 from config.components import ApiSettings
 from models import Classifier
 from schemas.api import ApiKeyRow, Problem
-from schemas.durations import end_of_now, parse_duration, parse_interval
+from schemas.durations import end_of_now, parse_interval, parse_span
 from storage import Store
 
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": Problem} for status in (401, 403, 413, 429, 503)}
@@ -158,9 +158,9 @@ def interval_seconds(text: str) -> int:
 
 
 def span_seconds(name: str, text: str) -> int:
-    """A look-back span (``1h``, ``7d``: at least 1m, at most 30d) in seconds, or 422 naming the parameter."""
+    """A movers span (``1h``, ``7d``: 1m to 30d) in seconds, or 422 naming the parameter."""
     try:
-        return parse_duration(text, minimum_s=60, maximum_s=30 * 86_400)
+        return parse_span(text)
     except ValueError as exc:
         raise HTTPException(422, f"{name}: {exc}") from None
 

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ import click
 from config import Settings
 from finsent.clisupport import FinsentGroup, settings_for_cli
 from schemas.api import MAX_ALERTS_PAGE, MAX_DOCUMENTS_PAGE
-from schemas.durations import end_of_now
+from schemas.durations import end_of_now, parse_span
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -514,12 +514,13 @@ def _activity_command(kind: str) -> Callable[..., None]:
 @FORMAT
 def query_movers(kind: str, window: str, baseline: str, min_docs: int, limit: int, fmt: str) -> None:
     """Top movers: the largest change of mean score in the window against the baseline before it."""
-    from finsent.query import parse_duration, render
+    from finsent.query import render
     from storage import open_store
     from storage.queries import MOVER_COLUMNS, top_movers
 
     try:
-        window_span, baseline_span = parse_duration(window), parse_duration(baseline)
+        window_span = timedelta(seconds=parse_span(window))
+        baseline_span = timedelta(seconds=parse_span(baseline))
         end = end_of_now()
         start = end - window_span
         baseline_start = start - baseline_span

@@ -57,6 +57,15 @@ def parse_interval(value: object) -> int:
     return seconds
 
 
+MIN_SPAN_S, MAX_SPAN_S = 60, 30 * 86_400
+"""A movers window or baseline: 1m to 30d (longer comparisons belong to a series, not a ranking)."""
+
+
+def parse_span(value: object) -> int:
+    """Seconds of a movers window or baseline (CLI and API alike); ValueError otherwise."""
+    return parse_duration(value, minimum_s=MIN_SPAN_S, maximum_s=MAX_SPAN_S)
+
+
 def end_of_now() -> datetime:
     """The default end of a ``[start, end)`` query range: now, rounded up to the next whole second.
 

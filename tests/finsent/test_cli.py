@@ -112,6 +112,10 @@ def test_query_commands_read_what_the_worker_stored(tmp_path: Path, monkeypatch:
     assert bad.exit_code == 2 and "duration" in bad.output
     too_long = CliRunner().invoke(main, ["query", "sentiment", "--symbol", "NVDA", "--interval", "7d"])
     assert too_long.exit_code == 2 and "between 1m and 1d" in too_long.output  # the API's rule too
+    movers = CliRunner().invoke(main, ["query", "movers", "--window", "1h", "--baseline", "1d", "--min-docs", "1"])
+    assert movers.exit_code == 0, movers.output
+    long_baseline = CliRunner().invoke(main, ["query", "movers", "--baseline", "90d"])
+    assert long_baseline.exit_code == 2 and "between 1m and 30d" in long_baseline.output  # as GET /v1/movers
 
 
 @pytest.mark.integration
