@@ -70,7 +70,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy config finsent models streams schemas storage ingest alerts api
+	$(BIN)/mypy config finsent models streams schemas storage ingest alerts api learning
 
 clean:
 	rm -rf .finsent build *.egg-info

@@ -67,6 +67,16 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
+class LearningSettings:
+    """The model registry, how often processes look for a newly promoted version, the base training data."""
+
+    registry_dir: Path
+    follow: bool
+    poll_s: float
+    training_data: Path | None
+
+
+@dataclass(frozen=True)
 class GrafanaSettings:
     """The Grafana that receives alerts as annotations and holds subscriptions."""
 

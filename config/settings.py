@@ -22,6 +22,7 @@ from config.components import (
     BatchSettings,
     GrafanaSettings,
     KafkaSettings,
+    LearningSettings,
     ModelSettings,
     TopicNames,
 )
@@ -77,6 +78,12 @@ class Settings(BaseSettings):
     batch_max_size: int = Field(1024, ge=1)
     batch_max_wait_s: float = Field(0.05, gt=0)
     max_future_skew_s: float = Field(300.0, ge=0)
+
+    # The learning loop: registered model versions, hot swap, the base training data for retraining.
+    model_registry_dir: Path | None = None
+    model_follow: bool = True
+    model_poll_s: float = Field(5.0, gt=0)
+    training_data: Path | None = None
 
     # Alert rules: evaluated in every worker over finsent.scores.
     alerts_enabled: bool = True
@@ -188,6 +195,15 @@ class Settings(BaseSettings):
     def classifier(self) -> ModelSettings:
         return ModelSettings(
             name=self.model, backend=self.model_backend, max_windows=self.model_max_windows, device=self.device
+        )
+
+    @property
+    def learning(self) -> LearningSettings:
+        return LearningSettings(
+            registry_dir=self.model_registry_dir or self.data_dir / "models",
+            follow=self.model_follow,
+            poll_s=self.model_poll_s,
+            training_data=self.training_data,
         )
 
     @property

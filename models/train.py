@@ -89,6 +89,8 @@ class TrainConfig:
     """Weight of the soft (teacher) loss; 1 - alpha goes to the true labels' cross-entropy."""
     transfer_texts: tuple[Path, ...] = ()
     """Unlabelled extra texts (CSV/JSONL with ``text``) that only carry teacher targets."""
+    init_from: Path | None = None
+    """A finsent model directory to go on fine-tuning (``finsent retrain``): its classes, adapter and heads."""
 
     def effective_learning_rate(self) -> float:
         if self.learning_rate is not None:
@@ -102,7 +104,7 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> TrainConfig:
-        paths = {"sentiment_train", "sentiment_val", "topic_train", "topic_val", "out_dir", "teacher"}
+        paths = {"sentiment_train", "sentiment_val", "topic_train", "topic_val", "out_dir", "teacher", "init_from"}
         known = {f.name for f in fields(cls)}
         values: dict[str, Any] = {
             k: (Path(v) if k in paths and v is not None else v) for k, v in raw.items() if k in known
@@ -187,10 +189,13 @@ def train(
     tokenizer = AutoTokenizer.from_pretrained(base_path)
     data = load_training_data(config, tokenizer)
     _seed_everything(config.seed)
-    encoder = AutoModel.from_pretrained(base_path)
-    if config.method == "lora":
-        encoder = _with_lora(encoder, config)
-    model = MultiTaskClassifier(encoder, len(data.classes["topic"]), len(data.classes["sentiment"]))
+    if config.init_from is not None:
+        model = _continued_model(config.init_from, config)
+    else:
+        encoder = AutoModel.from_pretrained(base_path)
+        if config.method == "lora":
+            encoder = _with_lora(encoder, config)
+        model = MultiTaskClassifier(encoder, len(data.classes["topic"]), len(data.classes["sentiment"]))
     losses = LossFunctions(config, data)
     steps_per_epoch = len(epoch_batches(data.train, config.batch_size, random.Random(config.seed + 1)))
     optimizer, scheduler = _optimizer(model, config, steps_per_epoch * config.epochs)
@@ -390,9 +395,14 @@ def load_training_data(config: TrainConfig, tokenizer: Callable) -> TrainData:
     sentiment_rows = _limited(read_labelled(config.sentiment_train, sentiment_map), config.limit)
     topic_rows = _limited(read_labelled(config.topic_train, topic_map), config.limit)
     classes = {"sentiment": SENTIMENT_CLASSES, "topic": topic_classes(topic_map, topic_rows.labels)}
+    if config.init_from is not None:  # the heads go on learning the classes they have
+        classes["topic"] = ModelSpec.from_dir(config.init_from).topics
     unknown = set(sentiment_rows.labels) - set(SENTIMENT_CLASSES)
     if unknown:
         raise ModelConfigError(f"sentiment labels must map to {SENTIMENT_CLASSES}, got {sorted(unknown)}")
+    unknown_topics = set(topic_rows.labels) - set(classes["topic"])
+    if unknown_topics:
+        raise ModelConfigError(f"topics the model does not know: {sorted(unknown_topics)[:5]}")
     transfer = [text for path in config.transfer_texts for text in read_texts(path)]
     pool = _pool({"sentiment": sentiment_rows, "topic": topic_rows}, classes, transfer)
     examples = _encode(pool, tokenizer, config)
@@ -508,6 +518,29 @@ def _logits_over(model: MultiTaskClassifier, tokenizer: Any, spec: ModelSpec, te
         out["topic"][chunk] = topic.float().numpy()
         out["sentiment"][chunk] = sentiment.float().numpy()
     return out
+
+
+def _continued_model(parent_dir: Path, config: TrainConfig) -> MultiTaskClassifier:
+    """The parent model with its adapter (or encoder) trainable again and its heads loaded."""
+    from safetensors.torch import load_file
+    from transformers import AutoModel
+
+    parent = ModelSpec.from_dir(parent_dir)
+    if (parent.base_model, parent.finetune) != (config.base_model, config.method):
+        raise ModelConfigError(
+            f"{parent_dir} is a {parent.finetune} fine-tune of {parent.base_model}: "
+            f"continue it with --base {parent.base_model} and method {parent.finetune}"
+        )
+    if parent.finetune == "lora":
+        from peft import PeftModel
+
+        base = AutoModel.from_pretrained(resolve_base_path(parent.base_model))
+        encoder: nn.Module = PeftModel.from_pretrained(base, str(parent_dir / "adapter"), is_trainable=True)
+    else:
+        encoder = AutoModel.from_pretrained(str(parent_dir / "encoder"))
+    model = MultiTaskClassifier(encoder, len(parent.topics), len(parent.sentiments))
+    model.load_head_state(load_file(str(parent_dir / HEADS_FILE)))
+    return model
 
 
 def _with_lora(encoder: nn.Module, config: TrainConfig) -> nn.Module:

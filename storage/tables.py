@@ -6,6 +6,7 @@ from importlib import resources
 
 from schemas.alerts import ALERT_COLUMNS
 from schemas.api import ApiKeyRow
+from schemas.learning import LabelRow, ModelActivationRow, ModelVersionRow
 from schemas.records import KAFKA_ONLY_FIELDS, BatchRow, DeadLetterRow, DocumentRow, ScoreRecord
 
 TABLES: dict[str, tuple[str, ...]] = {
@@ -15,6 +16,9 @@ TABLES: dict[str, tuple[str, ...]] = {
     "dead_letters": tuple(DeadLetterRow.model_fields),
     "pipeline_batches": tuple(BatchRow.model_fields),
     "api_keys": tuple(ApiKeyRow.model_fields),
+    "labels": tuple(LabelRow.model_fields),
+    "model_versions": tuple(ModelVersionRow.model_fields),
+    "model_activations": tuple(ModelActivationRow.model_fields),
 }
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models import Classifier, NullClassifier, Prediction
+from models.follow import FixedModel, ModelFollower, Scorer
 from schemas import DeadLetter, Document, DocumentKind, DocumentRow, InvalidMessage, ScoreRecord, parse_document
 from schemas.records import HEADLINE_CHARS
 from streams.symbols import SymbolExtractor
@@ -61,31 +62,37 @@ class BatchProcessor:
 
     def __init__(
         self,
-        classifier: Classifier | NullClassifier,
+        classifier: Classifier | NullClassifier | FixedModel | ModelFollower,
         existing: Callable[[Sequence[str]], dict[str, str]],
         symbols: SymbolExtractor | None = None,
         author_key: bytes = b"",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S,
     ):
-        self.classifier = classifier
+        self.models = classifier if isinstance(classifier, FixedModel | ModelFollower) else FixedModel(classifier)
         self.existing = existing
         self.symbols = symbols or SymbolExtractor.default()
         self.author_key = author_key
         self.clock = clock
         self.max_future_skew = timedelta(seconds=max_future_skew_s)
 
+    @property
+    def classifier(self) -> Scorer:
+        """The model the next batch will be scored by."""
+        return self.models.current()
+
     def process(self, messages: Sequence[IncomingMessage]) -> BatchResult:
         result = BatchResult()
         parsed = self._parse(messages, result)
         fresh = self._dedupe(parsed, result)
         if fresh:
-            classified = self._classify(fresh, result)
+            # Taken once: a model switch lands between batches, never inside one.
+            classified = self._classify(self.models.current(), fresh, result)
             self._rows([item for item, _ in classified], [p for _, p in classified], result)
         return result
 
     def _classify(
-        self, fresh: Parsed, result: BatchResult
+        self, classifier: Scorer, fresh: Parsed, result: BatchResult
     ) -> list[tuple[tuple[IncomingMessage, Document], Prediction]]:
         """One model call for the batch; if it fails, one call per document, dead-lettering those that fail.
 
@@ -94,7 +101,7 @@ class BatchProcessor:
         and out-of-memory is never a document's fault. Both propagate, so nothing is acked.
         """
         try:
-            return list(zip(fresh, self.classifier.predict([doc.text for _, doc in fresh]), strict=True))
+            return list(zip(fresh, classifier.predict([doc.text for _, doc in fresh]), strict=True))
         except MemoryError:
             raise
         except Exception:
@@ -102,22 +109,16 @@ class BatchProcessor:
         classified, failed = [], []
         for message, doc in fresh:
             try:
-                classified.append(((message, doc), self.classifier.predict([doc.text])[0]))
+                classified.append(((message, doc), classifier.predict([doc.text])[0]))
             except MemoryError:
                 raise
             except Exception as exc:
                 failed.append((message, exc))
         if failed and not classified:
-            self._check_classifier_works()
+            _check_classifier_works(classifier)
         for message, error in failed:
             result.dead_letters.append(_dead_letter(message, f"classification failed: {type(error).__name__}: {error}"))
         return classified
-
-    def _check_classifier_works(self) -> None:
-        try:
-            self.classifier.predict([CANARY_TEXT])
-        except Exception as exc:
-            raise ClassifierUnavailable(f"the classifier fails on a known-good text too: {exc}") from exc
 
     def _parse(self, messages: Sequence[IncomingMessage], result: BatchResult) -> Parsed:
         parsed = []
@@ -163,6 +164,13 @@ class BatchProcessor:
             result.documents.append(_document_row(doc, symbols, prediction, now, result.insert_token))
             for rank, symbol in enumerate(symbols or [""]):
                 result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0))
+
+
+def _check_classifier_works(classifier: Scorer) -> None:
+    try:
+        classifier.predict([CANARY_TEXT])
+    except Exception as exc:
+        raise ClassifierUnavailable(f"the classifier fails on a known-good text too: {exc}") from exc
 
 
 def _dead_letter(message: IncomingMessage, reason: str) -> DeadLetter:

@@ -22,8 +22,9 @@ ALLOWED: dict[str, set[str]] = {
     "streams": {"config", "schemas", "models", "storage"},
     # The alert agent runs on the stream's Faust plumbing; streams never import alerts.
     "alerts": {"config", "schemas", "storage", "streams"},
-    "api": {"config", "schemas", "models", "storage", "alerts"},
-    "finsent": {"config", "schemas", "models", "storage", "ingest", "streams", "alerts", "api"},
+    "learning": {"config", "schemas", "models", "storage"},
+    "api": {"config", "schemas", "models", "storage", "alerts", "learning"},
+    "finsent": {"config", "schemas", "models", "storage", "ingest", "streams", "alerts", "api", "learning"},
 }
 
 

@@ -180,3 +180,43 @@ CREATE TABLE IF NOT EXISTS api_keys
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY key_id
+;
+-- People's corrections of the model: one row per (document, task, labeller); a later label by the
+-- same labeller replaces the earlier one, labels by different labellers stay side by side.
+CREATE TABLE IF NOT EXISTS labels
+(
+    doc_id String,
+    task Enum8('sentiment' = 1, 'topic' = 2),
+    label String,
+    labeller String,
+    labelled_at DateTime('UTC'),
+    model_version String
+)
+ENGINE = ReplacingMergeTree(labelled_at)
+ORDER BY (doc_id, task, labeller)
+;
+-- The model registry: every trained version, its parent, where its files are, what it learned from.
+CREATE TABLE IF NOT EXISTS model_versions
+(
+    version String,
+    parent String,
+    path String,
+    created_at DateTime('UTC'),
+    summary String,
+    metrics String
+)
+ENGINE = ReplacingMergeTree
+ORDER BY version
+;
+-- Promotions and rollbacks, in order: the row with the highest sequence names the active version.
+CREATE TABLE IF NOT EXISTS model_activations
+(
+    sequence UInt64,
+    changed_at DateTime('UTC'),
+    version String,
+    previous String,
+    reason String,
+    actor String
+)
+ENGINE = MergeTree
+ORDER BY sequence

@@ -1,0 +1,1 @@
+"""The model keeps learning: people's labels, retraining, a registry of versions, promotion and rollback."""
