@@ -19,7 +19,7 @@ from fastapi_offline import FastAPIOffline
 from api.deps import ApiMetrics, ApiState, ClassifierSource
 from api.keys import KeyRing
 from api.limits import RateLimiter
-from api.routers import alerts, classify, history, ops, rules
+from api.routers import alerts, classify, history, labels, ops, rules
 from config.components import ApiSettings
 from storage import Store, StoreError, StoreUnavailable
 
@@ -47,7 +47,7 @@ def create_app(settings: ApiSettings, store: Store, classifier: ClassifierSource
         metrics=ApiMetrics.create(),
     )
     app.state.finsent = state
-    for module in (ops, classify, history, alerts, rules):
+    for module in (ops, classify, history, labels, alerts, rules):
         app.include_router(module.router)
 
     @app.middleware("http")

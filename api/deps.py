@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import orjson
 from fastapi import Depends, HTTPException, Path, Query, Request
@@ -22,6 +22,7 @@ from api.keys import KeyRing, grants
 from api.limits import RateLimiter
 from config.components import ApiSettings
 from models import Classifier
+from models.follow import FixedModel, ModelFollower
 from schemas.api import ApiKeyRow, Problem
 from schemas.durations import end_of_now, parse_interval, parse_span
 from storage import Store
@@ -30,18 +31,23 @@ ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": Problem} for status
 
 
 class ClassifierSource:
-    """Loads the classifier on first use (read-only deployments never pay for it)."""
+    """Loads the classifier on first use (read-only deployments never pay for it).
 
-    def __init__(self, load: Callable[[], Classifier]) -> None:
+    ``load`` returns a classifier, or a model source that follows the active version (hot swap):
+    each request then takes the model of the moment.
+    """
+
+    def __init__(self, load: Callable[[], Classifier | FixedModel | ModelFollower]) -> None:
         self._load = load
-        self._classifier: Classifier | None = None
+        self._models: FixedModel | ModelFollower | None = None
         self._lock = threading.Lock()
 
     def get(self) -> Classifier:
         with self._lock:
-            if self._classifier is None:
-                self._classifier = self._load()
-            return self._classifier
+            if self._models is None:
+                loaded = self._load()
+                self._models = loaded if isinstance(loaded, FixedModel | ModelFollower) else FixedModel(loaded)
+        return cast(Classifier, self._models.current())
 
 
 @dataclass

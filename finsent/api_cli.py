@@ -29,17 +29,12 @@ def api(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from api.app import ClassifierSource, create_app
-    from models import Classifier
+    from learning.serving import serving_models
 
     settings = settings_for_cli()
     with _store(settings) as store:
         store.share()
-        model = settings.classifier
-        source = ClassifierSource(
-            lambda: Classifier.load(
-                model.name, device=model.device, backend=model.backend, max_windows=model.max_windows
-            )
-        )
+        source = ClassifierSource(lambda: serving_models(store, settings.learning, settings.classifier))
         app = create_app(settings.api, store, source)
         uvicorn.run(
             app,

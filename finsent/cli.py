@@ -7,14 +7,15 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from config import Settings
-from finsent.clisupport import FinsentGroup, settings_for_cli
+from finsent.clisupport import FORMAT, FinsentGroup, settings_for_cli
+from finsent.query import since_range
 from schemas.api import MAX_ALERTS_PAGE, MAX_DOCUMENTS_PAGE
 from schemas.durations import end_of_now, parse_span
 
@@ -379,25 +380,9 @@ def query() -> None:
     """History from the store (works while a worker or the API runs: they share an embedded store)."""
 
 
-FORMAT = click.option(
-    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
-)
-
-
 SINCE = click.option("--since", default="24h", show_default=True, help="how far back: 15m, 6h, 7d")
 SYMBOL = click.option("--symbol", default=None, help="a ticker, e.g. NVDA (any case)")
 TOPIC = click.option("--topic", default=None, help='a topic, e.g. "Earnings" (any case; see `finsent query topics`)')
-
-
-def _time_range(since: str) -> tuple[datetime, datetime]:
-    """``[now - since, now)`` in UTC (now rounded up to the second), or a one-line usage error."""
-    from finsent.query import parse_duration
-
-    try:
-        end = end_of_now()
-        return end - parse_duration(since), end
-    except (ValueError, OverflowError) as exc:
-        raise click.UsageError(f"--since: {exc}") from exc
 
 
 @query.command(name="sentiment")
@@ -424,7 +409,7 @@ def query_sentiment(
         step = parse_interval(interval)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    start, end = _time_range(since)
+    start, end = since_range(since)
     try:
         with open_store(settings_for_cli().resolved_store_url, create=False) as store:
             rows = sentiment_series(store, symbol=symbol, topic=topic, start=start, end=end, interval_s=step)
@@ -457,7 +442,7 @@ def query_alerts(
     from storage import open_store
     from storage.queries import ALERT_COLUMNS, fired_alerts
 
-    start, end = _time_range(since)
+    start, end = since_range(since)
     with open_store(settings_for_cli().resolved_store_url, create=False) as store:
         rows = fired_alerts(store, rule_id=rule_id, symbol=symbol, topic=topic, start=start, end=end, limit=limit)
     if fmt == "table" and not wide:
@@ -481,7 +466,7 @@ def query_documents(
     from storage import open_store
     from storage.queries import DOCUMENT_COLUMNS, documents_page
 
-    start, end = _time_range(since)
+    start, end = since_range(since)
     with open_store(settings_for_cli().resolved_store_url, create=False) as store:
         rows = documents_page(store, symbol=symbol, topic=topic, sentiment=sentiment, start=start, end=end, limit=limit)
     click.echo(render(rows, fmt, DOCUMENT_COLUMNS))
@@ -496,7 +481,7 @@ def _activity_command(kind: str) -> Callable[..., None]:
         from storage import open_store
         from storage.queries import ACTIVITY_COLUMNS, activity
 
-        start, end = _time_range(since)
+        start, end = since_range(since)
         with open_store(settings_for_cli().resolved_store_url, create=False) as store:
             rows = activity(store, kind, start=start, end=end, limit=limit)
         click.echo(render(rows, fmt, ACTIVITY_COLUMNS))
@@ -543,7 +528,7 @@ def query_dead_letters(since: str, limit: int, fmt: str) -> None:
     from storage import open_store
     from storage.queries import DEAD_LETTER_COLUMNS, REASON_COLUMNS, dead_letter_reasons, latest_dead_letters
 
-    start, end = _time_range(since)
+    start, end = since_range(since)
     with open_store(settings_for_cli().resolved_store_url, create=False) as store:
         reasons = dead_letter_reasons(store, start=start, end=end)
         latest = latest_dead_letters(store, start=start, end=end, limit=limit)
@@ -669,10 +654,16 @@ def config() -> None:
 def _register_subcommands() -> None:
     from finsent.alerts_cli import alerts
     from finsent.api_cli import api, api_key
+    from finsent.learning_cli import label, models_group, query_labels, query_review, retrain
 
     main.add_command(alerts)
     main.add_command(api)
     main.add_command(api_key)
+    main.add_command(label)
+    main.add_command(retrain)
+    main.add_command(models_group)
+    query.add_command(query_labels)
+    query.add_command(query_review)
 
 
 _register_subcommands()

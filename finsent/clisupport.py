@@ -49,3 +49,9 @@ def settings_for_cli() -> Settings:
         return Settings()
     except ValueError as exc:
         raise click.UsageError(f"invalid configuration: {exc}") from exc
+
+
+FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
+)
+"""How ``query``-like commands print rows: a terminal table, CSV with a header, or one JSON array."""

@@ -11,12 +11,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import click
+
+from schemas.durations import end_of_now
 from schemas.durations import parse_duration as parse_seconds
 
 
 def parse_duration(text: str) -> timedelta:
     """``15m``, ``6h``, ``7d`` → timedelta (the grammar of ``schemas.durations``)."""
     return timedelta(seconds=parse_seconds(text))
+
+
+def since_range(since: str) -> tuple[datetime, datetime]:
+    """``[now - since, now)`` in UTC (now rounded up to the second), or a one-line usage error."""
+    try:
+        end = end_of_now()
+        return end - parse_duration(since), end
+    except (ValueError, OverflowError) as exc:
+        raise click.UsageError(f"--since: {exc}") from exc
 
 
 def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] = (), width: int = 200) -> str:

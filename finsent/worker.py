@@ -8,7 +8,8 @@ from contextlib import ExitStack
 from alerts.agent import add_alert_agent, start_alerting
 from config import Settings
 from finsent.dev.broker import EmbeddedBroker, free_port
-from models import load_classifier
+from learning.serving import serving_models
+from models.follow import ModelFollower
 from storage import open_store
 from streams.app import create_app
 from streams.pipeline import BatchProcessor
@@ -39,12 +40,12 @@ def run_worker(settings: Settings) -> None:
         store = stack.enter_context(open_store(settings.resolved_store_url))
         store.init_schema()
         store.share()
-        model, kafka, batching, alerting = settings.classifier, settings.kafka, settings.batching, settings.alerting
-        classifier = load_classifier(
-            model.name, device=model.device, backend=model.backend, max_windows=model.max_windows
-        )
+        kafka, batching, alerting = settings.kafka, settings.batching, settings.alerting
+        models = serving_models(store, settings.learning, settings.classifier)
+        if isinstance(models, ModelFollower):
+            stack.callback(models.stop)
         processor = BatchProcessor(
-            classifier,
+            models,
             store.existing_documents,
             SymbolExtractor.default(),
             settings.author_hash_key.get_secret_value().encode(),
@@ -60,7 +61,7 @@ def run_worker(settings: Settings) -> None:
             "worker %s: store %s, model %s, stats at http://127.0.0.1:%d/finsent/stats",
             settings.consumer_group,
             store.description,
-            classifier.model_version,
+            models.current().model_version,
             web_port,
         )
         Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False).execute_from_commandline()

@@ -74,7 +74,10 @@ def retrain(
     progress: Callable[[str], None] = log.info,
 ) -> RetrainReport:
     """One retraining round; see the module docstring. Registers the challenger whatever the decision."""
-    champion = registry.active() or registry.adopt(configured_model)
+    champion = registry.active()
+    if champion is None:  # the first round: the configured model becomes version one, so rollback can return to it
+        champion = registry.adopt(configured_model)
+        registry.promote(champion.version, "the configured model, adopted as the first version", options.actor)
     since = summary_of(champion).get("labels_until")
     new_labels = count_labels_since(registry.store, datetime.fromisoformat(since) if since else None)
     if new_labels < options.min_new_labels:

@@ -52,6 +52,25 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
+NEWS = [("Acme orders up 24% to EUR 1.5bn", "positive"), ("Globex shares plunge on fraud probe", "negative"),
+        ("Initech to hold annual meeting", "neutral")]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory: pytest.TempPathFactory, tiny_data: dict[str, Path]) -> Path:
+    """A data root laid out like ``../shared/data`` (``models.corpora``), from the tiny sentences."""
+    root = tmp_path_factory.mktemp("data-root")
+    corpora = (("twitter_financial_news_sentiment", "sentiment"), ("twitter_financial_news_topic", "topic"))
+    for folder, source in corpora:
+        (root / folder).mkdir(parents=True)
+        for split in ("train", "validation"):
+            shutil.copy(tiny_data[source], root / folder / f"{split}.csv")
+    (root / "news_headlines").mkdir()
+    with (root / "news_headlines" / "dev.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([("text", "label"), *NEWS])
+    return root
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_data: dict[str, Path]) -> Path:
     from models.report import write_report

@@ -1,9 +1,7 @@
-"""A tiny data root laid out like ``../shared/data`` and a store with documents people have labelled."""
+"""A store with documents people have labelled (the tiny data root is ``tests/conftest.py``'s)."""
 
 from __future__ import annotations
 
-import csv
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,26 +13,11 @@ from schemas.learning import LabelRow
 from storage import Store, open_store
 from storage.learning import insert_labels
 
-NEWS = [("Acme orders up 24% to EUR 1.5bn", "positive"), ("Globex shares plunge on fraud probe", "negative"),
-        ("Initech to hold annual meeting", "neutral")]  # fmt: skip
 # Factual good news, which a model trained on tweets reads as neutral: people correct it.
 LABELLED = [(f"{company} {noun} rose 24% to EUR 1.5bn", "positive")
             for company in ("Acme", "Globex", "Initech", "Umbrella", "Hooli")
             for noun in ("bookings", "shipments", "orders", "sales")]  # fmt: skip
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def data_root(tmp_path: Path, tiny_data: dict[str, Path]) -> Path:
-    root = tmp_path / "data"
-    for folder, source in (("twitter_financial_news_sentiment", "sentiment"), ("twitter_financial_news_topic", "topic")):
-        (root / folder).mkdir(parents=True)
-        for split in ("train", "validation"):
-            shutil.copy(tiny_data[source], root / folder / f"{split}.csv")
-    (root / "news_headlines").mkdir()
-    with (root / "news_headlines" / "dev.csv").open("w", newline="") as handle:
-        csv.writer(handle).writerows([("text", "label"), *NEWS])
-    return root
 
 
 def labelled_document(index: int, headline: str) -> DocumentRow:

@@ -1,4 +1,4 @@
-"""``finsent retrain`` on tiny data: a challenger from the champion, judged on the evaluation sets and the newest labels."""
+"""``finsent retrain`` on tiny data: a challenger from the champion, judged on the evaluation sets and newest labels."""
 
 from __future__ import annotations
 

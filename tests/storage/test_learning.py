@@ -9,8 +9,8 @@ from schemas import DocumentRow
 from schemas.learning import LabelRow, ModelActivationRow, ModelVersionRow
 from storage import Store
 from storage.learning import (
-    active_version,
     activations,
+    active_version,
     count_labels_since,
     insert_labels,
     label_disagreements,

@@ -1,0 +1,51 @@
+"""People's corrections of the model (labels) and the documents most worth labelling next."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+
+from api.deps import ERRORS, From, ReadKey, StoreDep, To, WriteKey, time_range
+from learning.exceptions import LearningError
+from learning.labels import UnknownDocument, record_label
+from schemas.api import Problem
+from schemas.learning import LabelRequest, LabelRow
+from storage.learning import label_disagreements, latest_labels, review_candidates
+
+router = APIRouter(tags=["learning"])
+NEW_WITHIN = timedelta(days=7)
+"""A source or symbol first seen within this span counts as new for the review queue."""
+
+
+@router.post("/v1/labels", responses=ERRORS | {404: {"model": Problem}})
+def add_label(body: LabelRequest, key: WriteKey, store: StoreDep) -> list[LabelRow]:
+    """Correct a stored document's sentiment, topic or both; the latest label of each key counts."""
+    try:
+        return record_label(store, body.doc_id, sentiment=body.sentiment, topic=body.topic, labeller=key.key_id)
+    except UnknownDocument as exc:
+        raise HTTPException(404, str(exc)) from None
+    except LearningError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/v1/labels", responses=ERRORS)
+def labels(
+    key: ReadKey,
+    store: StoreDep,
+    task: Literal["sentiment", "topic"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, list[dict[str, Any]]]:
+    """The latest label of each labeller per document (with what the model said), and where labellers disagree."""
+    return {"labels": latest_labels(store, task=task, limit=limit), "disagreements": label_disagreements(store, limit)}
+
+
+@router.get("/v1/review", responses=ERRORS)
+def review(
+    key: ReadKey, store: StoreDep, start: From = None, end: To = None, limit: Annotated[int, Query(ge=1, le=500)] = 30
+) -> list[dict[str, Any]]:
+    """Unlabelled documents most worth a person's time: new sources and symbols, then the least confident,
+    balanced across the predicted classes."""
+    start, end = time_range(start, end)
+    return review_candidates(store, start=start, end=end, limit=limit, new_since=end - NEW_WITHIN)
