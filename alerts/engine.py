@@ -30,6 +30,7 @@ from typing import Protocol
 
 from alerts.rules import BUCKET_S, Rule
 from schemas.alerts import AlertInput, AlertRecord, Scope, alert_id_for
+from schemas.drift import population_stability_index
 
 TOP_HEADLINES = 5
 SEAL_AFTER_S = 60
@@ -57,6 +58,7 @@ class Aggregate:
     count: int
     score_sum: float
     negatives: int
+    positives: int
 
 
 class History(Protocol):
@@ -115,6 +117,7 @@ class Bucket:
     count: int = 0
     score_sum: float = 0.0
     negatives: int = 0
+    positives: int = 0
     doc_ids: DocIds | None = field(default_factory=DocIds)
     most_negative: list[tuple[float, str]] = field(default_factory=list)
     most_positive: list[tuple[float, str]] = field(default_factory=list)
@@ -126,6 +129,7 @@ class Bucket:
         self.count += 1
         self.score_sum += score
         self.negatives += sentiment == -1
+        self.positives += sentiment == 1
         if headline:
             _keep_top(self.most_negative, (-score, headline))
             _keep_top(self.most_positive, (score, headline))
@@ -262,6 +266,7 @@ class AlertEngine:
                 bucket.count += aggregate.count
                 bucket.score_sum += aggregate.score_sum
                 bucket.negatives += aggregate.negatives
+                bucket.positives += aggregate.positives
                 state.seen(aggregate.start)
         for key, details in self._history.details(scope, names, detail_since).items():
             state = states[(scope, key)]
@@ -319,14 +324,27 @@ def measure(rule: Rule, state: KeyState, window: Sequence[Bucket], window_start:
     baseline_docs = sum(bucket.count for _, bucket in baseline)
     if baseline_docs < rule.min_docs:
         return Measurement(None, count)
+    if rule.metric == "class_psi":
+        now, before = _class_mix(window), _class_mix(bucket for _, bucket in baseline)
+        return Measurement(population_stability_index(now, before), count)
     baseline_mean = sum(bucket.score_sum for _, bucket in baseline) / baseline_docs
     return Measurement(sum(bucket.score_sum for bucket in window) / count - baseline_mean, count)
+
+
+def _class_mix(buckets: Iterable[Bucket]) -> tuple[int, int, int]:
+    """(negatives, neutrals, positives) over ``buckets``."""
+    negatives = neutrals = positives = 0
+    for bucket in buckets:
+        negatives += bucket.negatives
+        positives += bucket.positives
+        neutrals += bucket.count - bucket.negatives - bucket.positives
+    return negatives, neutrals, positives
 
 
 def top_headlines(rule: Rule, window: Sequence[Bucket], limit: int = TOP_HEADLINES) -> list[str]:
     """The headlines that pushed the metric most: most negative first for bad-news rules, else most positive;
     for volume rules, the most extreme either way."""
-    if rule.metric in ("volume", "volume_zscore"):
+    if rule.metric in ("volume", "volume_zscore", "class_psi"):
         ranked = [(abs(s), h) for b in window for s, h in (*b.most_negative, *b.most_positive)]
     elif rule.looks_for_negative:
         ranked = [item for bucket in window for item in bucket.most_negative]

@@ -20,8 +20,10 @@ class StoreHistory:
 
     def aggregates(self, scope: Scope, keys: Sequence[str], since: int, until: int) -> dict[str, list[Aggregate]]:
         found: dict[str, list[Aggregate]] = defaultdict(list)
-        for key, start, docs, total, negatives in bucket_aggregates(self._store, scope, keys, since, until, BUCKET_S):
-            found[key].append(Aggregate(start, docs, total, negatives))
+        for key, start, docs, total, negatives, positives in bucket_aggregates(
+            self._store, scope, keys, since, until, BUCKET_S
+        ):
+            found[key].append(Aggregate(start, docs, total, negatives, positives))
         return found
 
     def details(self, scope: Scope, keys: Sequence[str], since: int) -> dict[str, list[Detail]]:

@@ -44,7 +44,7 @@ BUCKET_S = 10
 MIN_WINDOW_S, MAX_WINDOW_S = 60, 3_600
 EVERY = "*"
 
-Metric = Literal["mean_score", "negative_share", "volume", "volume_zscore", "score_change"]
+Metric = Literal["mean_score", "negative_share", "volume", "volume_zscore", "score_change", "class_psi"]
 Comparison = Literal["<", "<=", ">", ">="]
 THRESHOLD_RANGES: dict[str, tuple[float, float]] = {
     "mean_score": (-1.0, 1.0),
@@ -52,9 +52,10 @@ THRESHOLD_RANGES: dict[str, tuple[float, float]] = {
     "volume": (0.0, float("inf")),
     "volume_zscore": (float("-inf"), float("inf")),
     "score_change": (-2.0, 2.0),
+    "class_psi": (0.0, float("inf")),
 }
 """The values each metric can take: a threshold outside them could never (or would always) fire."""
-BASELINE_METRICS = frozenset({"volume_zscore", "score_change"})
+BASELINE_METRICS = frozenset({"volume_zscore", "score_change", "class_psi"})
 """Metrics measured against the trailing baseline (the ``baseline_windows`` windows before the current one)."""
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {

@@ -112,3 +112,5 @@ class ApiSettings:
     auth_failures_per_min: int
     key_cache_s: float
     grafana: GrafanaSettings
+    model: str | None
+    """FINSENT_MODEL: what serves until the registry has an active version (the drift report's reference)."""

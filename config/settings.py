@@ -235,6 +235,7 @@ class Settings(BaseSettings):
             auth_failures_per_min=self.api_auth_failures_per_min,
             key_cache_s=self.api_key_cache_s,
             grafana=self.grafana,
+            model=self.model,
         )
 
     def public_view(self) -> dict[str, object]:

@@ -75,6 +75,27 @@ def query_review(since: str, limit: int, fmt: str) -> None:
     click.echo(render(rows, fmt, columns))
 
 
+@click.command("drift")
+@click.option("--since", default="24h", show_default=True, help="how far back: 15m, 6h, 7d")
+@FORMAT
+def query_drift(since: str, fmt: str) -> None:
+    """Per hour and source: predicted class mix, confidence, and PSI against the serving model's validation mix."""
+    from learning.drift import drift_report
+
+    start, end = since_range(since)
+    settings = settings_for_cli()
+    with open_store(settings.resolved_store_url, create=False) as store:
+        report = drift_report(store, settings.model, start=start, end=end)
+    if fmt == "json":
+        click.echo(json.dumps(report, default=str))
+        return
+    if fmt == "table":
+        click.echo(f"model {report['model']}, validation mix {report['reference']} (PSI > 0.25: a large shift)")
+    columns = ["hour", "source", "docs", "negatives", "neutrals", "positives", "mean_confidence",
+               "low_confidence_share", "psi"]  # fmt: skip
+    click.echo(render(report["rows"], fmt, columns))
+
+
 @click.command("retrain")
 @click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="the base training corpora [FINSENT_TRAINING_DATA]")  # fmt: skip

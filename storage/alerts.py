@@ -64,20 +64,21 @@ _ALERT_KEY = {"symbol": "symbol", "topic": "topic", "all": "''"}
 
 def bucket_aggregates(
     store: Store, scope: str, keys: Sequence[str], since: int, until: int, bucket_s: int
-) -> Iterator[tuple[str, int, int, float, int]]:
-    """``(key, bucket start, documents, score sum, negatives)`` per key and bucket in ``[since, until)``."""
+) -> Iterator[tuple[str, int, int, float, int, int]]:
+    """``(key, bucket start, documents, score sum, negatives, positives)`` per key and bucket in ``[since, until)``."""
     source, key_filter = _DOCUMENTS_BY_KEY[scope]
     sql = f"""
         SELECT key, intDiv(toUInt32(event_time), {int(bucket_s)}) * {int(bucket_s)} AS start,
-               count() AS docs, sum(score) AS score_sum, countIf(sentiment = -1) AS negatives
+               count() AS docs, sum(score) AS score_sum, countIf(sentiment = -1) AS negatives,
+               countIf(sentiment = 1) AS positives
         FROM {source}
         WHERE {key_filter} AND toUInt32(event_time) >= %(since)s AND toUInt32(event_time) < %(until)s
         GROUP BY key, start"""
     for chunk in chunked(list(keys)):
-        for key, start, docs, total, negatives in store._query(
+        for key, start, docs, total, negatives, positives in store._query(
             sql, {"keys": tuple(chunk), "since": since, "until": until}
         ):
-            yield str(key), int(start), int(docs), float(total), int(negatives)
+            yield str(key), int(start), int(docs), float(total), int(negatives), int(positives)
 
 
 def document_details(

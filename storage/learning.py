@@ -129,6 +129,28 @@ def review_candidates(
     return store._query_dicts(sql, params)
 
 
+LOW_CONFIDENCE = 0.6
+"""A document whose most likely sentiment class has less probability than this counts as low-confidence."""
+
+
+def prediction_mix(store: Store, *, start: datetime, end: datetime, limit: int = 1_000) -> list[dict[str, Any]]:
+    """Per hour and source: documents, predicted classes, mean confidence and the low-confidence share."""
+    sql = f"""
+        SELECT toStartOfHour(event_time) AS hour, source, count() AS docs,
+               countIf(sentiment = -1) AS negatives, countIf(sentiment = 0) AS neutrals,
+               countIf(sentiment = 1) AS positives,
+               avg(greatest(p_negative, greatest(p_neutral, p_positive))) AS mean_confidence,
+               countIf(greatest(p_negative, greatest(p_neutral, p_positive)) < {LOW_CONFIDENCE}) / count()
+                   AS low_confidence_share
+        FROM documents FINAL
+        WHERE event_time >= %(start)s AND event_time < %(end)s
+        GROUP BY hour, source
+        ORDER BY hour DESC, docs DESC, source
+        LIMIT %(limit)s
+    """
+    return store._query_dicts(sql, {"start": start, "end": end, "limit": limit})
+
+
 def register_version(store: Store, row: ModelVersionRow) -> None:
     store._insert_records("model_versions", [row])
 

@@ -1,4 +1,4 @@
-"""People's corrections of the model (labels) and the documents most worth labelling next."""
+"""The learning loop's routes: people's corrections (labels), what to label next, and drift watch."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
-from api.deps import ERRORS, From, ReadKey, StoreDep, To, WriteKey, time_range
+from api.deps import ERRORS, From, ReadKey, SettingsDep, StoreDep, To, WriteKey, time_range
+from learning.drift import drift_report
 from learning.exceptions import LearningError
 from learning.labels import UnknownDocument, record_label
 from schemas.api import Problem
@@ -49,3 +50,11 @@ def review(
     balanced across the predicted classes."""
     start, end = time_range(start, end)
     return review_candidates(store, start=start, end=end, limit=limit, new_since=end - NEW_WITHIN)
+
+
+@router.get("/v1/drift", responses=ERRORS)
+def drift(key: ReadKey, store: StoreDep, settings: SettingsDep, start: From = None, end: To = None) -> dict[str, Any]:
+    """Per hour and source: the predicted class mix, mean confidence, the low-confidence share, and the
+    population stability index against the serving model's validation mix (above 0.25: a large shift)."""
+    start, end = time_range(start, end)
+    return drift_report(store, settings.model, start=start, end=end)

@@ -190,6 +190,30 @@ def test_score_change_against_the_trailing_baseline() -> None:
     assert len(fired) == 1 and fired[0].value == pytest.approx(-1.6)
 
 
+def test_a_shift_of_the_class_mix_raises_class_psi_and_fires() -> None:
+    drift = rule(scope="all", target="*", metric="class_psi", comparison=">=", threshold=0.25, window="1m", hop="1m",
+                 baseline_windows=3, min_docs=10)  # fmt: skip
+    eng = engine(drift)
+    mix = itertools.cycle([-1, 0, 0, 0, 1, 1])  # a steady mix for 4 minutes: no drift
+    steady = [item(i, i * 5, sentiment=next(mix), scope="all", key="") for i in range(48)]
+    assert eng.observe(steady) == []
+    shifted = eng.observe([item(100 + i, 245 + i * 5, sentiment=-1, scope="all", key="") for i in range(10)])
+    assert len(shifted) == 1 and shifted[0].metric == "class_psi" and shifted[0].value > 1.0
+    calm = engine(drift)
+    calm.observe(steady)
+    assert calm.observe([item(200 + i, 245 + i * 5, sentiment=next(mix), scope="all", key="") for i in range(12)]) == []
+
+
+def test_population_stability_index() -> None:
+    from schemas.drift import population_stability_index as psi
+
+    assert psi([10, 20, 30], [10, 20, 30]) == pytest.approx(0.0)
+    assert psi([1, 2, 3], [100, 200, 300]) == pytest.approx(0.0, abs=0.02), "shares, not counts, are compared"
+    assert psi([30, 0, 0], [10, 10, 10]) > 1.0 and psi([12, 10, 8], [10, 10, 10]) < 0.05
+    with pytest.raises(ValueError):
+        psi([1, 2], [1, 2, 3])
+
+
 def test_headlines_are_ranked_by_the_rules_direction() -> None:
     texts = {0: "worst", 1: "bad", 2: "meh"}
     items = [item(n, n, headline=texts[n], score=-0.9 + 0.3 * n) for n in range(3)]

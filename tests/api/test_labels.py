@@ -39,3 +39,10 @@ def test_review_lists_unlabelled_documents(client: TestClient, keys: dict[str, s
     assert answer.status_code == 200, answer.text
     rows = answer.json()
     assert 0 < len(rows) <= 6 and all(row["why"] in {"new", "low confidence"} for row in rows)
+
+
+def test_drift_report(client: TestClient, keys: dict[str, str]) -> None:
+    answer = client.get("/v1/drift", params={"from": "2020-01-01T00:00:00Z"}, headers=auth(keys["read"]))
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["rows"] and {"hour", "source", "docs", "psi", "low_confidence_share"} <= set(report["rows"][0])

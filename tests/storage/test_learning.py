@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
+
 from schemas import DocumentRow
 from schemas.learning import LabelRow, ModelActivationRow, ModelVersionRow
 from storage import Store
@@ -17,6 +19,7 @@ from storage.learning import (
     labelled_examples,
     latest_labels,
     model_versions,
+    prediction_mix,
     record_activation,
     register_version,
     review_candidates,
@@ -60,7 +63,8 @@ def test_training_examples_take_the_majority_and_drop_ties(
     insert_labels(store, [label("c", "neutral", minutes=5), label("zz", "neutral")])  # zz: no document
     examples = labelled_examples(store, "sentiment")
     assert [(e["doc_id"], e["label"], e["headline"]) for e in examples] == [
-        ("a", "negative", "headline a"), ("c", "neutral", "headline c")
+        ("a", "negative", "headline a"),
+        ("c", "neutral", "headline c"),
     ]
 
 
@@ -97,3 +101,22 @@ def test_the_active_version_is_the_latest_activation(store: Store) -> None:
     assert active is not None and (active.version, active.path) == ("v2", "/models/v2")
     assert [a.version for a in activations(store)] == ["v2", "v1"]
     assert [v.version for v in model_versions(store)] == ["v1", "v2"]
+
+
+def test_prediction_mix_per_hour_and_source(store: Store, make_document: Callable[..., DocumentRow]) -> None:
+    store.write_batch([], [
+        make_document("a", sentiment=-1, p_negative=0.5, p_neutral=0.3, p_positive=0.2),
+        make_document("b", sentiment=1, p_negative=0.1, p_neutral=0.1, p_positive=0.8),
+        make_document("c", sentiment=0, source="blog", p_negative=0.1, p_neutral=0.9, p_positive=0.0),
+    ])  # fmt: skip
+    rows = prediction_mix(store, start=T0 - timedelta(hours=1), end=T0 + timedelta(hours=1))
+    wire, blog = rows
+    assert (wire["source"], wire["docs"], wire["negatives"], wire["neutrals"], wire["positives"]) == (
+        "wire",
+        2,
+        1,
+        0,
+        1,
+    )
+    assert wire["low_confidence_share"] == 0.5 and wire["mean_confidence"] == pytest.approx(0.65)
+    assert (blog["source"], blog["docs"], blog["neutrals"]) == ("blog", 1, 1)
