@@ -77,7 +77,8 @@ def retrain(
     champion = registry.active()
     if champion is None:  # the first round: the configured model becomes version one, so rollback can return to it
         champion = registry.adopt(configured_model)
-        registry.promote(champion.version, "the configured model, adopted as the first version", options.actor)
+        if not options.dry_run:
+            registry.promote(champion.version, "the configured model, adopted as the first version", options.actor)
     since = summary_of(champion).get("labels_until")
     new_labels = count_labels_since(registry.store, datetime.fromisoformat(since) if since else None)
     if new_labels < options.min_new_labels:

@@ -82,6 +82,9 @@ def test_ddl_has_every_table_and_view() -> None:
         "dead_letters",
         "pipeline_batches",
         "api_keys",
+        "labels",
+        "model_versions",
+        "model_activations",
     ]
     assert not any(s.rstrip().endswith(";") for s in statements)
 
