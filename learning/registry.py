@@ -51,9 +51,7 @@ class Registry:
             raise LearningError(f"{target} exists already: a version is trained once")
         return target
 
-    def register(
-        self, path: Path, parent: str, summary: dict[str, Any], metrics: dict[str, Any]
-    ) -> ModelVersionRow:
+    def register(self, path: Path, parent: str, summary: dict[str, Any], metrics: dict[str, Any]) -> ModelVersionRow:
         """Record the trained model in ``path`` (its version is the one it was trained as)."""
         version = _spec(path).model_version
         row = ModelVersionRow(
