@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
 
 from api.keys import KeyRing
-from config import Settings
-from finsent.clisupport import settings_for_cli
-from storage import Store, open_store
-
-
-@contextmanager
-def _store(settings: Settings) -> Iterator[Store]:
-    with open_store(settings.resolved_store_url) as store:
-        store.init_schema()
-        yield store
+from finsent.clisupport import initialised_store, settings_for_cli
 
 
 @click.command("api")
@@ -32,7 +21,7 @@ def api(host: str | None, port: int | None) -> None:
     from learning.serving import serving_models
 
     settings = settings_for_cli()
-    with _store(settings) as store:
+    with initialised_store(settings) as store:
         store.share()
         source = ClassifierSource(lambda: serving_models(store, settings.learning, settings.classifier))
         app = create_app(settings.api, store, source)
@@ -55,7 +44,7 @@ def api_key() -> None:
 @click.option("--scope", type=click.Choice(["read", "write", "admin"]), default="read", show_default=True)
 def create(name: str, scope: str) -> None:
     """Create a key named NAME and print it (once): give it as `Authorization: Bearer <key>`."""
-    with _store(settings_for_cli()) as store:
+    with initialised_store(settings_for_cli()) as store:
         row, token = KeyRing(store).create(name, scope)  # type: ignore[arg-type]
     click.echo(json.dumps({"key_id": row.key_id, "name": name, "scope": scope, "key": token}))
     click.echo("store this key now: it cannot be shown again", err=True)
@@ -64,7 +53,7 @@ def create(name: str, scope: str) -> None:
 @api_key.command("list")
 def list_keys() -> None:
     """Every key: id, name, scope, created, revoked (never the key itself)."""
-    with _store(settings_for_cli()) as store:
+    with initialised_store(settings_for_cli()) as store:
         for row in KeyRing(store).list():
             state = "revoked" if row.revoked else "active"
             click.echo(f"{row.key_id}\t{row.name}\t{row.scope}\t{row.created_at:%Y-%m-%d %H:%M}Z\t{state}")
@@ -74,6 +63,6 @@ def list_keys() -> None:
 @click.argument("key_id")
 def revoke(key_id: str) -> None:
     """Revoke KEY_ID (API processes stop accepting it within FINSENT_API_KEY_CACHE_S)."""
-    with _store(settings_for_cli()) as store:
+    with initialised_store(settings_for_cli()) as store:
         changed = KeyRing(store).revoke(key_id)
     click.echo(json.dumps({"key_id": key_id, "changed": changed}))

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from config import Settings
 from config.errors import FinsentError
+from storage import Store, open_store
 
 
 class OneLineError(click.ClickException):
@@ -55,3 +58,11 @@ FORMAT = click.option(
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
 )
 """How ``query``-like commands print rows: a terminal table, CSV with a header, or one JSON array."""
+
+
+@contextmanager
+def initialised_store(settings: Settings) -> Iterator[Store]:
+    """The configured store with its tables created, for commands that write (keys, labels, the registry)."""
+    with open_store(settings.resolved_store_url) as store:
+        store.init_schema()
+        yield store

@@ -1,4 +1,4 @@
-"""``finsent label``, ``finsent retrain``, ``finsent models …``, ``finsent query labels|review``: the learning loop."""
+"""``finsent label``, ``retrain``, ``models …``, ``query labels|review|drift``: the learning loop."""
 
 from __future__ import annotations
 
@@ -10,18 +10,11 @@ from pathlib import Path
 
 import click
 
-from config import Settings
-from finsent.clisupport import FORMAT, settings_for_cli
+from finsent.clisupport import FORMAT, initialised_store, settings_for_cli
 from finsent.query import render, since_range
+from learning.registry import Registry
 from schemas.learning import CLI_LABELLER, ModelVersionRow
-from storage import Store, open_store
-
-
-@contextmanager
-def _store(settings: Settings) -> Iterator[Store]:
-    with open_store(settings.resolved_store_url) as store:
-        store.init_schema()
-        yield store
+from storage import open_store
 
 
 @click.command("label")
@@ -34,7 +27,7 @@ def label(doc_id: str, sentiment: str | None, topic: str | None) -> None:
 
     if sentiment is None and topic is None:
         raise click.UsageError("give --sentiment, --topic or both")
-    with _store(settings_for_cli()) as store:
+    with initialised_store(settings_for_cli()) as store:
         rows = record_label(store, doc_id, sentiment=sentiment, topic=topic, labeller=CLI_LABELLER)  # type: ignore[arg-type]
     click.echo(json.dumps([row.model_dump(mode="json") for row in rows]))
 
@@ -114,7 +107,6 @@ def retrain(data_root: Path | None, dry_run: bool, **options: object) -> None:
     Safe from cron: with fewer new labels than --min-new-labels it does nothing and exits 0.
     Prints one JSON report: decision, reason, the figures of champion and challenger.
     """
-    from learning.registry import Registry
     from learning.retrain import RetrainOptions
     from learning.retrain import retrain as run_retrain
     from models.corpora import corpora
@@ -122,7 +114,7 @@ def retrain(data_root: Path | None, dry_run: bool, **options: object) -> None:
     settings = settings_for_cli()
     learning = settings.learning
     root = corpora(data_root or learning.training_data)
-    with _store(settings) as store:
+    with initialised_store(settings) as store:
         registry = Registry(store, learning.registry_dir)
         report = run_retrain(
             registry, root, settings.model, RetrainOptions(dry_run=dry_run, **options),  # type: ignore[arg-type]
@@ -142,14 +134,18 @@ def _version_row(row: ModelVersionRow, active: str | None) -> dict[str, object]:
             "created (UTC)": f"{row.created_at:%Y-%m-%d %H:%M}", "decision": decision, "path": row.path}  # fmt: skip
 
 
+@contextmanager
+def _registry() -> Iterator[Registry]:
+    settings = settings_for_cli()
+    with initialised_store(settings) as store:
+        yield Registry(store, settings.learning.registry_dir)
+
+
 @models_group.command("list")
 @FORMAT
 def models_list(fmt: str) -> None:
     """Every registered version, oldest first; * marks the active one."""
-    from learning.registry import Registry
-
-    with _store(settings_for_cli()) as store:
-        registry = Registry(store, settings_for_cli().learning.registry_dir)
+    with _registry() as registry:
         active = registry.active()
         rows = [_version_row(row, active.version if active else None) for row in registry.versions()]
     click.echo(render(rows, fmt, ["version", "active", "parent", "created (UTC)", "decision", "path"]))
@@ -159,10 +155,8 @@ def models_list(fmt: str) -> None:
 @click.argument("version")
 def models_show(version: str) -> None:
     """One version: lineage, training data summary, figures and decision, as JSON."""
-    from learning.registry import Registry
-
-    with _store(settings_for_cli()) as store:
-        row = Registry(store, settings_for_cli().learning.registry_dir).show(version)
+    with _registry() as registry:
+        row = registry.show(version)
     shown = row.model_dump(mode="json") | {"summary": json.loads(row.summary), "metrics": json.loads(row.metrics)}
     click.echo(json.dumps(shown, indent=2))
 
@@ -172,18 +166,14 @@ def models_show(version: str) -> None:
 @click.option("--reason", default="promoted by hand", show_default=True)
 def models_promote(version: str, reason: str) -> None:
     """Make VERSION active: workers and API processes switch to it within FINSENT_MODEL_POLL_S."""
-    from learning.registry import Registry
-
-    with _store(settings_for_cli()) as store:
-        activation = Registry(store, settings_for_cli().learning.registry_dir).promote(version, reason, CLI_LABELLER)
+    with _registry() as registry:
+        activation = registry.promote(version, reason, CLI_LABELLER)
     click.echo(json.dumps(activation.model_dump(mode="json")))
 
 
 @models_group.command("rollback")
 def models_rollback() -> None:
     """Make the version that was active before the current one active again."""
-    from learning.registry import Registry
-
-    with _store(settings_for_cli()) as store:
-        activation = Registry(store, settings_for_cli().learning.registry_dir).rollback(CLI_LABELLER)
+    with _registry() as registry:
+        activation = registry.rollback(CLI_LABELLER)
     click.echo(json.dumps(activation.model_dump(mode="json")))
