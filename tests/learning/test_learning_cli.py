@@ -1,0 +1,46 @@
+"""``finsent label``, ``query labels|review|drift`` and ``models …`` on a small store, one line per error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from finsent.cli import main
+from storage import open_store
+from tests.learning.conftest import LABELLED, labelled_document
+
+pytestmark = pytest.mark.integration
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_label_list_review_drift_and_registry_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINSENT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("FINSENT_STORE_URL", raising=False)
+    with open_store(f"chdb://{tmp_path / 'chdb'}") as store:
+        store.init_schema()
+        store.write_batch([], [labelled_document(i, headline) for i, (headline, _) in enumerate(LABELLED[:6])])
+    code, out = run("label", "doc-001", "--sentiment", "positive", "--topic", "earnings")
+    assert code == 0, out
+    assert [(row["task"], row["label"], row["labeller"]) for row in json.loads(out)] == [
+        ("sentiment", "positive", "cli"), ("topic", "Earnings", "cli")]  # fmt: skip
+    assert run("label", "doc-001")[0] == 2, "a label needs a sentiment or a topic"
+    code, out = run("label", "nope", "--sentiment", "negative")
+    assert code == 7 and out.strip() == "Error: no stored document 'nope': see `finsent query documents` for ids"
+    code, out = run("query", "labels", "--format", "json")
+    assert code == 0 and {row["predicted"] for row in json.loads(out)["labels"]} == {"neutral", "Company | Product News"}
+    code, out = run("query", "review", "--since", "3650d", "--format", "json")
+    assert code == 0 and "doc-001" not in {row["doc_id"] for row in json.loads(out)} and json.loads(out)
+    code, out = run("query", "drift", "--since", "3650d", "--format", "json")
+    assert code == 0 and json.loads(out)["rows"][0]["docs"] == 6
+    assert run("models", "list")[0] == 0
+    code, out = run("models", "promote", "v9")
+    assert code == 7 and out.strip() == "Error: no model version 'v9': see `finsent models list`"
+    code, out = run("models", "rollback")
+    assert code == 7 and "nothing to roll back to" in out
