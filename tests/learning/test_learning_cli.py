@@ -34,7 +34,8 @@ def test_label_list_review_drift_and_registry_errors(tmp_path: Path, monkeypatch
     code, out = run("label", "nope", "--sentiment", "negative")
     assert code == 7 and out.strip() == "Error: no stored document 'nope': see `finsent query documents` for ids"
     code, out = run("query", "labels", "--format", "json")
-    assert code == 0 and {row["predicted"] for row in json.loads(out)["labels"]} == {"neutral", "Company | Product News"}
+    predicted = {row["predicted"] for row in json.loads(out)["labels"]}
+    assert code == 0 and predicted == {"neutral", "Company | Product News"}
     code, out = run("query", "review", "--since", "3650d", "--format", "json")
     assert code == 0 and "doc-001" not in {row["doc_id"] for row in json.loads(out)} and json.loads(out)
     code, out = run("query", "drift", "--since", "3650d", "--format", "json")
