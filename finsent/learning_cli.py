@@ -56,16 +56,26 @@ def query_labels(task: str | None, limit: int, fmt: str) -> None:
 @click.command("review")
 @click.option("--since", default="24h", show_default=True, help="how far back: 15m, 6h, 7d")
 @click.option("--limit", type=click.IntRange(1, 500), default=30, show_default=True)
+@click.option("--teacher", default=None,
+              help="a second model (e.g. finsent-mpnet): rank by its disagreement with the stored scores")  # fmt: skip
 @FORMAT
-def query_review(since: str, limit: int, fmt: str) -> None:
-    """What to label next: new sources and symbols, then the least confident, balanced across classes."""
+def query_review(since: str, limit: int, teacher: str | None, fmt: str) -> None:
+    """What to label next: new sources and symbols, then the least confident (or, with --teacher, those the
+    teacher disagrees with most), balanced across the predicted classes."""
     from storage.learning import review_candidates
 
     start, end = since_range(since)
+    pool = limit * 4 if teacher else limit
     with open_store(settings_for_cli().resolved_store_url, create=False) as store:
-        rows = review_candidates(store, start=start, end=end, limit=limit, new_since=end - timedelta(days=7))
+        rows = review_candidates(store, start=start, end=end, limit=pool, new_since=end - timedelta(days=7))
     columns = ["doc_id", "time", "source", "headline", "symbols", "topic", "predicted", "confidence", "why"]
-    click.echo(render(rows, fmt, columns))
+    if teacher:
+        from learning.review import rank_by_teacher
+        from models import Classifier
+
+        rows = rank_by_teacher(rows, Classifier.load(teacher), limit)
+        columns[-1:] = ["teacher", "disagreement", "why"]
+    click.echo(render([{name: row[name] for name in columns} for row in rows], fmt, columns))
 
 
 @click.command("drift")

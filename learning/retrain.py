@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from learning.registry import Registry
+from learning.review import document_text
 from models.artifact import ModelSpec
 from models.classifier import Classifier
 from models.corpora import Corpora, EvalSet
@@ -141,11 +142,6 @@ def split_by_time(rows: Sequence[dict[str, Any]], test_share: float) -> tuple[li
         return list(ordered), []
     n_test = min(len(ordered) - 1, max(1, round(len(ordered) * test_share)))
     return ordered[:-n_test], ordered[-n_test:]
-
-
-def document_text(row: dict[str, Any]) -> str:
-    """The text the classifiers read for a stored document (as ``schemas.Document.text``)."""
-    return f"{row['headline']}\n{row['body']}" if row.get("body") else str(row["headline"])
 
 
 def _training_files(

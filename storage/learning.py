@@ -113,8 +113,9 @@ def review_candidates(
         "HAVING min(ingested_at) >= %(new_since)s", first_seen
     )]  # fmt: skip
     sql = f"""
-        SELECT doc_id, event_time AS time, source, headline, symbols, topic,
+        SELECT doc_id, event_time AS time, source, headline, body, symbols, topic,
                arrayElement({_SENTIMENT_NAMES}, toInt8(sentiment) + 2) AS predicted,
+               p_negative, p_neutral, p_positive,
                greatest(p_negative, greatest(p_neutral, p_positive)) AS confidence,
                if(has(%(new_sources)s, source) OR hasAny(symbols, %(new_symbols)s), 'new', 'low confidence') AS why
         FROM documents FINAL

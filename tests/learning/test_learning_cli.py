@@ -20,7 +20,9 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_label_list_review_drift_and_registry_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_label_list_review_drift_and_registry_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path
+) -> None:
     monkeypatch.setenv("FINSENT_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("FINSENT_STORE_URL", raising=False)
     with open_store(f"chdb://{tmp_path / 'chdb'}") as store:
@@ -38,6 +40,8 @@ def test_label_list_review_drift_and_registry_errors(tmp_path: Path, monkeypatch
     assert code == 0 and predicted == {"neutral", "Company | Product News"}
     code, out = run("query", "review", "--since", "3650d", "--format", "json")
     assert code == 0 and "doc-001" not in {row["doc_id"] for row in json.loads(out)} and json.loads(out)
+    code, out = run("query", "review", "--since", "3650d", "--teacher", str(tiny_model_dir), "--format", "json")
+    assert code == 0 and all(0 <= row["disagreement"] <= 1 and row["teacher"] for row in json.loads(out))
     code, out = run("query", "drift", "--since", "3650d", "--format", "json")
     assert code == 0 and json.loads(out)["rows"][0]["docs"] == 6
     assert run("models", "list")[0] == 0
