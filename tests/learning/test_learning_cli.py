@@ -40,8 +40,10 @@ def test_label_list_review_drift_and_registry_errors(
     assert code == 0 and predicted == {"neutral", "Company | Product News"}
     code, out = run("query", "review", "--since", "3650d", "--format", "json")
     assert code == 0 and "doc-001" not in {row["doc_id"] for row in json.loads(out)} and json.loads(out)
-    code, out = run("query", "review", "--since", "3650d", "--teacher", str(tiny_model_dir), "--format", "json")
-    assert code == 0 and all(0 <= row["disagreement"] <= 1 and row["teacher"] for row in json.loads(out))
+    ranked = CliRunner().invoke(main, ["query", "review", "--since", "3650d", "--teacher", str(tiny_model_dir),
+                                       "--format", "json"])  # fmt: skip
+    assert ranked.exit_code == 0, ranked.output
+    assert all(0 <= row["disagreement"] <= 1 and row["teacher"] for row in json.loads(ranked.stdout))
     code, out = run("query", "drift", "--since", "3650d", "--format", "json")
     assert code == 0 and json.loads(out)["rows"][0]["docs"] == 6
     assert run("models", "list")[0] == 0
