@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 import faust
 from pydantic import ValidationError
 
-from alerts.engine import AlertEngine
+from alerts.engine import AlertEngine, ClassMix
 from alerts.grafana import Grafana
 from alerts.history import StoreHistory
 from alerts.outbox import Outbox, run_delivery
@@ -42,8 +42,13 @@ class Alerting:
     outbox: Outbox
 
 
-def start_alerting(settings: AlertSettings, store: Store, stack: ExitStack) -> Alerting:
-    """The rule engine over the rules file, its outbox, and (with FINSENT_GRAFANA_URL) the delivery thread."""
+def start_alerting(
+    settings: AlertSettings, store: Store, stack: ExitStack, reference_mix: Callable[[], ClassMix | None] = lambda: None
+) -> Alerting:
+    """The rule engine over the rules file, its outbox, and (with FINSENT_GRAFANA_URL) the delivery thread.
+
+    ``reference_mix`` gives the serving model's validation class mix, for ``model_psi`` rules.
+    """
     book = RuleBook(settings.rules_file)
     log.info("alert rules: %d from %s (watching %s)", len(book.rules), book.source, book.path)
     grafana = Grafana.from_settings(settings.grafana) if settings.grafana.url else None
@@ -57,7 +62,7 @@ def start_alerting(settings: AlertSettings, store: Store, stack: ExitStack) -> A
         log.info("delivering alerts to Grafana at %s", mask_url(grafana.url))
     else:
         log.info("FINSENT_GRAFANA_URL is unset: alerts are stored and stay pending for a later delivery")
-    return Alerting(AlertEngine(lambda: book.rules, StoreHistory(store)), outbox)
+    return Alerting(AlertEngine(lambda: book.rules, StoreHistory(store), reference_mix), outbox)
 
 
 def add_alert_agent(

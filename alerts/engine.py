@@ -61,6 +61,10 @@ class Aggregate:
     positives: int
 
 
+ClassMix = tuple[int, int, int]
+"""Documents called negative, neutral and positive."""
+
+
 class History(Protocol):
     """Where keys' past comes from when the engine first meets them (the ClickHouse tables)."""
 
@@ -176,9 +180,15 @@ class Measurement:
 class AlertEngine:
     """Evaluates ``rules()`` over the inputs it is given; returns the alerts they raise."""
 
-    def __init__(self, rules: Callable[[], Sequence[Rule]], history: History | None = None) -> None:
+    def __init__(
+        self,
+        rules: Callable[[], Sequence[Rule]],
+        history: History | None = None,
+        reference_mix: Callable[[], ClassMix | None] = lambda: None,
+    ) -> None:
         self._rules = rules
         self._history = history
+        self._reference_mix = reference_mix
         self._keys: dict[ScopeKey, KeyState] = {}
         self._last_rules: tuple[Rule, ...] = ()
 
@@ -220,7 +230,7 @@ class AlertEngine:
         end = (now // rule.hop + 1) * rule.hop
         start = end - rule.window
         buckets = state.window(start, end)
-        measured = measure(rule, state, buckets, start)
+        measured = measure(rule, state, buckets, start, self._reference_mix)
         armed = state.rules.setdefault(rule.id, Armed())
         usable = measured.value is not None and measured.doc_count >= rule.min_docs
         if not armed.armed:
@@ -298,11 +308,25 @@ class AlertEngine:
                 bucket.doc_ids.seal()
 
 
-def measure(rule: Rule, state: KeyState, window: Sequence[Bucket], window_start: int) -> Measurement:
-    """The rule's metric over ``window`` (and, for baseline metrics, the windows before it)."""
+def measure(
+    rule: Rule,
+    state: KeyState,
+    window: Sequence[Bucket],
+    window_start: int,
+    reference_mix: Callable[[], ClassMix | None] = lambda: None,
+) -> Measurement:
+    """The rule's metric over ``window`` (and, for baseline metrics, the windows before it).
+
+    ``reference_mix`` is the serving model's (negatives, neutrals, positives) on its validation
+    split, for ``model_psi``; None while unknown (the metric then measures nothing).
+    """
     count = sum(bucket.count for bucket in window)
     if count == 0:
         return Measurement(None, 0)
+    if rule.metric == "model_psi":
+        reference = reference_mix()
+        value = population_stability_index(_class_mix(window), reference) if reference else None
+        return Measurement(value, count)
     if rule.metric == "volume":
         return Measurement(float(count), count)
     if rule.metric == "mean_score":
@@ -331,7 +355,7 @@ def measure(rule: Rule, state: KeyState, window: Sequence[Bucket], window_start:
     return Measurement(sum(bucket.score_sum for bucket in window) / count - baseline_mean, count)
 
 
-def _class_mix(buckets: Iterable[Bucket]) -> tuple[int, int, int]:
+def _class_mix(buckets: Iterable[Bucket]) -> ClassMix:
     """(negatives, neutrals, positives) over ``buckets``."""
     negatives = neutrals = positives = 0
     for bucket in buckets:

@@ -44,7 +44,7 @@ BUCKET_S = 10
 MIN_WINDOW_S, MAX_WINDOW_S = 60, 3_600
 EVERY = "*"
 
-Metric = Literal["mean_score", "negative_share", "volume", "volume_zscore", "score_change", "class_psi"]
+Metric = Literal["mean_score", "negative_share", "volume", "volume_zscore", "score_change", "class_psi", "model_psi"]
 Comparison = Literal["<", "<=", ">", ">="]
 THRESHOLD_RANGES: dict[str, tuple[float, float]] = {
     "mean_score": (-1.0, 1.0),
@@ -53,6 +53,7 @@ THRESHOLD_RANGES: dict[str, tuple[float, float]] = {
     "volume_zscore": (float("-inf"), float("inf")),
     "score_change": (-2.0, 2.0),
     "class_psi": (0.0, float("inf")),
+    "model_psi": (0.0, float("inf")),
 }
 """The values each metric can take: a threshold outside them could never (or would always) fire."""
 BASELINE_METRICS = frozenset({"volume_zscore", "score_change", "class_psi"})

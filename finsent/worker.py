@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from alerts.agent import add_alert_agent, start_alerting
 from config import Settings
 from finsent.dev.broker import EmbeddedBroker, free_port
+from learning.drift import serving_reference
 from learning.serving import serving_models
 from models.follow import ModelFollower
 from storage import open_store
@@ -56,7 +57,8 @@ def run_worker(settings: Settings) -> None:
             kafka, batching, settings.data_dir, bootstrap, store, processor, web_port, alerting.enabled
         )
         if alerting.enabled:
-            add_alert_agent(app, kafka.topics, batching, start_alerting(alerting, store, stack), stats)
+            alerts = start_alerting(alerting, store, stack, serving_reference(models))
+            add_alert_agent(app, kafka.topics, batching, alerts, stats)
         log.info(
             "worker %s: store %s, model %s, stats at http://127.0.0.1:%d/finsent/stats",
             settings.consumer_group,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from models.artifact import resolve_model_dir
 from models.exceptions import ModelError
+from models.follow import ModelSource
 from models.reference import validation_class_mix
 from schemas.drift import population_stability_index
 from storage import Store
@@ -38,3 +41,17 @@ def drift_report(store: Store, configured_model: str | None, *, start: datetime,
             round(population_stability_index(counts, [reference[name] for name in CLASSES]), 4) if reference else None
         )
     return {"model": model, "reference": reference, "rows": rows}
+
+
+def serving_reference(models: ModelSource) -> Callable[[], tuple[int, int, int] | None]:
+    """The validation class mix (negatives, neutrals, positives) of whichever model serves now.
+
+    For ``model_psi`` alert rules; read once per model directory, and None for a model without one.
+    """
+
+    @lru_cache(maxsize=8)
+    def mix_of(directory: Path | None) -> tuple[int, int, int] | None:
+        found = validation_class_mix(directory) if directory is not None else None
+        return (found["negative"], found["neutral"], found["positive"]) if found else None
+
+    return lambda: mix_of(getattr(models.current(), "directory", None))

@@ -204,6 +204,21 @@ def test_a_shift_of_the_class_mix_raises_class_psi_and_fires() -> None:
     assert calm.observe([item(200 + i, 245 + i * 5, sentiment=next(mix), scope="all", key="") for i in range(12)]) == []
 
 
+def test_model_psi_compares_the_window_with_the_models_validation_mix() -> None:
+    drift = rule(scope="all", target="*", metric="model_psi", comparison=">=", threshold=0.25, window="1m", hop="1m",
+                 min_docs=10)  # fmt: skip
+    reference: list[tuple[int, int, int] | None] = [None]
+    eng = AlertEngine(lambda: [drift], reference_mix=lambda: reference[0])
+    negatives = [item(i, i * 5, sentiment=-1, scope="all", key="") for i in range(10)]
+    assert eng.observe(negatives[:5]) == [], "no reference known: nothing is measured"
+    reference[0] = (20, 50, 30)
+    fired = eng.observe(negatives[5:])
+    assert len(fired) == 1 and fired[0].metric == "model_psi" and fired[0].value > 1.0
+    mix = itertools.cycle([-1, -1, 0, 0, 0, 0, 0, 1, 1, 1])  # the validation mix itself
+    calm = AlertEngine(lambda: [drift], reference_mix=lambda: (20, 50, 30))
+    assert calm.observe([item(100 + i, 300 + i * 5, sentiment=next(mix), scope="all", key="") for i in range(10)]) == []
+
+
 def test_population_stability_index() -> None:
     from schemas.drift import population_stability_index as psi
 

@@ -53,3 +53,15 @@ def test_a_shifted_mix_has_a_large_psi_and_a_steady_one_a_small_one(tmp_path: Pa
     assert calm["docs"] == drifted["docs"] == 30 and drifted["negatives"] == 27
     assert calm["psi"] < 0.1 < 0.25 < drifted["psi"]
     assert 0 <= calm["low_confidence_share"] <= 1 and calm["mean_confidence"] == pytest.approx(0.6)
+
+
+def test_the_serving_models_reference_follows_the_model(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from learning.drift import serving_reference
+    from models.follow import FixedModel
+
+    with_metrics = SimpleNamespace(model_version="v1", directory=model_dir(tmp_path), predict=lambda texts: [])
+    assert serving_reference(FixedModel(with_metrics))() == (20, 50, 30)  # type: ignore[arg-type]
+    without = SimpleNamespace(model_version="null", predict=lambda texts: [])
+    assert serving_reference(FixedModel(without))() is None  # type: ignore[arg-type]
