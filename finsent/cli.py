@@ -654,7 +654,15 @@ def config() -> None:
 def _register_subcommands() -> None:
     from finsent.alerts_cli import alerts
     from finsent.api_cli import api, api_key
-    from finsent.learning_cli import label, models_group, query_drift, query_labels, query_review, retrain
+    from finsent.learning_cli import (
+        label,
+        models_group,
+        query_drift,
+        query_labels,
+        query_review,
+        query_shadow,
+        retrain,
+    )
 
     main.add_command(alerts)
     main.add_command(api)
@@ -665,6 +673,7 @@ def _register_subcommands() -> None:
     query.add_command(query_labels)
     query.add_command(query_review)
     query.add_command(query_drift)
+    query.add_command(query_shadow)
 
 
 _register_subcommands()

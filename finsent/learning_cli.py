@@ -187,3 +187,35 @@ def models_rollback() -> None:
     with _registry() as registry:
         activation = registry.rollback(CLI_LABELLER)
     click.echo(json.dumps(activation.model_dump(mode="json")))
+
+
+@models_group.command("shadow")
+@click.argument("version", required=False)
+@click.option("--sample", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+              help="share of live documents the version scores beside the active model")  # fmt: skip
+@click.option("--off", is_flag=True, help="stop shadow scoring")
+def models_shadow(version: str | None, sample: float, off: bool) -> None:
+    """Have VERSION score a sample of live documents beside the active model (see `finsent query shadow`)."""
+    if off == (version is not None):
+        raise click.UsageError("give a VERSION to shadow, or --off")
+    with _registry() as registry:
+        setting = registry.shadow(version or "", sample, CLI_LABELLER)
+    click.echo(json.dumps(setting.model_dump(mode="json")))
+
+
+@click.command("shadow")
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
+@FORMAT
+def query_shadow(limit: int, fmt: str) -> None:
+    """Shadow scoring so far: agreement per challenger and champion, then the largest disagreements."""
+    from storage.learning import shadow_agreement, shadow_disagreements
+
+    with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+        agreement, disagreements = shadow_agreement(store), shadow_disagreements(store, limit)
+    if fmt == "json":
+        click.echo(json.dumps({"agreement": agreement, "disagreements": disagreements}, default=str))
+        return
+    click.echo(render(agreement, fmt, ["challenger", "champion", "docs", "sentiment_agreement", "topic_agreement",
+                                       "mean_score_gap", "first_at", "last_at"]))  # fmt: skip
+    if fmt == "table":
+        click.echo(render(disagreements, fmt, ["doc_id", "champion_says", "challenger_says", "score_gap", "headline"]))

@@ -9,7 +9,9 @@ from alerts.agent import add_alert_agent, start_alerting
 from config import Settings
 from finsent.dev.broker import EmbeddedBroker, free_port
 from learning.drift import serving_reference
-from learning.serving import serving_models
+from learning.registry import Registry
+from learning.serving import model_loader, serving_models
+from learning.shadow import ShadowScorer
 from models.follow import ModelFollower
 from storage import open_store
 from streams.app import create_app
@@ -52,10 +54,15 @@ def run_worker(settings: Settings) -> None:
             settings.author_hash_key.get_secret_value().encode(),
             max_future_skew_s=batching.max_future_skew_s,
         )
+        shadow = ShadowScorer(
+            Registry(store, settings.learning.registry_dir), model_loader(settings.classifier), settings.learning.poll_s
+        ).start()
+        stack.callback(shadow.stop)
         web_port = settings.web_port or free_port()
         app, stats = create_app(
-            kafka, batching, settings.data_dir, bootstrap, store, processor, web_port, alerting.enabled
-        )
+            kafka, batching, settings.data_dir, bootstrap, store, processor, web_port, alerting.enabled,
+            after_batch=lambda result: shadow.offer(result.documents),
+        )  # fmt: skip
         if alerting.enabled:
             alerts = start_alerting(alerting, store, stack, serving_reference(models))
             add_alert_agent(app, kafka.topics, batching, alerts, stats)

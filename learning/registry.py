@@ -17,9 +17,16 @@ from learning.exceptions import LearningError
 from models.artifact import ModelSpec, resolve_model_dir
 from models.exceptions import ModelError
 from models.follow import ActiveModel
-from schemas.learning import ModelActivationRow, ModelVersionRow
+from schemas.learning import ModelActivationRow, ModelVersionRow, ShadowSettingRow
 from storage import Store
-from storage.learning import activations, active_version, model_version, model_versions, record_activation
+from storage.learning import (
+    activations,
+    active_version,
+    model_version,
+    model_versions,
+    record_activation,
+    set_shadow,
+)
 from storage.learning import register_version as store_version
 
 
@@ -100,6 +107,17 @@ class Registry:
         if not history or not history[0].previous:
             raise LearningError("nothing to roll back to: no version was active before the current one")
         return self.promote(history[0].previous, f"rollback from {history[0].version}", actor)
+
+    def shadow(self, version: str, sample_rate: float, actor: str) -> ShadowSettingRow:
+        """Have ``version`` score ``sample_rate`` of live documents beside the active model ('' turns it off)."""
+        if version:
+            _spec(Path(self.show(version).path))
+        if not 0 <= sample_rate <= 1:
+            raise LearningError(f"a sample rate is a share of documents, from 0 to 1, not {sample_rate}")
+        row = ShadowSettingRow(sequence=time.time_ns() // 1_000, changed_at=datetime.now(UTC).replace(microsecond=0),
+                               version=version, sample_rate=sample_rate if version else 0.0, actor=actor)  # fmt: skip
+        set_shadow(self.store, row)
+        return row
 
     def resolver(self) -> Callable[[], ActiveModel | None]:
         """What ``ModelFollower`` asks: the active version and its directory (None before any promotion)."""

@@ -67,3 +67,32 @@ class ModelActivationRow(BaseModel):
     previous: str
     reason: str
     actor: str
+
+
+class ShadowRow(BaseModel):
+    """One document scored by a challenger beside the model that scored it (``shadow_scores``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str
+    champion: str
+    challenger: str
+    champion_sentiment: int = Field(ge=-1, le=1)
+    challenger_sentiment: int = Field(ge=-1, le=1)
+    champion_score: float = Field(ge=-1, le=1)
+    challenger_score: float = Field(ge=-1, le=1)
+    champion_topic: str
+    challenger_topic: str
+    scored_at: datetime
+
+
+class ShadowSettingRow(BaseModel):
+    """One change of shadow scoring (``model_shadows``): which version, on what share of documents; '' is off."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sequence: int = Field(ge=0)
+    changed_at: datetime
+    version: str
+    sample_rate: float = Field(ge=0, le=1)
+    actor: str

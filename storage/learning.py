@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from schemas.learning import LabelRow, LabelTask, ModelActivationRow, ModelVersionRow
+from schemas.learning import LabelRow, LabelTask, ModelActivationRow, ModelVersionRow, ShadowRow, ShadowSettingRow
 from storage.base import Store
 
 _LABEL_COLUMNS = ", ".join(LabelRow.model_fields)
@@ -188,6 +188,50 @@ def active_version(store: Store) -> ModelVersionRow | None:
         WHERE version = (SELECT argMax(version, sequence) FROM model_activations)
     """)  # fmt: skip
     return ModelVersionRow(**rows[0]) if rows else None
+
+
+def set_shadow(store: Store, row: ShadowSettingRow) -> None:
+    store._insert_records("model_shadows", [row])
+
+
+def current_shadow(store: Store) -> ShadowSettingRow | None:
+    """The shadow setting in force (its version '' when turned off), or None if it was never set."""
+    columns = ", ".join(ShadowSettingRow.model_fields)
+    rows = store._query_dicts(f"SELECT {columns} FROM model_shadows ORDER BY sequence DESC LIMIT 1")
+    return ShadowSettingRow(**rows[0]) if rows else None
+
+
+def insert_shadow_scores(store: Store, rows: Sequence[ShadowRow]) -> None:
+    store._insert_records("shadow_scores", rows)
+
+
+def shadow_agreement(store: Store) -> list[dict[str, Any]]:
+    """Per challenger and champion: documents shadowed, how often they agree, and how far their scores are."""
+    return store._query_dicts("""
+        SELECT challenger, champion, count() AS docs,
+               countIf(challenger_sentiment = champion_sentiment) / count() AS sentiment_agreement,
+               countIf(challenger_topic = champion_topic) / count() AS topic_agreement,
+               avg(abs(challenger_score - champion_score)) AS mean_score_gap,
+               min(scored_at) AS first_at, max(scored_at) AS last_at
+        FROM shadow_scores FINAL
+        GROUP BY challenger, champion
+        ORDER BY last_at DESC, challenger, champion
+    """)  # fmt: skip
+
+
+def shadow_disagreements(store: Store, limit: int = 20) -> list[dict[str, Any]]:
+    """The shadowed documents whose two scores differ most, with their headline."""
+    sql = f"""
+        SELECT doc_id, challenger, champion,
+               arrayElement({_SENTIMENT_NAMES}, toInt8(champion_sentiment) + 2) AS champion_says,
+               arrayElement({_SENTIMENT_NAMES}, toInt8(challenger_sentiment) + 2) AS challenger_says,
+               challenger_score - champion_score AS score_gap, headline
+        FROM (SELECT * FROM shadow_scores FINAL WHERE challenger_sentiment != champion_sentiment) AS s
+        ANY LEFT JOIN (SELECT doc_id, headline FROM documents FINAL) AS d USING doc_id
+        ORDER BY abs(score_gap) DESC, doc_id
+        LIMIT %(limit)s
+    """
+    return store._query_dicts(sql, {"limit": limit})
 
 
 def summary_of(row: ModelVersionRow) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from importlib import resources
 
 from schemas.alerts import ALERT_COLUMNS
 from schemas.api import ApiKeyRow
-from schemas.learning import LabelRow, ModelActivationRow, ModelVersionRow
+from schemas.learning import LabelRow, ModelActivationRow, ModelVersionRow, ShadowRow, ShadowSettingRow
 from schemas.records import KAFKA_ONLY_FIELDS, BatchRow, DeadLetterRow, DocumentRow, ScoreRecord
 
 TABLES: dict[str, tuple[str, ...]] = {
@@ -19,6 +19,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "labels": tuple(LabelRow.model_fields),
     "model_versions": tuple(ModelVersionRow.model_fields),
     "model_activations": tuple(ModelActivationRow.model_fields),
+    "shadow_scores": tuple(ShadowRow.model_fields),
+    "model_shadows": tuple(ShadowSettingRow.model_fields),
 }
 
 

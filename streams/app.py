@@ -184,8 +184,12 @@ def create_app(
     processor: BatchProcessor,
     web_port: int,
     send_alert_inputs: bool = False,
+    after_batch: Callable[[BatchResult], None] | None = None,
 ) -> tuple[faust.App, WorkerStats]:
-    """Build the Faust app with the classify agent (``alerts.agent`` adds the rule engine's agent)."""
+    """Build the Faust app with the classify agent (``alerts.agent`` adds the rule engine's agent).
+
+    ``after_batch`` sees each batch once it is stored and acked (shadow scoring); it must not block.
+    """
     (data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(
         kafka.consumer_group,
@@ -237,6 +241,8 @@ def create_app(
         seconds = time.monotonic() - started
         stats.record(len(events), result, seconds)
         background(record_batch(events, result, seconds))
+        if after_batch is not None:
+            after_batch(result)
 
     def background(work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)

@@ -13,7 +13,13 @@ from learning.exceptions import LearningError
 from learning.labels import UnknownDocument, record_label
 from schemas.api import Problem
 from schemas.learning import LabelRequest, LabelRow
-from storage.learning import label_disagreements, latest_labels, review_candidates
+from storage.learning import (
+    label_disagreements,
+    latest_labels,
+    review_candidates,
+    shadow_agreement,
+    shadow_disagreements,
+)
 
 router = APIRouter(tags=["learning"])
 NEW_WITHIN = timedelta(days=7)
@@ -58,3 +64,12 @@ def drift(key: ReadKey, store: StoreDep, settings: SettingsDep, start: From = No
     population stability index against the serving model's validation mix (above 0.25: a large shift)."""
     start, end = time_range(start, end)
     return drift_report(store, settings.model, start=start, end=end)
+
+
+@router.get("/v1/shadow", responses=ERRORS)
+def shadow(
+    key: ReadKey, store: StoreDep, limit: Annotated[int, Query(ge=1, le=500)] = 20
+) -> dict[str, list[dict[str, Any]]]:
+    """Shadow scoring so far: agreement of each challenger with the model that stored the documents,
+    and the documents on which they disagree most."""
+    return {"agreement": shadow_agreement(store), "disagreements": shadow_disagreements(store, limit)}

@@ -220,3 +220,34 @@ CREATE TABLE IF NOT EXISTS model_activations
 )
 ENGINE = MergeTree
 ORDER BY sequence
+;
+-- Shadow scoring: documents a challenger scored beside the model that scored them; one row per
+-- (challenger, document), so a batch shadowed twice is kept once.
+CREATE TABLE IF NOT EXISTS shadow_scores
+(
+    doc_id String,
+    champion String,
+    challenger String,
+    champion_sentiment Int8,
+    challenger_sentiment Int8,
+    champion_score Float32,
+    challenger_score Float32,
+    champion_topic String,
+    challenger_topic String,
+    scored_at DateTime('UTC')
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (challenger, doc_id)
+;
+-- Which version shadows the active one, on what share of documents: the row with the highest
+-- sequence is in force; an empty version turns shadow scoring off.
+CREATE TABLE IF NOT EXISTS model_shadows
+(
+    sequence UInt64,
+    changed_at DateTime('UTC'),
+    version String,
+    sample_rate Float64,
+    actor String
+)
+ENGINE = MergeTree
+ORDER BY sequence

@@ -32,6 +32,7 @@ OPERATIONS = [
     ("GET", "/v1/labels"),
     ("GET", "/v1/review"),
     ("GET", "/v1/drift"),
+    ("GET", "/v1/shadow"),
     ("GET", "/v1/rules"),
     ("PUT", "/v1/rules/{rule_id}"),
     ("DELETE", "/v1/rules/{rule_id}"),

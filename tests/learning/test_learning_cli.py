@@ -49,5 +49,12 @@ def test_label_list_review_drift_and_registry_errors(
     assert run("models", "list")[0] == 0
     code, out = run("models", "promote", "v9")
     assert code == 7 and out.strip() == "Error: no model version 'v9': see `finsent models list`"
+    assert run("models", "shadow")[0] == 2, "a version or --off"
+    code, out = run("models", "shadow", "v9", "--sample", "0.2")
+    assert code == 7 and "no model version 'v9'" in out
+    code, out = run("models", "shadow", "--off")
+    assert code == 0 and json.loads(out)["version"] == ""
+    code, out = run("query", "shadow", "--format", "json")
+    assert code == 0 and json.loads(out) == {"agreement": [], "disagreements": []}
     code, out = run("models", "rollback")
     assert code == 7 and "nothing to roll back to" in out

@@ -85,6 +85,8 @@ def test_ddl_has_every_table_and_view() -> None:
         "labels",
         "model_versions",
         "model_activations",
+        "shadow_scores",
+        "model_shadows",
     ]
     assert not any(s.rstrip().endswith(";") for s in statements)
 

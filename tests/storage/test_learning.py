@@ -120,3 +120,34 @@ def test_prediction_mix_per_hour_and_source(store: Store, make_document: Callabl
     )
     assert wire["low_confidence_share"] == 0.5 and wire["mean_confidence"] == pytest.approx(0.65)
     assert (blog["source"], blog["docs"], blog["neutrals"]) == ("blog", 1, 1)
+
+
+def test_shadow_settings_scores_and_report(store: Store, make_document: Callable[..., DocumentRow]) -> None:
+    from schemas.learning import ShadowRow, ShadowSettingRow
+    from storage.learning import (
+        current_shadow,
+        insert_shadow_scores,
+        set_shadow,
+        shadow_agreement,
+        shadow_disagreements,
+    )
+
+    assert current_shadow(store) is None
+    set_shadow(store, ShadowSettingRow(sequence=1, changed_at=T0, version="v2", sample_rate=0.1, actor="cli"))
+    set_shadow(store, ShadowSettingRow(sequence=2, changed_at=T0, version="", sample_rate=0.0, actor="cli"))
+    assert current_shadow(store).version == ""  # type: ignore[union-attr]
+    store.write_batch([], [make_document("a", headline="Acme soars"), make_document("b")])
+
+    def shadow(doc_id: str, said: int, score: float) -> ShadowRow:
+        return ShadowRow(doc_id=doc_id, champion="v1", challenger="v2", champion_sentiment=1, challenger_sentiment=said,
+                         champion_score=0.6, challenger_score=score, champion_topic="earnings",
+                         challenger_topic="earnings", scored_at=T0)  # fmt: skip
+
+    insert_shadow_scores(store, [shadow("a", -1, -0.5), shadow("b", 1, 0.7)])
+    insert_shadow_scores(store, [shadow("a", -1, -0.5)])  # shadowed twice: kept once
+    (agreement,) = shadow_agreement(store)
+    assert (agreement["docs"], agreement["sentiment_agreement"], agreement["topic_agreement"]) == (2, 0.5, 1.0)
+    (worst,) = shadow_disagreements(store)
+    assert (worst["doc_id"], worst["champion_says"], worst["challenger_says"], worst["headline"]) == (
+        "a", "positive", "negative", "Acme soars")  # fmt: skip
+    assert worst["score_gap"] == pytest.approx(-1.1)
