@@ -104,6 +104,23 @@ def test_label_retrain_promote_switch_and_roll_back(
         assert store.count_documents(final=False) == len(found), "a document stored twice"
     listed = finsent(env, "models", "list")
     assert challenger in listed and "tiny-test" in listed
+
+    # The rolled-back challenger scores every new document beside the serving model, in the worker.
+    finsent(env, "models", "shadow", challenger, "--sample", "1")
+    deadline = time.monotonic() + 120
+    while "shadow scoring: " + challenger not in worker.log_file.read_text():
+        assert worker.alive() and time.monotonic() < deadline, worker.log_tail()
+        time.sleep(0.5)
+    shadowed = [f"Umbrella files report {i}" for i in range(20)]
+    news(env, tmp_path, "shadowed", shadowed)
+    wait_stored(env, worker, shadowed)
+    while True:
+        agreement = json.loads(finsent(env, "query", "shadow", "--format", "json"))["agreement"]
+        if agreement and agreement[0]["docs"] >= len(shadowed):
+            break
+        assert time.monotonic() < deadline, agreement
+        time.sleep(1)
+    assert (agreement[0]["challenger"], agreement[0]["champion"]) == (f"{challenger}+onnx-int8", "tiny-test+onnx-int8")
     worker.stop()
     versions = Counter(row["model_version"] for row in found.values())
     print(json.dumps({"report": report, "versions": versions}))
