@@ -103,7 +103,7 @@ def query_drift(since: str, fmt: str) -> None:
 @click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="the base training corpora [FINSENT_TRAINING_DATA]")  # fmt: skip
 @click.option("--min-new-labels", type=click.IntRange(min=0), default=1, show_default=True,
-              help="do nothing unless this many documents were labelled since the active version")  # fmt: skip
+              help="do nothing unless this many documents were labelled since the last round")  # fmt: skip
 @click.option("--epochs", type=click.IntRange(min=1), default=2, show_default=True)
 @click.option("--tolerance", type=click.FloatRange(0, 1), default=0.01, show_default=True,
               help="macro-F1 the challenger may lose on any evaluation set")  # fmt: skip

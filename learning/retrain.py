@@ -80,10 +80,11 @@ def retrain(
         champion = registry.adopt(configured_model)
         if not options.dry_run:
             registry.promote(champion.version, "the configured model, adopted as the first version", options.actor)
-    since = summary_of(champion).get("labels_until")
+    # Since the last round, promoted or not: a refused challenger's labels are no reason to train again.
+    since = max((summary_of(row).get("labels_until") or "" for row in registry.versions()), default="")
     new_labels = count_labels_since(registry.store, datetime.fromisoformat(since) if since else None)
     if new_labels < options.min_new_labels:
-        reason = (f"{new_labels} documents labelled since {champion.version} was trained, "
+        reason = (f"{new_labels} documents labelled since the last training round, "
                   f"fewer than {options.min_new_labels}")  # fmt: skip
         return RetrainReport("skipped", reason, champion.version)
     examples = {task: labelled_examples(registry.store, task) for task in TASKS}
