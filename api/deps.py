@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, cast
 
 import orjson
 from fastapi import Depends, HTTPException, Path, Query, Request
@@ -22,8 +22,8 @@ from api.keys import KeyRing, grants
 from api.limits import RateLimiter
 from config.components import ApiSettings
 from models import Classifier
-from models.follow import FixedModel, ModelFollower
-from schemas.api import ApiKeyRow, Problem
+from models.follow import FixedModel, ModelFollower, model_source
+from schemas.api import ApiKeyRow, Problem, SentimentName
 from schemas.durations import end_of_now, parse_interval, parse_span
 from storage import Store
 
@@ -45,8 +45,7 @@ class ClassifierSource:
     def get(self) -> Classifier:
         with self._lock:
             if self._models is None:
-                loaded = self._load()
-                self._models = loaded if isinstance(loaded, FixedModel | ModelFollower) else FixedModel(loaded)
+                self._models = model_source(self._load())
         return cast(Classifier, self._models.current())
 
 
@@ -147,7 +146,7 @@ ReadKey = Annotated[ApiKeyRow, Depends(_require("read"))]
 WriteKey = Annotated[ApiKeyRow, Depends(_require("write"))]
 AdminKey = Annotated[ApiKeyRow, Depends(_require("admin"))]
 
-Sentiment = Literal["negative", "neutral", "positive"]
+Sentiment = SentimentName
 Symbol = Annotated[str | None, Query(min_length=1, max_length=12, pattern=r"^[A-Za-z]{1,6}([.\-][A-Za-z]{1,2})?$")]
 Topic = Annotated[str | None, Query(min_length=1, max_length=64)]
 From = Annotated[datetime | None, Query(alias="from", description="ISO 8601; default: `to` minus 24 hours")]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from config import Settings
-from finsent.clisupport import FORMAT, FinsentGroup, settings_for_cli
+from finsent.clisupport import FORMAT, FinsentGroup, existing_store, settings_for_cli
 from finsent.query import since_range
 from schemas.api import MAX_ALERTS_PAGE, MAX_DOCUMENTS_PAGE
 from schemas.durations import end_of_now, parse_span
@@ -400,7 +400,6 @@ def query_sentiment(
     """Mean score and volume over time for one symbol, one topic, or (neither) the whole market."""
     from finsent.query import check_plot_path, plot_sentiment, render
     from schemas.durations import parse_interval
-    from storage import open_store
     from storage.queries import SERIES_COLUMNS, fired_alerts, sentiment_series
 
     try:
@@ -411,7 +410,7 @@ def query_sentiment(
         raise click.UsageError(str(exc)) from exc
     start, end = since_range(since)
     try:
-        with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+        with existing_store() as store:
             rows = sentiment_series(store, symbol=symbol, topic=topic, start=start, end=end, interval_s=step)
             alerts = fired_alerts(store, symbol=symbol, topic=topic, start=start, end=end) if plot else []
     except ValueError as exc:
@@ -439,11 +438,10 @@ def query_alerts(
 ) -> None:
     """Alerts fired, newest first, with their Grafana delivery state."""
     from finsent.query import compact_alerts, render
-    from storage import open_store
     from storage.queries import ALERT_COLUMNS, fired_alerts
 
     start, end = since_range(since)
-    with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+    with existing_store() as store:
         rows = fired_alerts(store, rule_id=rule_id, symbol=symbol, topic=topic, start=start, end=end, limit=limit)
     if fmt == "table" and not wide:
         click.echo(render(compact_alerts(rows), fmt, width=100))
@@ -463,11 +461,10 @@ def query_documents(
 ) -> None:
     """The newest documents in the range, with doc id, URL, symbols, topic, sentiment and score."""
     from finsent.query import render
-    from storage import open_store
     from storage.queries import DOCUMENT_COLUMNS, documents_page
 
     start, end = since_range(since)
-    with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+    with existing_store() as store:
         rows = documents_page(store, symbol=symbol, topic=topic, sentiment=sentiment, start=start, end=end, limit=limit)
     click.echo(render(rows, fmt, DOCUMENT_COLUMNS))
 
@@ -478,11 +475,10 @@ def _activity_command(kind: str) -> Callable[..., None]:
     @FORMAT
     def listing(since: str, limit: int, fmt: str) -> None:
         from finsent.query import render
-        from storage import open_store
         from storage.queries import ACTIVITY_COLUMNS, activity
 
         start, end = since_range(since)
-        with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+        with existing_store() as store:
             rows = activity(store, kind, start=start, end=end, limit=limit)
         click.echo(render(rows, fmt, ACTIVITY_COLUMNS))
 
@@ -500,7 +496,6 @@ def _activity_command(kind: str) -> Callable[..., None]:
 def query_movers(kind: str, window: str, baseline: str, min_docs: int, limit: int, fmt: str) -> None:
     """Top movers: the largest change of mean score in the window against the baseline before it."""
     from finsent.query import render
-    from storage import open_store
     from storage.queries import MOVER_COLUMNS, top_movers
 
     try:
@@ -511,7 +506,7 @@ def query_movers(kind: str, window: str, baseline: str, min_docs: int, limit: in
         baseline_start = start - baseline_span
     except (ValueError, OverflowError) as exc:
         raise click.UsageError(str(exc)) from exc
-    with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+    with existing_store() as store:
         rows = top_movers(
             store, kind, start=start, end=end, baseline_start=baseline_start, min_docs=min_docs, limit=limit
         )
@@ -525,11 +520,10 @@ def query_movers(kind: str, window: str, baseline: str, min_docs: int, limit: in
 def query_dead_letters(since: str, limit: int, fmt: str) -> None:
     """Messages the pipeline refused: counts per reason, then the newest (the table format shows both)."""
     from finsent.query import render
-    from storage import open_store
     from storage.queries import DEAD_LETTER_COLUMNS, REASON_COLUMNS, dead_letter_reasons, latest_dead_letters
 
     start, end = since_range(since)
-    with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+    with existing_store() as store:
         reasons = dead_letter_reasons(store, start=start, end=end)
         latest = latest_dead_letters(store, start=start, end=end, limit=limit)
     if fmt == "json":

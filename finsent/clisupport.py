@@ -60,6 +60,11 @@ FORMAT = click.option(
 """How ``query``-like commands print rows: a terminal table, CSV with a header, or one JSON array."""
 
 
+def existing_store(settings: Settings | None = None) -> Store:
+    """The configured store, for commands that read: a mistyped data dir is an error, not a new empty store."""
+    return open_store((settings or settings_for_cli()).resolved_store_url, create=False)
+
+
 @contextmanager
 def initialised_store(settings: Settings) -> Iterator[Store]:
     """The configured store with its tables created, for commands that write (keys, labels, the registry)."""

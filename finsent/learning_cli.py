@@ -10,11 +10,10 @@ from pathlib import Path
 
 import click
 
-from finsent.clisupport import FORMAT, initialised_store, settings_for_cli
+from finsent.clisupport import FORMAT, existing_store, initialised_store, settings_for_cli
 from finsent.query import render, since_range
 from learning.registry import Registry
 from schemas.learning import CLI_LABELLER, ModelVersionRow
-from storage import open_store
 
 
 @click.command("label")
@@ -40,7 +39,7 @@ def query_labels(task: str | None, limit: int, fmt: str) -> None:
     """People's labels (the latest of each labeller), what the model said, and where labellers disagree."""
     from storage.learning import label_disagreements, latest_labels
 
-    with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+    with existing_store() as store:
         rows = latest_labels(store, task=task, limit=limit)  # type: ignore[arg-type]
         split = label_disagreements(store, limit)
     columns = ["doc_id", "task", "label", "labeller", "labelled_at", "model_version", "predicted"]
@@ -66,7 +65,7 @@ def query_review(since: str, limit: int, teacher: str | None, fmt: str) -> None:
 
     start, end = since_range(since)
     pool = limit * 4 if teacher else limit
-    with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+    with existing_store() as store:
         rows = review_candidates(store, start=start, end=end, limit=pool, new_since=end - timedelta(days=7))
     columns = ["doc_id", "time", "source", "headline", "symbols", "topic", "predicted", "confidence", "why"]
     if teacher:
@@ -87,7 +86,7 @@ def query_drift(since: str, fmt: str) -> None:
 
     start, end = since_range(since)
     settings = settings_for_cli()
-    with open_store(settings.resolved_store_url, create=False) as store:
+    with existing_store(settings) as store:
         report = drift_report(store, settings.model, start=start, end=end)
     if fmt == "json":
         click.echo(json.dumps(report, default=str))
@@ -210,7 +209,7 @@ def query_shadow(limit: int, fmt: str) -> None:
     """Shadow scoring so far: agreement per challenger and champion, then the largest disagreements."""
     from storage.learning import shadow_agreement, shadow_disagreements
 
-    with open_store(settings_for_cli().resolved_store_url, create=False) as store:
+    with existing_store() as store:
         agreement, disagreements = shadow_agreement(store), shadow_disagreements(store, limit)
     if fmt == "json":
         click.echo(json.dumps({"agreement": agreement, "disagreements": disagreements}, default=str))

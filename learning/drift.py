@@ -11,12 +11,11 @@ from typing import Any
 from models.artifact import resolve_model_dir
 from models.exceptions import ModelError
 from models.follow import ModelSource
+from models.labels import SENTIMENT_CLASSES
 from models.reference import validation_class_mix
 from schemas.drift import population_stability_index
 from storage import Store
 from storage.learning import active_version, prediction_mix
-
-CLASSES = ("negative", "neutral", "positive")
 
 
 def reference_mix(store: Store, configured_model: str | None) -> tuple[str, dict[str, int] | None]:
@@ -38,7 +37,9 @@ def drift_report(store: Store, configured_model: str | None, *, start: datetime,
     for row in rows:
         counts = (row["negatives"], row["neutrals"], row["positives"])
         row["psi"] = (
-            round(population_stability_index(counts, [reference[name] for name in CLASSES]), 4) if reference else None
+            round(population_stability_index(counts, [reference[name] for name in SENTIMENT_CLASSES]), 4)
+            if reference
+            else None
         )
     return {"model": model, "reference": reference, "rows": rows}
 

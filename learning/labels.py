@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from learning.exceptions import LearningError
 from models.labels import PRESETS
-from schemas.learning import LabelRow, SentimentName
+from schemas.api import SentimentName
+from schemas.learning import LabelRow
 from storage import Store
 from storage.learning import insert_labels, scored_version
 

@@ -91,8 +91,7 @@ class Registry:
         if current is not None and current.version == version:
             raise LearningError(f"{version} is already the active version")
         activation = ModelActivationRow(
-            sequence=time.time_ns() // 1_000,
-            changed_at=datetime.now(UTC).replace(microsecond=0),
+            **_change_stamp(),
             version=version,
             previous=current.version if current else "",
             reason=reason,
@@ -114,8 +113,9 @@ class Registry:
             _spec(Path(self.show(version).path))
         if not 0 <= sample_rate <= 1:
             raise LearningError(f"a sample rate is a share of documents, from 0 to 1, not {sample_rate}")
-        row = ShadowSettingRow(sequence=time.time_ns() // 1_000, changed_at=datetime.now(UTC).replace(microsecond=0),
-                               version=version, sample_rate=sample_rate if version else 0.0, actor=actor)  # fmt: skip
+        row = ShadowSettingRow(
+            **_change_stamp(), version=version, sample_rate=sample_rate if version else 0.0, actor=actor
+        )
         set_shadow(self.store, row)
         return row
 
@@ -127,6 +127,12 @@ class Registry:
             return ActiveModel(row.version, Path(row.path)) if row else None
 
         return resolve
+
+
+def _change_stamp() -> dict[str, Any]:
+    """A registry change's ``sequence`` (microseconds since the epoch: later changes win) and its ``changed_at``."""
+    now_ns = time.time_ns()
+    return {"sequence": now_ns // 1_000, "changed_at": datetime.fromtimestamp(now_ns // 1_000_000_000, UTC)}
 
 
 def _spec(path: Path) -> ModelSpec:

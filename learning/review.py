@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from models import Classifier
-
-CLASSES = ("negative", "neutral", "positive")
+from models.labels import SENTIMENT_CLASSES
+from schemas.documents import classifier_text
 
 
 def document_text(row: dict[str, Any]) -> str:
-    """The text the classifiers read for a stored document (as ``schemas.Document.text``)."""
-    return f"{row['headline']}\n{row['body']}" if row.get("body") else str(row["headline"])
+    """The text the classifiers read for a stored document row (a dict with ``headline`` and ``body``)."""
+    return classifier_text(str(row["headline"]), str(row.get("body") or ""))
 
 
 def rank_by_teacher(rows: Sequence[dict[str, Any]], teacher: Classifier, limit: int) -> list[dict[str, Any]]:
@@ -29,11 +29,11 @@ def rank_by_teacher(rows: Sequence[dict[str, Any]], teacher: Classifier, limit: 
     for row, probs in zip(rows, probabilities, strict=True):
         theirs = dict(zip(teacher.spec.sentiments, (float(p) for p in probs), strict=True))
         teacher_label = max(theirs, key=lambda name: theirs[name])
-        disagreement = 0.5 * sum(abs(theirs[name] - float(row[f"p_{name}"])) for name in CLASSES)
+        disagreement = 0.5 * sum(abs(theirs[name] - float(row[f"p_{name}"])) for name in SENTIMENT_CLASSES)
         why = row["why"] if row["why"] == "new" or teacher_label == row["predicted"] else "teacher disagrees"
         ranked.append(row | {"teacher": teacher_label, "disagreement": round(disagreement, 4), "why": why})
     ranked.sort(key=lambda row: (row["why"] != "new", -row["disagreement"], row["doc_id"]))
-    per_class = max(1, -(-limit // len(CLASSES)))
+    per_class = max(1, -(-limit // len(SENTIMENT_CLASSES)))
     taken: dict[str, int] = {}
     chosen = []
     for row in ranked:

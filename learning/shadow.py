@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from learning.registry import Registry
-from learning.review import document_text
 from models.follow import Scorer
 from schemas import DocumentRow
+from schemas.documents import classifier_text
 from schemas.learning import ShadowRow
 from storage import StoreError
 from storage.learning import current_shadow, insert_shadow_scores
@@ -87,7 +87,7 @@ class ShadowScorer:
         sample = [doc for doc in documents if in_sample(doc.doc_id, self._rate)] if challenger else []
         if challenger is None or not sample:
             return []
-        predictions = challenger.predict([document_text(doc.model_dump()) for doc in sample])
+        predictions = challenger.predict([classifier_text(doc.headline, doc.body) for doc in sample])
         now = datetime.now(UTC).replace(microsecond=0)
         return [
             ShadowRow(

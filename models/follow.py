@@ -55,6 +55,11 @@ class FixedModel:
         return self._model
 
 
+def model_source(model: Scorer | FixedModel | ModelFollower) -> FixedModel | ModelFollower:
+    """``model`` as something to take ``current()`` from: a follower or fixed model as it is, a model fixed."""
+    return model if isinstance(model, FixedModel | ModelFollower) else FixedModel(model)
+
+
 class ModelFollower:
     """The active model of the moment; see the module docstring."""
 

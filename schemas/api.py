@@ -12,6 +12,8 @@ MAX_DOCUMENTS_PAGE = 500
 MAX_ALERTS_PAGE = 1_000
 """Alerts one query returns at most, for the CLI and the API alike."""
 
+SentimentName = Literal["negative", "neutral", "positive"]
+"""How sentiment is named in every output and filter (stored as -1, 0, 1)."""
 ApiScope = Literal["read", "write", "admin"]
 SCOPE_RANK: dict[str, int] = {"read": 1, "write": 2, "admin": 3}
 """A key's scope grants every lower one: admin ⊃ write ⊃ read."""

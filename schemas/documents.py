@@ -136,7 +136,12 @@ class Document:
     @property
     def text(self) -> str:
         """The text the classifiers read."""
-        return f"{self.headline}\n{self.body}" if self.body else self.headline
+        return classifier_text(self.headline, self.body)
+
+
+def classifier_text(headline: str, body: str) -> str:
+    """What the classifiers read of a document: its headline, then its body if it has one."""
+    return f"{headline}\n{body}" if body else headline
 
 
 def hash_author(author: str, key: bytes) -> str:

@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SentimentName = Literal["negative", "neutral", "positive"]
+from schemas.api import SentimentName
+
 LabelTask = Literal["sentiment", "topic"]
 CLI_LABELLER = "cli"
 """Who a label from ``finsent label`` is by (a local operator); API labels carry the key id."""

@@ -9,11 +9,19 @@ from typing import Any
 
 from schemas.learning import LabelRow, LabelTask, ModelActivationRow, ModelVersionRow, ShadowRow, ShadowSettingRow
 from storage.base import Store
+from storage.queries import SENTIMENT_NAMES
 
 _LABEL_COLUMNS = ", ".join(LabelRow.model_fields)
 _VERSION_COLUMNS = ", ".join(ModelVersionRow.model_fields)
 _ACTIVATION_COLUMNS = ", ".join(ModelActivationRow.model_fields)
-_SENTIMENT_NAMES = "['negative', 'neutral', 'positive']"
+_CONFIDENCE = "greatest(p_negative, greatest(p_neutral, p_positive))"
+"""SQL: the probability of a document's most likely sentiment class (18.16's greatest takes two arguments)."""
+
+
+def _sentiment_name(column: str) -> str:
+    """SQL naming a stored sentiment (-1, 0, 1) as outputs and filters name it (``queries.SENTIMENT_NAMES``)."""
+    names = ", ".join(f"'{SENTIMENT_NAMES[value]}'" for value in sorted(SENTIMENT_NAMES))
+    return f"arrayElement([{names}], toInt8({column}) + 2)"
 
 
 def insert_labels(store: Store, rows: Sequence[LabelRow]) -> None:
@@ -42,7 +50,7 @@ def latest_labels(
         params["since"] = since
     sql = f"""
         SELECT doc_id, toString(task) AS task, label, labeller, labelled_at, model_version,
-               if(toString(task) = 'sentiment', arrayElement({_SENTIMENT_NAMES}, toInt8(sentiment) + 2), topic)
+               if(toString(task) = 'sentiment', {_sentiment_name("sentiment")}, topic)
                    AS predicted
         FROM (SELECT {_LABEL_COLUMNS} FROM labels FINAL WHERE {" AND ".join(where)}) AS l
         ANY LEFT JOIN (SELECT doc_id, sentiment, topic FROM documents FINAL) AS d USING doc_id
@@ -114,9 +122,9 @@ def review_candidates(
     )]  # fmt: skip
     sql = f"""
         SELECT doc_id, event_time AS time, source, headline, body, symbols, topic,
-               arrayElement({_SENTIMENT_NAMES}, toInt8(sentiment) + 2) AS predicted,
+               {_sentiment_name("sentiment")} AS predicted,
                p_negative, p_neutral, p_positive,
-               greatest(p_negative, greatest(p_neutral, p_positive)) AS confidence,
+               {_CONFIDENCE} AS confidence,
                if(has(%(new_sources)s, source) OR hasAny(symbols, %(new_symbols)s), 'new', 'low confidence') AS why
         FROM documents FINAL
         WHERE event_time >= %(start)s AND event_time < %(end)s
@@ -140,8 +148,8 @@ def prediction_mix(store: Store, *, start: datetime, end: datetime, limit: int =
         SELECT toStartOfHour(event_time) AS hour, source, count() AS docs,
                countIf(sentiment = -1) AS negatives, countIf(sentiment = 0) AS neutrals,
                countIf(sentiment = 1) AS positives,
-               avg(greatest(p_negative, greatest(p_neutral, p_positive))) AS mean_confidence,
-               countIf(greatest(p_negative, greatest(p_neutral, p_positive)) < {LOW_CONFIDENCE}) / count()
+               avg({_CONFIDENCE}) AS mean_confidence,
+               countIf({_CONFIDENCE} < {LOW_CONFIDENCE}) / count()
                    AS low_confidence_share
         FROM documents FINAL
         WHERE event_time >= %(start)s AND event_time < %(end)s
@@ -223,8 +231,8 @@ def shadow_disagreements(store: Store, limit: int = 20) -> list[dict[str, Any]]:
     """The shadowed documents whose two scores differ most, with their headline."""
     sql = f"""
         SELECT doc_id, challenger, champion,
-               arrayElement({_SENTIMENT_NAMES}, toInt8(champion_sentiment) + 2) AS champion_says,
-               arrayElement({_SENTIMENT_NAMES}, toInt8(challenger_sentiment) + 2) AS challenger_says,
+               {_sentiment_name("champion_sentiment")} AS champion_says,
+               {_sentiment_name("challenger_sentiment")} AS challenger_says,
                challenger_score - champion_score AS score_gap, headline
         FROM (SELECT * FROM shadow_scores FINAL WHERE challenger_sentiment != champion_sentiment) AS s
         ANY LEFT JOIN (SELECT doc_id, headline FROM documents FINAL) AS d USING doc_id

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models import Classifier, NullClassifier, Prediction
-from models.follow import FixedModel, ModelFollower, Scorer
+from models.follow import FixedModel, ModelFollower, Scorer, model_source
 from schemas import DeadLetter, Document, DocumentKind, DocumentRow, InvalidMessage, ScoreRecord, parse_document
 from schemas.records import HEADLINE_CHARS
 from streams.symbols import SymbolExtractor
@@ -69,7 +69,7 @@ class BatchProcessor:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S,
     ):
-        self.models = classifier if isinstance(classifier, FixedModel | ModelFollower) else FixedModel(classifier)
+        self.models = model_source(classifier)
         self.existing = existing
         self.symbols = symbols or SymbolExtractor.default()
         self.author_key = author_key
