@@ -16,7 +16,7 @@ from schemas import DocumentRow, ScoreRecord
 from schemas.records import BatchRow, DeadLetterRow
 from storage.exceptions import StoreError
 from storage.tables import TABLES, ddl_statements
-from storage.values import chunked, render_settings, sql_params, to_columns
+from storage.values import chunked, sql_params, to_columns
 
 _CREATED_NAME = re.compile(
     r"CREATE\s+(?:MATERIALIZED\s+VIEW|VIEW|TABLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.]+)", re.IGNORECASE
@@ -29,6 +29,7 @@ _RECENT_TOKENS_SQL = (
     "SELECT DISTINCT insert_token FROM documents WHERE doc_id IN %(ids)s AND insert_token != '' "
     "AND ingested_at >= now() - %(seconds)s"
 )
+_TOKEN_ROWS_SQL = "SELECT {columns} FROM documents FINAL WHERE insert_token = %(token)s"
 _TOKEN = re.compile(r"^[0-9a-f]{1,64}$")
 DEDUP_WINDOW = 100_000
 """Insert tokens each deduplicating table remembers: a replayed insert older than this many inserts
@@ -142,6 +143,10 @@ class Store(abc.ABC):
         the views that missed it their rows, and is dropped by those that have them. Only inserts
         of the last ``REDO_WITHIN_S`` are replayed, well inside the tables' deduplication window.
         Returns how many inserts were replayed; 0 where the server has no insert tokens.
+
+        The rows are read back and inserted the way ``write_batch`` inserted them. An
+        ``INSERT … SELECT`` is not the same insert: the server may cut its rows into other blocks,
+        whose derived tokens the tables have never seen, and then counts them a second time.
         """
         if not doc_ids or not self.supports_insert_tokens():
             return 0
@@ -152,11 +157,12 @@ class Store(abc.ABC):
                 tokens.update(row[0] for row in self._select(_RECENT_TOKENS_SQL, sql_params(params))[1])
             replayable = sorted(t for t in tokens if _TOKEN.match(t))
             for token in replayable:
-                self._command(
-                    f"INSERT INTO documents SETTINGS {render_settings(dedup_settings(token))} "
-                    f"SELECT * FROM documents FINAL WHERE insert_token = '{token}'"
-                )
+                self._insert_records("documents", self._token_rows(token), dedup_settings(token))
         return len(replayable)
+
+    def _token_rows(self, token: str) -> list[DocumentRow]:
+        sql = _TOKEN_ROWS_SQL.format(columns=", ".join(TABLES["documents"]))
+        return [DocumentRow.model_validate(row) for row in self._query_dicts(sql, {"token": token})]
 
     def insert_dead_letters(self, rows: Sequence[DeadLetterRow]) -> None:
         """Insert dead-letter rows (idempotent by topic, partition, offset); empty lists are skipped."""

@@ -84,6 +84,19 @@ def test_a_complete_insert_replayed_is_not_counted_again(tokens_store: Store, ma
     assert rollup_counts(tokens_store) == [4, 4]
 
 
+def test_replaying_many_complete_inserts_counts_each_once(tokens_store: Store, make_document) -> None:
+    """Ids that interleave (d1, d10, d11, …) spread one insert over several ranges of the merged,
+    sorted parts; an ``INSERT … SELECT`` of its rows then became several blocks and counted twice."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    for number in range(5):
+        token = f"{number:032x}"
+        documents = [make_document(f"d{number * 10 + i}", ingested_at=now, insert_token=token) for i in range(10)]
+        tokens_store.write_batch([], documents)
+    assert tokens_store.redo_recent_inserts([f"d{i}" for i in range(50)]) == 5
+    assert rollup_counts(tokens_store) == [50, 50]
+    assert tokens_store.count_documents(final=False) == 50
+
+
 def test_only_recent_inserts_are_replayed(tokens_store: Store, make_document) -> None:
     long_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=REDO_WITHIN_S + 60)
     tokens_store.write_batch([], batch(make_document, 3, ingested_at=long_ago))
