@@ -34,6 +34,14 @@ def test_training_writes_a_complete_model_directory(tiny_model_dir: Path) -> Non
     assert adapter["base_model_name_or_path"] == "minilm-l6"
 
 
+def test_the_card_says_what_the_run_did(tiny_model_dir: Path) -> None:
+    """The tiny run has no teacher, no held-out slice and so no temperatures: the card claims none."""
+    card = (tiny_model_dir / "README.md").read_text()
+    assert "fine-tuned directly on the labelled tweets (no teacher)" in card
+    assert "no slice of the training texts was held out" in card
+    assert "temperature per head is fitted" not in card and "**teacher**" not in card
+
+
 def test_tiny_model_learns_its_training_sentences(tiny_model_dir: Path) -> None:
     metrics = json.loads((tiny_model_dir / "metrics.json").read_text())["validation"]
     assert metrics["sentiment"]["accuracy"] >= 0.8
