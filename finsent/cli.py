@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -180,10 +181,10 @@ def _training_options(function: Any) -> Any:
     options = [
         DATA_ROOT,
         click.option("--method", type=click.Choice(["lora", "full"]), default="lora", show_default=True),
-        click.option("--epochs", type=click.IntRange(min=1), default=None, help="[teacher 3, student 4]"),
+        click.option("--epochs", type=click.IntRange(min=1), default=None, help="[train 3, distill 4]"),
         click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
-        click.option("--learning-rate", type=float, default=None, help="[4e-4 lora, 8e-5 full]"),
-        click.option("--lora-rank", type=click.IntRange(min=1), default=16, show_default=True),
+        click.option("--learning-rate", type=float, default=None, help="[lora: train 3e-4, distill 5e-4; full 8e-5]"),
+        click.option("--lora-rank", type=click.IntRange(min=1), default=None, help="[train 32, distill 16]"),
         click.option("--max-length", type=click.IntRange(min=8), default=96, show_default=True),
         click.option("--checkpoints-per-epoch", type=click.IntRange(min=1), default=3, show_default=True),
         click.option("--seed", type=int, default=13, show_default=True),
@@ -219,6 +220,26 @@ def _run_training(config: Any, resume: bool) -> None:
             }
         )
     )
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A command's defaults: the settings its shipped model was trained with (docs/models.md)."""
+
+    epochs: int
+    lora_rank: int
+    lora_learning_rate: float
+    full_learning_rate: float = 8e-5
+
+    def fill(self, options: dict[str, Any]) -> None:
+        options["epochs"] = options["epochs"] or self.epochs
+        options["lora_rank"] = options["lora_rank"] or self.lora_rank
+        default_rate = self.lora_learning_rate if options["method"] == "lora" else self.full_learning_rate
+        options["learning_rate"] = options["learning_rate"] or default_rate
+
+
+TEACHER_RECIPE = Recipe(epochs=3, lora_rank=32, lora_learning_rate=3e-4)
+STUDENT_RECIPE = Recipe(epochs=4, lora_rank=16, lora_learning_rate=5e-4)
 
 
 def _config_from_options(out: Path, base: str, options: dict[str, Any], **extra: Any) -> Any:
@@ -265,8 +286,7 @@ def train(base: str, resume_dir: Path | None, out: Path | None, **options: Any) 
         return
     if out is None:
         raise click.UsageError("--out DIR is required (or --resume DIR)")
-    options["epochs"] = options["epochs"] or 3
-    options["learning_rate"] = options["learning_rate"] or (4e-4 if options["method"] == "lora" else None)
+    TEACHER_RECIPE.fill(options)
     _run_training(_config_from_options(out, base, options), resume=True)
 
 
@@ -283,8 +303,7 @@ def train(base: str, resume_dir: Path | None, out: Path | None, **options: Any) 
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 def distill(teacher: Path, base: str, out: Path, transfer_texts: tuple[Path, ...], **options: Any) -> None:
     """Train a small student on a teacher's soft labels for every text of both training splits; resumable."""
-    options["epochs"] = options["epochs"] or 4
-    options["learning_rate"] = options["learning_rate"] or (5e-4 if options["method"] == "lora" else 8e-5)
+    STUDENT_RECIPE.fill(options)
     config = _config_from_options(out, base, options, teacher=teacher, transfer_texts=transfer_texts)
     _run_training(config, resume=True)
 
@@ -293,7 +312,7 @@ def distill(teacher: Path, base: str, out: Path, transfer_texts: tuple[Path, ...
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--name", type=click.Choice(["finsent-minilm", "finsent-mpnet"]), required=True)
 def ship(run_dir: Path, name: str) -> None:
-    """Copy a trained model (adapter in fp16, heads, spec, metrics, card) into models/artifacts/NAME."""
+    """Copy a trained model (adapter as int8 rows, heads, spec, metrics, card) into models/artifacts/NAME."""
     from models import ModelError
     from models.artifact import ARTIFACTS_DIR
     from models.ship import ship_model

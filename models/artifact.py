@@ -3,7 +3,8 @@
 Layout::
 
     finsent_model.json   spec: base model, fine-tune method, classes, versions
-    adapter/             LoRA adapter (peft), when fine-tuned with LoRA
+    adapter/             LoRA adapter (peft), when fine-tuned with LoRA; shipped models
+                         store its factors as int8 rows (adapter_model.int8.safetensors)
     encoder/             full encoder weights and tokenizer, when fully fine-tuned
     heads.safetensors    topic and sentiment heads
     metrics.json, confusion_*.png, README.md (model card)
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
 
 SPEC_FILE = "finsent_model.json"
 HEADS_FILE = "heads.safetensors"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+INT8_ADAPTER_WEIGHTS = "adapter_model.int8.safetensors"
+"""LoRA factors as int8 rows, each with its fp32 scale (``finsent ship``): about a quarter of fp32."""
+_SCALE_SUFFIX = ".row_scale"
 DEFAULT_BASE_MODEL = "minilm-l6"
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 STUDENT = "finsent-minilm"
@@ -114,10 +119,7 @@ def load_torch_model(directory: Path, spec: ModelSpec) -> MultiTaskClassifier:
     from models.network import MultiTaskClassifier
 
     if spec.finetune == "lora":
-        from peft import PeftModel
-
-        base = AutoModel.from_pretrained(resolve_base_path(spec.base_model))
-        encoder = PeftModel.from_pretrained(base, str(directory / "adapter")).merge_and_unload()
+        encoder = load_lora_encoder(directory / "adapter", spec.base_model).merge_and_unload()
     elif spec.finetune == "full":
         encoder = AutoModel.from_pretrained(str(directory / "encoder"))
     else:
@@ -125,6 +127,52 @@ def load_torch_model(directory: Path, spec: ModelSpec) -> MultiTaskClassifier:
     model = MultiTaskClassifier(encoder, len(spec.topics), len(spec.sentiments))
     model.load_head_state(load_file(str(directory / HEADS_FILE)))
     return model.eval()
+
+
+def load_lora_encoder(adapter_dir: Path, base_ref: str, trainable: bool = False) -> Any:
+    """The base encoder wrapped in its LoRA adapter, stored as peft writes it or as int8 rows."""
+    from peft import LoraConfig, PeftModel, get_peft_model, set_peft_model_state_dict
+    from safetensors.torch import load_file
+    from transformers import AutoModel
+
+    base = AutoModel.from_pretrained(resolve_base_path(base_ref))
+    quantized = adapter_dir / INT8_ADAPTER_WEIGHTS
+    if not quantized.is_file():
+        return PeftModel.from_pretrained(base, str(adapter_dir), is_trainable=trainable)
+    config = LoraConfig.from_pretrained(str(adapter_dir))
+    config.inference_mode = not trainable
+    model = get_peft_model(base, config)
+    loaded: Any = set_peft_model_state_dict(model, dequantized_rows(load_file(str(quantized))))
+    if loaded.unexpected_keys:
+        raise ModelConfigError(f"{quantized} does not fit its adapter config: {loaded.unexpected_keys[0]} is unknown")
+    return model
+
+
+def quantized_rows(tensors: dict[str, Any]) -> dict[str, Any]:
+    """Each 2-D float tensor as int8 rows scaled by the row's largest magnitude; others unchanged."""
+    import torch
+
+    stored: dict[str, Any] = {}
+    for name, tensor in tensors.items():
+        if not (tensor.is_floating_point() and tensor.dim() == 2):
+            stored[name] = tensor
+            continue
+        rows = tensor.float()
+        scale = (rows.abs().amax(dim=1, keepdim=True) / 127).clamp(min=torch.finfo(torch.float32).tiny)
+        stored[name] = torch.round(rows / scale).to(torch.int8)
+        stored[name + _SCALE_SUFFIX] = scale
+    return stored
+
+
+def dequantized_rows(stored: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`quantized_rows`, in fp32."""
+    tensors: dict[str, Any] = {}
+    for name, tensor in stored.items():
+        if name.endswith(_SCALE_SUFFIX):
+            continue
+        scale = stored.get(name + _SCALE_SUFFIX)
+        tensors[name] = tensor.float() * scale if scale is not None else tensor
+    return tensors
 
 
 def portable_adapter_config(adapter_dir: Path, base_ref: str) -> None:

@@ -32,7 +32,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from models.artifact import DEFAULT_BASE_MODEL, HEADS_FILE, SPEC_FILE, ModelSpec, portable_adapter_config
+from models.artifact import (
+    DEFAULT_BASE_MODEL,
+    HEADS_FILE,
+    SPEC_FILE,
+    ModelSpec,
+    load_lora_encoder,
+    portable_adapter_config,
+)
 from models.bases import resolve_base_path
 from models.calibration import expected_calibration_error, fit_temperature, softmax
 from models.data import LabelledTexts, read_labelled
@@ -532,10 +539,7 @@ def _continued_model(parent_dir: Path, config: TrainConfig) -> MultiTaskClassifi
             f"continue it with --base {parent.base_model} and method {parent.finetune}"
         )
     if parent.finetune == "lora":
-        from peft import PeftModel
-
-        base = AutoModel.from_pretrained(resolve_base_path(parent.base_model))
-        encoder: nn.Module = PeftModel.from_pretrained(base, str(parent_dir / "adapter"), is_trainable=True)
+        encoder: nn.Module = load_lora_encoder(parent_dir / "adapter", parent.base_model, trainable=True)
     else:
         encoder = AutoModel.from_pretrained(str(parent_dir / "encoder"))
     model = MultiTaskClassifier(encoder, len(parent.topics), len(parent.sentiments))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from finsent.cli import main
+from finsent.cli import TEACHER_RECIPE, main
 from models.corpora import NEWS_HEADLINES, SENTIMENT_DIR, TOPIC_DIR
 
 
@@ -40,6 +40,8 @@ def test_train_then_eval_report_covers_tweets_and_news(data_root: Path, tmp_path
     assert trained.exit_code == 0, trained.output
     summary = json.loads(trained.stdout.strip().splitlines()[-1])
     assert {"sentiment_macro_f1", "topic_accuracy", "ece"} <= set(summary)
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert (config["learning_rate"], config["lora_rank"]) == (3e-3, TEACHER_RECIPE.lora_rank), "given, else the recipe"
 
     report = runner.invoke(
         main, ["eval", "--model", str(out), "--data-root", str(data_root), "--backend", "torch-fp32",

@@ -103,17 +103,36 @@ def test_distilled_student_learns_the_teacher(tiny_model_dir: Path, tiny_data: d
     assert student[0].model_version == "student-test+torch-fp32"
 
 
-def test_shipping_halves_the_adapter_and_keeps_the_predictions(tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_shipping_quarters_the_adapter_and_keeps_the_predictions(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from models.artifact import INT8_ADAPTER_WEIGHTS, ModelSpec, load_lora_encoder
     from models.ship import ship_model
 
     files = ship_model(tiny_model_dir, tmp_path / "shipped")
     names = {p.relative_to(tmp_path / "shipped").as_posix() for p in files}
-    assert {"finsent_model.json", "heads.safetensors", "adapter/adapter_model.safetensors", "README.md"} <= names
+    assert {"finsent_model.json", "heads.safetensors", f"adapter/{INT8_ADAPTER_WEIGHTS}", "README.md"} <= names
     assert not any("checkpoint" in n or ".cache" in n for n in names)
     source = (tiny_model_dir / "adapter" / "adapter_model.safetensors").stat().st_size
-    assert (tmp_path / "shipped" / "adapter" / "adapter_model.safetensors").stat().st_size < 0.6 * source
+    assert (tmp_path / "shipped" / "adapter" / INT8_ADAPTER_WEIGHTS).stat().st_size < 0.3 * source
     original = Classifier.load(tiny_model_dir, backend="torch-fp32").predict(TEXTS)
     shipped = Classifier.load(tmp_path / "shipped", backend="torch-fp32").predict(TEXTS)
     for a, b in zip(original, shipped, strict=True):
         assert a.sentiment_label == b.sentiment_label
         assert b.score == pytest.approx(a.score, abs=1e-2)
+    base = ModelSpec.from_dir(tmp_path / "shipped").base_model
+    retrainable = load_lora_encoder(tmp_path / "shipped" / "adapter", base, trainable=True)
+    assert any(p.requires_grad for n, p in retrainable.named_parameters() if "lora_" in n)
+
+
+def test_int8_rows_round_trip_within_half_a_step() -> None:
+    import torch
+
+    from models.artifact import dequantized_rows, quantized_rows
+
+    weights = {"lora_A.weight": torch.randn(4, 300), "bias": torch.randn(5)}
+    stored = quantized_rows(weights)
+    assert stored["lora_A.weight"].dtype == torch.int8
+    restored = dequantized_rows(stored)
+    assert set(restored) == set(weights)
+    step = weights["lora_A.weight"].abs().amax(dim=1, keepdim=True) / 127
+    assert ((restored["lora_A.weight"] - weights["lora_A.weight"]).abs() <= step / 2 + 1e-7).all()
+    assert torch.equal(restored["bias"], weights["bias"])
