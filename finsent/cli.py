@@ -184,7 +184,7 @@ def _training_options(function: Any) -> Any:
         click.option("--epochs", type=click.IntRange(min=1), default=None, help="[train 3, distill 4]"),
         click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
         click.option("--learning-rate", type=float, default=None, help="[lora: train 3e-4, distill 5e-4; full 8e-5]"),
-        click.option("--lora-rank", type=click.IntRange(min=1), default=None, help="[train 32, distill 16]"),
+        click.option("--lora-rank", type=click.IntRange(min=1), default=None, help="[train 32, distill 64]"),
         click.option("--max-length", type=click.IntRange(min=8), default=96, show_default=True),
         click.option("--checkpoints-per-epoch", type=click.IntRange(min=1), default=3, show_default=True),
         click.option("--seed", type=int, default=13, show_default=True),
@@ -239,7 +239,7 @@ class Recipe:
 
 
 TEACHER_RECIPE = Recipe(epochs=3, lora_rank=32, lora_learning_rate=3e-4)
-STUDENT_RECIPE = Recipe(epochs=4, lora_rank=16, lora_learning_rate=5e-4)
+STUDENT_RECIPE = Recipe(epochs=4, lora_rank=64, lora_learning_rate=5e-4)
 
 
 def _config_from_options(out: Path, base: str, options: dict[str, Any], **extra: Any) -> Any:

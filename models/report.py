@@ -7,6 +7,7 @@ from pathlib import Path
 from string import Template
 
 from models.artifact import ModelSpec
+from models.exceptions import ModelError
 
 CARD_TEMPLATE = Template((Path(__file__).parent / "card_template.md").read_text())
 
@@ -182,12 +183,20 @@ def _training_lines(config: dict, spec: ModelSpec) -> str:
     ]
     if config.get("teacher"):
         lines.append(
-            f"- Distilled from the teacher `{Path(str(config['teacher'])).name}`: the loss is "
+            f"- Distilled from the teacher `{_teacher_name(Path(str(config['teacher'])))}`: the loss is "
             f"{config.get('distill_alpha')} × T² × KL(teacher ‖ student) at temperature "
             f"T = {config.get('distill_temperature')} on both heads for every text, plus "
             f"{round(1 - float(config.get('distill_alpha', 0.5)), 2)} × cross-entropy on the true labels a text has."
         )
     return "\n".join(lines)
+
+
+def _teacher_name(teacher_dir: Path) -> str:
+    """The teacher's model version where its folder is at hand, else the folder's name."""
+    try:
+        return ModelSpec.from_dir(teacher_dir).model_version
+    except ModelError:
+        return teacher_dir.name
 
 
 def _summary(config: dict, spec: ModelSpec) -> str:
