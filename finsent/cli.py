@@ -302,8 +302,12 @@ def train(base: str, resume_dir: Path | None, out: Path | None, **options: Any) 
               help="extra unlabelled texts (CSV/JSONL with a text column) that carry only teacher targets")  # fmt: skip
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 def distill(teacher: Path, base: str, out: Path, transfer_texts: tuple[Path, ...], **options: Any) -> None:
-    """Train a small student on a teacher's soft labels for every text of both training splits; resumable."""
-    STUDENT_RECIPE.fill(options)
+    """Train a student on a teacher's soft labels for every text of both training splits; resumable.
+
+    With --base mpnet-base the student is a new teacher (self-distillation) and takes the
+    teacher's recipe, whose rank-32 adapter fits what a shipped model may add.
+    """
+    (TEACHER_RECIPE if base == "mpnet-base" else STUDENT_RECIPE).fill(options)
     config = _config_from_options(out, base, options, teacher=teacher, transfer_texts=transfer_texts)
     _run_training(config, resume=True)
 

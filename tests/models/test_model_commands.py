@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from finsent.cli import TEACHER_RECIPE, main
+import finsent.cli
+from finsent.cli import STUDENT_RECIPE, TEACHER_RECIPE, main
 from models.corpora import NEWS_HEADLINES, SENTIMENT_DIR, TOPIC_DIR
 
 
@@ -78,3 +79,21 @@ def test_distill_writes_a_student(tiny_model_dir: Path, data_root: Path, tmp_pat
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "student" / "metrics.json").read_text())["config"]
     assert config["teacher"] == str(tiny_model_dir) and config["base_model"] == "minilm-l6"
+
+
+@pytest.mark.parametrize(("base", "recipe"), [("minilm-l6", STUDENT_RECIPE), ("mpnet-base", TEACHER_RECIPE)])
+def test_distill_takes_the_recipe_of_its_base(
+    base: str, recipe: finsent.cli.Recipe, tiny_model_dir: Path, data_root: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """An mpnet student is a new teacher: the teacher's rank (its adapter must fit a shipped model), rate, epochs."""
+    configs: list = []
+    monkeypatch.setattr(finsent.cli, "_run_training", lambda config, resume: configs.append(config))
+    result = CliRunner().invoke(
+        main, ["distill", "--teacher", str(tiny_model_dir), "--base", base, "--data-root", str(data_root),
+               "--out", str(tmp_path / "student")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (config,) = configs
+    expected = (recipe.lora_rank, recipe.lora_learning_rate, recipe.epochs)
+    assert (config.lora_rank, config.learning_rate, config.epochs) == expected

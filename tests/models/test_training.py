@@ -112,3 +112,28 @@ def test_training_rejects_unmapped_labels(tmp_path: Path, tiny_data: dict[str, P
 def test_loading_a_non_model_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelConfigError, match="not a finsent model directory"):
         Classifier.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("base", "role", "not_role"),
+    [
+        ("minilm-l6", "finsent's **CPU default**: a small student", "**teacher**"),
+        ("mpnet-base", "earlier teacher's soft labels (`tiny-test`) on every training text", "CPU default"),
+    ],
+)
+def test_the_card_names_a_distilled_models_role_by_its_base(
+    model_copy: Path, tiny_model_dir: Path, base: str, role: str, not_role: str
+) -> None:
+    """A distilled MiniLM is the student; an mpnet distilled from an earlier teacher is a (self-distilled) teacher."""
+    from models.report import write_report
+
+    spec_path, metrics_path = model_copy / "finsent_model.json", model_copy / "metrics.json"
+    spec = json.loads(spec_path.read_text())
+    metrics = json.loads(metrics_path.read_text())
+    spec["base_model"] = base
+    metrics["config"]["teacher"] = str(tiny_model_dir)
+    spec_path.write_text(json.dumps(spec))
+    metrics_path.write_text(json.dumps(metrics))
+    write_report(model_copy)
+    card = (model_copy / "README.md").read_text()
+    assert role in card and not_role not in card
