@@ -200,7 +200,7 @@ def _teacher_name(teacher_dir: Path) -> str:
 
 
 def _is_student(config: dict, spec: ModelSpec) -> bool:
-    """Distilled onto a smaller base than the mpnet teacher's (an mpnet model distilled from a teacher is one)."""
+    """Distilled from a teacher onto a base other than mpnet; an mpnet model distilled from one is a new teacher."""
     return bool(config.get("teacher")) and spec.base_model != "mpnet-base"
 
 
