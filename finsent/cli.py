@@ -298,10 +298,19 @@ def train(base: str, resume_dir: Path | None, out: Path | None, **options: Any) 
 @click.option("--temperature", "distill_temperature", type=click.FloatRange(min=0.1), default=2.0, show_default=True)
 @click.option("--alpha", "distill_alpha", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="weight of the teacher's soft labels (the rest: the true labels)")  # fmt: skip
+@click.option("--distill-heads", type=click.Choice(["sentiment", "topic"]), multiple=True,
+              help="the heads that learn the teacher's soft labels (repeatable; default both)")  # fmt: skip
 @click.option("--transfer-texts", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
               help="extra unlabelled texts (CSV/JSONL with a text column) that carry only teacher targets")  # fmt: skip
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-def distill(teacher: Path, base: str, out: Path, transfer_texts: tuple[Path, ...], **options: Any) -> None:
+def distill(
+    teacher: Path,
+    base: str,
+    out: Path,
+    distill_heads: tuple[str, ...],
+    transfer_texts: tuple[Path, ...],
+    **options: Any,
+) -> None:
     """Train a student on a teacher's soft labels for every text of both training splits; resumable.
 
     With --base mpnet-base the student is a new teacher (self-distillation) and takes the
@@ -310,6 +319,8 @@ def distill(teacher: Path, base: str, out: Path, transfer_texts: tuple[Path, ...
     from models.bases import TEACHER_BASE
 
     (TEACHER_RECIPE if base == TEACHER_BASE else STUDENT_RECIPE).fill(options)
+    if distill_heads:
+        options["distill_heads"] = tuple(sorted(set(distill_heads)))
     config = _config_from_options(out, base, options, teacher=teacher, transfer_texts=transfer_texts)
     _run_training(config, resume=True)
 

@@ -183,11 +183,16 @@ def _training_lines(config: dict, spec: ModelSpec) -> str:
         "sentiment cross-entropy weighted by inverse square root of class frequency."
     ]
     if config.get("teacher"):
+        heads = set(config.get("distill_heads") or ("sentiment", "topic"))
+        on_heads = "both heads" if len(heads) == 2 else f"the {', '.join(heads)} head"
+        undistilled = [h for h in ("sentiment", "topic") if h not in heads]
+        alone = "".join(f"; the {h} head learns from its true labels alone" for h in undistilled)
         lines.append(
             f"- Distilled from the teacher `{_teacher_name(Path(str(config['teacher'])))}`: the loss is "
             f"{config.get('distill_alpha')} × T² × KL(teacher ‖ student) at temperature "
-            f"T = {config.get('distill_temperature')} on both heads for every text, plus "
-            f"{round(1 - float(config.get('distill_alpha', 0.5)), 2)} × cross-entropy on the true labels a text has."
+            f"T = {config.get('distill_temperature')} on {on_heads} for every text, plus "
+            f"{round(1 - float(config.get('distill_alpha', 0.5)), 2)} × cross-entropy on the true labels a text has"
+            f"{alone}."
         )
     return "\n".join(lines)
 

@@ -94,6 +94,8 @@ class TrainConfig:
     distill_temperature: float = 2.0
     distill_alpha: float = 0.5
     """Weight of the soft (teacher) loss; 1 - alpha goes to the true labels' cross-entropy."""
+    distill_heads: tuple[str, ...] = TASKS
+    """The heads that learn the teacher's soft labels; any other head learns from its true labels alone."""
     transfer_texts: tuple[Path, ...] = ()
     """Unlabelled extra texts (CSV/JSONL with ``text``) that only carry teacher targets."""
     init_from: Path | None = None
@@ -117,6 +119,7 @@ class TrainConfig:
             k: (Path(v) if k in paths and v is not None else v) for k, v in raw.items() if k in known
         }
         values["transfer_texts"] = tuple(Path(p) for p in raw.get("transfer_texts", ()))
+        values["distill_heads"] = tuple(raw.get("distill_heads", TASKS))
         return cls(**values)
 
 
@@ -565,7 +568,8 @@ class LossFunctions:
 
     def __init__(self, config: TrainConfig, data: TrainData):
         self.temperature = config.distill_temperature
-        self.alpha = config.distill_alpha if data.train.teacher_logits is not None else 0.0
+        distilling = data.train.teacher_logits is not None
+        self.alpha = {t: config.distill_alpha if distilling and t in config.distill_heads else 0.0 for t in TASKS}
         weights: dict[str, torch.Tensor | None] = {"topic": None, "sentiment": None}
         if config.sentiment_class_weighting:
             labels = data.train.labels["sentiment"]
@@ -583,9 +587,10 @@ class LossFunctions:
         rows = next(iter(logits.values())).shape[0]
         total = torch.zeros(())
         for task in TASKS:
+            alpha = self.alpha[task]
             if (labels[task] != MISSING).any():
-                total = total + (1 - self.alpha) * self.cross_entropy[task](logits[task], labels[task])
-            if teacher is not None and self.alpha > 0:
+                total = total + (1 - alpha) * self.cross_entropy[task](logits[task], labels[task])
+            if teacher is not None and alpha > 0:
                 t = self.temperature
                 soft = nn.functional.kl_div(
                     nn.functional.log_softmax(logits[task] / t, dim=-1),
@@ -593,7 +598,7 @@ class LossFunctions:
                     reduction="sum",
                     log_target=True,
                 )
-                total = total + self.alpha * t * t * soft
+                total = total + alpha * t * t * soft
         return total / rows
 
 

@@ -97,3 +97,21 @@ def test_distill_takes_the_recipe_of_its_base(
     (config,) = configs
     expected = (recipe.lora_rank, recipe.lora_learning_rate, recipe.epochs)
     assert (config.lora_rank, config.learning_rate, config.epochs) == expected
+
+
+@pytest.mark.parametrize(
+    ("flags", "heads"), [([], ("sentiment", "topic")), (["--distill-heads", "sentiment"], ("sentiment",))]
+)
+def test_distill_heads_default_to_both(
+    flags: list[str], heads: tuple[str, ...], tiny_model_dir: Path, data_root: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    configs: list = []
+    monkeypatch.setattr(finsent.cli, "_run_training", lambda config, resume: configs.append(config))
+    result = CliRunner().invoke(
+        main, ["distill", "--teacher", str(tiny_model_dir), "--data-root", str(data_root), *flags,
+               "--out", str(tmp_path / "student")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert configs[0].distill_heads == heads
+    assert type(configs[0]).from_json(configs[0].to_json()).distill_heads == heads

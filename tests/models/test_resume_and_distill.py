@@ -136,3 +136,32 @@ def test_int8_rows_round_trip_within_half_a_step() -> None:
     step = weights["lora_A.weight"].abs().amax(dim=1, keepdim=True) / 127
     assert ((restored["lora_A.weight"] - weights["lora_A.weight"]).abs() <= step / 2 + 1e-7).all()
     assert torch.equal(restored["bias"], weights["bias"])
+
+
+def test_a_head_left_out_of_distillation_learns_from_its_true_labels_alone() -> None:
+    from types import SimpleNamespace
+
+    from models.train import LossFunctions
+
+    torch.manual_seed(0)
+    logits = {"sentiment": torch.randn(4, 3), "topic": torch.randn(4, 5)}
+    teacher = {"sentiment": torch.randn(4, 3), "topic": torch.randn(4, 5)}
+    labels = {"sentiment": torch.tensor([0, 1, 2, 1]), "topic": torch.tensor([0, 4, 2, 3])}
+    data = SimpleNamespace(
+        train=SimpleNamespace(teacher_logits=teacher, labels={"sentiment": labels["sentiment"].numpy()})
+    )
+    data.classes = {"sentiment": ["negative", "neutral", "positive"]}
+    config = TrainConfig(
+        sentiment_train=Path("s"), sentiment_val=Path("s"), topic_train=Path("t"), topic_val=Path("t"),
+        out_dir=Path("o"), sentiment_class_weighting=False, distill_alpha=0.5, distill_heads=("sentiment",),
+    )  # fmt: skip
+    loss = LossFunctions(config, data)  # type: ignore[arg-type]
+
+    t = config.distill_temperature
+    soft = torch.nn.functional.kl_div(
+        torch.log_softmax(logits["sentiment"] / t, -1), torch.log_softmax(teacher["sentiment"] / t, -1),
+        reduction="sum", log_target=True,
+    )  # fmt: skip
+    ce = {k: torch.nn.functional.cross_entropy(logits[k], labels[k], reduction="sum") for k in labels}
+    expected = (0.5 * ce["sentiment"] + 0.5 * t * t * soft + ce["topic"]) / 4
+    assert torch.allclose(loss(logits, labels, teacher), expected)

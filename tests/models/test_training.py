@@ -137,3 +137,16 @@ def test_the_card_names_a_distilled_models_role_by_its_base(
     write_report(model_copy)
     card = (model_copy / "README.md").read_text()
     assert role in card and not_role not in card
+
+
+def test_the_card_says_which_heads_learned_from_the_teacher(model_copy: Path, tiny_model_dir: Path) -> None:
+    from models.report import write_report
+
+    metrics_path = model_copy / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    metrics["config"] |= {"teacher": str(tiny_model_dir), "distill_heads": ["sentiment"]}
+    metrics_path.write_text(json.dumps(metrics))
+    write_report(model_copy)
+    card = (model_copy / "README.md").read_text()
+    assert "on the sentiment head for every text" in card
+    assert "the topic head learns from its true labels alone." in card
