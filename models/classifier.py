@@ -16,7 +16,7 @@ from models.backends import Backend, build_backend, choose_backend_name, wants_c
 from models.calibration import softmax
 from models.exceptions import EmptyTextError, ModelConfigError
 from models.export import onnx_model_path
-from models.labels import SENTIMENT_VALUES
+from models.labels import SENTIMENT_VALUES, TASKS
 from models.text import normalise
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class Classifier:
         self.max_batch = max_batch
         self.max_windows = max_windows
         self.directory = directory
-        self._temperature = {task: float(spec.temperatures.get(task, 1.0)) for task in ("topic", "sentiment")}
+        self._temperature = {task: float(spec.temperatures.get(task, 1.0)) for task in TASKS}
         self.model_version = f"{spec.model_version}+{backend.name}"
         self._negative, self._neutral, self._positive = (
             spec.sentiments.index(label) for label in ("negative", "neutral", "positive")

