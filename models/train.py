@@ -100,6 +100,11 @@ class TrainConfig:
     init_from: Path | None = None
     """A finsent model directory to go on fine-tuning (``finsent retrain``): its classes, adapter and heads."""
 
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.distill_heads) - set(TASKS))
+        if unknown:
+            raise ModelConfigError(f"distill_heads names no head: {', '.join(unknown)} (the heads: {', '.join(TASKS)})")
+
     def effective_learning_rate(self) -> float:
         if self.learning_rate is not None:
             return self.learning_rate

@@ -109,6 +109,18 @@ def test_training_rejects_unmapped_labels(tmp_path: Path, tiny_data: dict[str, P
         train(config, progress=False)
 
 
+def test_a_config_that_distils_an_unknown_head_is_refused(tmp_path: Path, tiny_data: dict[str, Path]) -> None:
+    with pytest.raises(ModelConfigError, match="distill_heads names no head: volume"):
+        TrainConfig(
+            sentiment_train=tiny_data["sentiment"],
+            sentiment_val=tiny_data["sentiment"],
+            topic_train=tiny_data["topic"],
+            topic_val=tiny_data["topic"],
+            out_dir=tmp_path / "m",
+            distill_heads=("sentiment", "volume"),
+        )
+
+
 def test_loading_a_non_model_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelConfigError, match="not a finsent model directory"):
         Classifier.load(tmp_path)
