@@ -227,10 +227,17 @@ def naive_throughput(messages: Sequence[OutgoingMessage], model: str | None, bac
     return done / (time.perf_counter() - started) if started else 0.0
 
 
+INT8_EXTENSIONS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+"""The CPU extensions that decide how fast int8 kernels run: a VM can move between hosts that differ in them."""
+
+
 def machine() -> dict[str, Any]:
+    info = cpu_info()
+    flags = set(info.get("flags", "").split())
     return {
         "cpus": os.cpu_count(),
-        "cpu": _cpu_name(),
+        "cpu": info.get("model name") or platform.processor() or "unknown",
+        "vector_extensions": [name for name in INT8_EXTENSIONS if name in flags],
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
     }
@@ -267,14 +274,19 @@ def _quantile(ordered: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _cpu_name() -> str:
+def cpu_info(path: Path = Path("/proc/cpuinfo")) -> dict[str, str]:
+    """The first processor's fields in ``/proc/cpuinfo``; empty where there is no such file."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        text = path.read_text()
     except OSError:
-        pass
-    return platform.processor() or "unknown"
+        return {}
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return fields
 
 
 BATCH_SIZES = (1, 16, 64, 256)

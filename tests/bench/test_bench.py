@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from config import Settings
-from finsent.dev.bench import PipelineBenchOptions, feed, model_throughput, naive_throughput, run_e2e, texts_of
+from finsent.dev.bench import (
+    PipelineBenchOptions,
+    cpu_info,
+    feed,
+    machine,
+    model_throughput,
+    naive_throughput,
+    run_e2e,
+    texts_of,
+)
 from models import NullClassifier, load_classifier
 
 
@@ -30,6 +40,24 @@ def test_the_feed_is_valid_deterministic_and_mixed() -> None:
 def test_model_throughput_counts_every_text() -> None:
     figures = model_throughput("null", "auto", texts_of(feed(300, seed=5)), batch_size=64)
     assert figures["docs_per_s"] > 1_000 and figures["backend"] == "null"
+
+
+def test_cpu_info_reads_the_first_processor_only(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(
+        "processor\t: 0\nmodel name\t: AMD EPYC 9B14\nflags\t\t: fpu avx2 avx512f avx512_vnni\n\n"
+        "processor\t: 1\nmodel name\t: other\nflags\t\t: fpu\n"
+    )
+    info = cpu_info(cpuinfo)
+    assert info["model name"] == "AMD EPYC 9B14"
+    assert info["flags"].split() == ["fpu", "avx2", "avx512f", "avx512_vnni"]
+    assert cpu_info(tmp_path / "missing") == {}
+
+
+def test_machine_names_the_int8_extensions_of_this_cpu() -> None:
+    flags = set(cpu_info().get("flags", "").split())
+    extensions = machine()["vector_extensions"]
+    assert set(extensions) == flags & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8"}
 
 
 @pytest.mark.integration
