@@ -182,7 +182,7 @@ def _training_lines(config: dict, spec: ModelSpec) -> str:
     ]
     if config.get("teacher"):
         heads = set(config.get("distill_heads") or TASKS)
-        on_heads = "both heads" if len(heads) == 2 else f"the {', '.join(heads)} head"
+        on_heads = "both heads" if len(heads) == len(TASKS) else f"the {', '.join(heads)} head"
         undistilled = [h for h in TASKS if h not in heads]
         alone = "".join(f"; the {h} head learns from its true labels alone" for h in undistilled)
         lines.append(
