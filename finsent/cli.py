@@ -300,6 +300,8 @@ def train(base: str, resume_dir: Path | None, out: Path | None, **options: Any) 
               help="weight of the teacher's soft labels (the rest: the true labels)")  # fmt: skip
 @click.option("--distill-heads", type=click.Choice(["sentiment", "topic"]), multiple=True,
               help="the heads that learn the teacher's soft labels (repeatable; default both)")  # fmt: skip
+@click.option("--unlabelled-weight", "distill_unlabelled_weight", type=click.FloatRange(0, 1), default=1.0,
+              show_default=True, help="weight of a head's soft labels on texts without its true label")  # fmt: skip
 @click.option("--transfer-texts", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
               help="extra unlabelled texts (CSV/JSONL with a text column) that carry only teacher targets")  # fmt: skip
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)

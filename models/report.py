@@ -185,10 +185,13 @@ def _training_lines(config: dict, spec: ModelSpec) -> str:
         on_heads = "both heads" if len(heads) == len(TASKS) else f"the {', '.join(heads)} head"
         undistilled = [h for h in TASKS if h not in heads]
         alone = "".join(f"; the {h} head learns from its true labels alone" for h in undistilled)
+        unlabelled_weight = float(config.get("distill_unlabelled_weight", 1.0))
+        weighted = f" (weighted {unlabelled_weight} on texts without that head's true label)"
+        weighted = weighted if unlabelled_weight != 1.0 else ""
         lines.append(
             f"- Distilled from the teacher `{_teacher_name(Path(str(config['teacher'])))}`: the loss is "
             f"{config.get('distill_alpha')} × T² × KL(teacher ‖ student) at temperature "
-            f"T = {config.get('distill_temperature')} on {on_heads} for every text, plus "
+            f"T = {config.get('distill_temperature')} on {on_heads} for every text{weighted}, plus "
             f"{round(1 - float(config.get('distill_alpha', 0.5)), 2)} × cross-entropy on the true labels a text has"
             f"{alone}."
         )

@@ -95,6 +95,8 @@ class TrainConfig:
     """Weight of the soft (teacher) loss; 1 - alpha goes to the true labels' cross-entropy."""
     distill_heads: tuple[str, ...] = TASKS
     """The heads that learn the teacher's soft labels; any other head learns from its true labels alone."""
+    distill_unlabelled_weight: float = 1.0
+    """Weight of a head's soft loss on texts without that head's true label (topic tweets, for sentiment)."""
     transfer_texts: tuple[Path, ...] = ()
     """Unlabelled extra texts (CSV/JSONL with ``text``) that only carry teacher targets."""
     init_from: Path | None = None
@@ -104,6 +106,9 @@ class TrainConfig:
         unknown = sorted(set(self.distill_heads) - set(TASKS))
         if unknown:
             raise ModelConfigError(f"distill_heads names no head: {', '.join(unknown)} (the heads: {', '.join(TASKS)})")
+        if not 0.0 <= self.distill_unlabelled_weight <= 1.0:
+            weight = self.distill_unlabelled_weight
+            raise ModelConfigError(f"distill_unlabelled_weight must lie in [0, 1], not {weight}")
 
     def effective_learning_rate(self) -> float:
         if self.learning_rate is not None:
@@ -574,6 +579,7 @@ class LossFunctions:
         self.temperature = config.distill_temperature
         distilling = data.train.teacher_logits is not None
         self.alpha = {t: config.distill_alpha if distilling and t in config.distill_heads else 0.0 for t in TASKS}
+        self.unlabelled_weight = config.distill_unlabelled_weight
         weights: dict[str, torch.Tensor | None] = {"topic": None, "sentiment": None}
         if config.sentiment_class_weighting:
             labels = data.train.labels["sentiment"]
@@ -596,13 +602,14 @@ class LossFunctions:
                 total = total + (1 - alpha) * self.cross_entropy[task](logits[task], labels[task])
             if teacher is not None and alpha > 0:
                 t = self.temperature
-                soft = nn.functional.kl_div(
+                per_row = nn.functional.kl_div(
                     nn.functional.log_softmax(logits[task] / t, dim=-1),
                     nn.functional.log_softmax(teacher[task] / t, dim=-1),
-                    reduction="sum",
+                    reduction="none",
                     log_target=True,
-                )
-                total = total + alpha * t * t * soft
+                ).sum(dim=-1)
+                row_weights = torch.where(labels[task] != MISSING, 1.0, self.unlabelled_weight)
+                total = total + alpha * t * t * (per_row * row_weights).sum()
         return total / rows
 
 

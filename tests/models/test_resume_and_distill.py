@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 
 from models import Classifier
 from models.artifact import ModelSpec
+from models.exceptions import ModelConfigError
 from models.train import TrainConfig, TrainingStopped, checkpoint_marks, load_config, train
 
 TEXTS = ["Acme shares plunge after weak guidance", "Globex beats estimates and raises guidance"]
@@ -165,3 +166,45 @@ def test_a_head_left_out_of_distillation_learns_from_its_true_labels_alone() -> 
     ce = {k: torch.nn.functional.cross_entropy(logits[k], labels[k], reduction="sum") for k in labels}
     expected = (0.5 * ce["sentiment"] + 0.5 * t * t * soft + ce["topic"]) / 4
     assert torch.allclose(loss(logits, labels, teacher), expected)
+
+
+def test_the_soft_loss_on_texts_without_a_heads_label_is_weighted_down() -> None:
+    from types import SimpleNamespace
+
+    from models.train import MISSING, LossFunctions
+
+    torch.manual_seed(1)
+    logits = {"sentiment": torch.randn(4, 3), "topic": torch.randn(4, 5)}
+    teacher = {"sentiment": torch.randn(4, 3), "topic": torch.randn(4, 5)}
+    labels = {"sentiment": torch.tensor([0, 2, MISSING, MISSING]), "topic": torch.tensor([MISSING, MISSING, 1, 3])}
+    data = SimpleNamespace(
+        train=SimpleNamespace(teacher_logits=teacher, labels={"sentiment": labels["sentiment"].numpy()}),
+        classes={"sentiment": ["negative", "neutral", "positive"]},
+    )
+    config = TrainConfig(
+        sentiment_train=Path("s"), sentiment_val=Path("s"), topic_train=Path("t"), topic_val=Path("t"),
+        out_dir=Path("o"), sentiment_class_weighting=False, distill_alpha=0.5, distill_heads=("sentiment",),
+        distill_unlabelled_weight=0.25,
+    )  # fmt: skip
+    loss = LossFunctions(config, data)  # type: ignore[arg-type]
+
+    t = config.distill_temperature
+    per_row = torch.nn.functional.kl_div(
+        torch.log_softmax(logits["sentiment"] / t, -1), torch.log_softmax(teacher["sentiment"] / t, -1),
+        reduction="none", log_target=True,
+    ).sum(-1)  # fmt: skip
+    soft = per_row[:2].sum() + 0.25 * per_row[2:].sum()
+    ce = {
+        k: torch.nn.functional.cross_entropy(logits[k], labels[k], ignore_index=MISSING, reduction="sum")
+        for k in labels
+    }
+    expected = (0.5 * ce["sentiment"] + 0.5 * t * t * soft + ce["topic"]) / 4
+    assert torch.allclose(loss(logits, labels, teacher), expected)
+
+
+def test_an_unlabelled_weight_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ModelConfigError, match="distill_unlabelled_weight must lie in"):
+        TrainConfig(
+            sentiment_train=Path("s"), sentiment_val=Path("s"), topic_train=Path("t"), topic_val=Path("t"),
+            out_dir=Path("o"), distill_unlabelled_weight=1.5,
+        )  # fmt: skip

@@ -162,3 +162,19 @@ def test_the_card_says_which_heads_learned_from_the_teacher(model_copy: Path, ti
     card = (model_copy / "README.md").read_text()
     assert "on the sentiment head for every text" in card
     assert "the topic head learns from its true labels alone." in card
+
+
+def test_the_card_says_how_much_texts_without_a_label_weigh(model_copy: Path, tiny_model_dir: Path) -> None:
+    from models.report import write_report
+
+    metrics_path = model_copy / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    metrics["config"] |= {
+        "teacher": str(tiny_model_dir),
+        "distill_heads": ["sentiment"],
+        "distill_unlabelled_weight": 0.25,
+    }
+    metrics_path.write_text(json.dumps(metrics))
+    write_report(model_copy)
+    card = (model_copy / "README.md").read_text()
+    assert "for every text (weighted 0.25 on texts without that head's true label), plus" in card
