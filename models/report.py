@@ -186,8 +186,11 @@ def _training_lines(config: dict, spec: ModelSpec) -> str:
         undistilled = [h for h in TASKS if h not in heads]
         alone = "".join(f"; the {h} head learns from its true labels alone" for h in undistilled)
         unlabelled_weight = float(config.get("distill_unlabelled_weight", 1.0))
-        weighted = f" (weighted {unlabelled_weight} on texts without that head's true label)"
-        weighted = weighted if unlabelled_weight != 1.0 else ""
+        weighted = (
+            ""
+            if unlabelled_weight == 1.0
+            else f" (weighted {unlabelled_weight} on texts without that head's true label)"
+        )
         lines.append(
             f"- Distilled from the teacher `{_teacher_name(Path(str(config['teacher'])))}`: the loss is "
             f"{config.get('distill_alpha')} × T² × KL(teacher ‖ student) at temperature "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import torch
@@ -12,7 +14,7 @@ from safetensors.torch import load_file
 from models import Classifier
 from models.artifact import ModelSpec
 from models.exceptions import ModelConfigError
-from models.train import TrainConfig, TrainingStopped, checkpoint_marks, load_config, train
+from models.train import MISSING, LossFunctions, TrainConfig, TrainingStopped, checkpoint_marks, load_config, train
 
 TEXTS = ["Acme shares plunge after weak guidance", "Globex beats estimates and raises guidance"]
 
@@ -139,60 +141,58 @@ def test_int8_rows_round_trip_within_half_a_step() -> None:
     assert torch.equal(restored["bias"], weights["bias"])
 
 
+def _config(**overrides: Any) -> TrainConfig:
+    return TrainConfig(
+        sentiment_train=Path("s"), sentiment_val=Path("s"), topic_train=Path("t"), topic_val=Path("t"),
+        out_dir=Path("o"), **overrides,
+    )  # fmt: skip
+
+
+def _sentiment_only_loss(
+    config: TrainConfig, labels: dict[str, torch.Tensor], teacher: dict[str, torch.Tensor]
+) -> LossFunctions:
+    """The loss of a run distilling the sentiment head only, without class weights."""
+    data = SimpleNamespace(
+        train=SimpleNamespace(teacher_logits=teacher, labels={"sentiment": labels["sentiment"].numpy()}),
+        classes={"sentiment": ["negative", "neutral", "positive"]},
+    )
+    return LossFunctions(config, data)  # type: ignore[arg-type]
+
+
+def _soft_loss_per_row(student: torch.Tensor, teacher: torch.Tensor, t: float) -> torch.Tensor:
+    kl = torch.nn.functional.kl_div(
+        torch.log_softmax(student / t, -1), torch.log_softmax(teacher / t, -1), reduction="none", log_target=True
+    )
+    return kl.sum(-1)
+
+
 def test_a_head_left_out_of_distillation_learns_from_its_true_labels_alone() -> None:
-    from types import SimpleNamespace
-
-    from models.train import LossFunctions
-
     torch.manual_seed(0)
     logits = {"sentiment": torch.randn(4, 3), "topic": torch.randn(4, 5)}
     teacher = {"sentiment": torch.randn(4, 3), "topic": torch.randn(4, 5)}
     labels = {"sentiment": torch.tensor([0, 1, 2, 1]), "topic": torch.tensor([0, 4, 2, 3])}
-    data = SimpleNamespace(
-        train=SimpleNamespace(teacher_logits=teacher, labels={"sentiment": labels["sentiment"].numpy()})
-    )
-    data.classes = {"sentiment": ["negative", "neutral", "positive"]}
-    config = TrainConfig(
-        sentiment_train=Path("s"), sentiment_val=Path("s"), topic_train=Path("t"), topic_val=Path("t"),
-        out_dir=Path("o"), sentiment_class_weighting=False, distill_alpha=0.5, distill_heads=("sentiment",),
-    )  # fmt: skip
-    loss = LossFunctions(config, data)  # type: ignore[arg-type]
+    config = _config(sentiment_class_weighting=False, distill_alpha=0.5, distill_heads=("sentiment",))
+    loss = _sentiment_only_loss(config, labels, teacher)
 
     t = config.distill_temperature
-    soft = torch.nn.functional.kl_div(
-        torch.log_softmax(logits["sentiment"] / t, -1), torch.log_softmax(teacher["sentiment"] / t, -1),
-        reduction="sum", log_target=True,
-    )  # fmt: skip
+    soft = _soft_loss_per_row(logits["sentiment"], teacher["sentiment"], t).sum()
     ce = {k: torch.nn.functional.cross_entropy(logits[k], labels[k], reduction="sum") for k in labels}
     expected = (0.5 * ce["sentiment"] + 0.5 * t * t * soft + ce["topic"]) / 4
     assert torch.allclose(loss(logits, labels, teacher), expected)
 
 
 def test_the_soft_loss_on_texts_without_a_heads_label_is_weighted_down() -> None:
-    from types import SimpleNamespace
-
-    from models.train import MISSING, LossFunctions
-
     torch.manual_seed(1)
     logits = {"sentiment": torch.randn(4, 3), "topic": torch.randn(4, 5)}
     teacher = {"sentiment": torch.randn(4, 3), "topic": torch.randn(4, 5)}
     labels = {"sentiment": torch.tensor([0, 2, MISSING, MISSING]), "topic": torch.tensor([MISSING, MISSING, 1, 3])}
-    data = SimpleNamespace(
-        train=SimpleNamespace(teacher_logits=teacher, labels={"sentiment": labels["sentiment"].numpy()}),
-        classes={"sentiment": ["negative", "neutral", "positive"]},
+    config = _config(
+        sentiment_class_weighting=False, distill_alpha=0.5, distill_heads=("sentiment",), distill_unlabelled_weight=0.25
     )
-    config = TrainConfig(
-        sentiment_train=Path("s"), sentiment_val=Path("s"), topic_train=Path("t"), topic_val=Path("t"),
-        out_dir=Path("o"), sentiment_class_weighting=False, distill_alpha=0.5, distill_heads=("sentiment",),
-        distill_unlabelled_weight=0.25,
-    )  # fmt: skip
-    loss = LossFunctions(config, data)  # type: ignore[arg-type]
+    loss = _sentiment_only_loss(config, labels, teacher)
 
     t = config.distill_temperature
-    per_row = torch.nn.functional.kl_div(
-        torch.log_softmax(logits["sentiment"] / t, -1), torch.log_softmax(teacher["sentiment"] / t, -1),
-        reduction="none", log_target=True,
-    ).sum(-1)  # fmt: skip
+    per_row = _soft_loss_per_row(logits["sentiment"], teacher["sentiment"], t)
     soft = per_row[:2].sum() + 0.25 * per_row[2:].sum()
     ce = {
         k: torch.nn.functional.cross_entropy(logits[k], labels[k], ignore_index=MISSING, reduction="sum")
@@ -204,7 +204,4 @@ def test_the_soft_loss_on_texts_without_a_heads_label_is_weighted_down() -> None
 
 def test_an_unlabelled_weight_outside_zero_to_one_is_refused() -> None:
     with pytest.raises(ModelConfigError, match="distill_unlabelled_weight must lie in"):
-        TrainConfig(
-            sentiment_train=Path("s"), sentiment_val=Path("s"), topic_train=Path("t"), topic_val=Path("t"),
-            out_dir=Path("o"), distill_unlabelled_weight=1.5,
-        )  # fmt: skip
+        _config(distill_unlabelled_weight=1.5)
