@@ -141,7 +141,7 @@ def test_int8_rows_round_trip_within_half_a_step() -> None:
     assert torch.equal(restored["bias"], weights["bias"])
 
 
-def _config(**overrides: Any) -> TrainConfig:
+def _loss_test_config(**overrides: Any) -> TrainConfig:
     return TrainConfig(
         sentiment_train=Path("s"), sentiment_val=Path("s"), topic_train=Path("t"), topic_val=Path("t"),
         out_dir=Path("o"), **overrides,
@@ -171,7 +171,7 @@ def test_a_head_left_out_of_distillation_learns_from_its_true_labels_alone() -> 
     logits = {"sentiment": torch.randn(4, 3), "topic": torch.randn(4, 5)}
     teacher = {"sentiment": torch.randn(4, 3), "topic": torch.randn(4, 5)}
     labels = {"sentiment": torch.tensor([0, 1, 2, 1]), "topic": torch.tensor([0, 4, 2, 3])}
-    config = _config(sentiment_class_weighting=False, distill_alpha=0.5, distill_heads=("sentiment",))
+    config = _loss_test_config(sentiment_class_weighting=False, distill_alpha=0.5, distill_heads=("sentiment",))
     loss = _sentiment_only_loss(config, labels, teacher)
 
     t = config.distill_temperature
@@ -186,7 +186,7 @@ def test_the_soft_loss_on_texts_without_a_heads_label_is_weighted_down() -> None
     logits = {"sentiment": torch.randn(4, 3), "topic": torch.randn(4, 5)}
     teacher = {"sentiment": torch.randn(4, 3), "topic": torch.randn(4, 5)}
     labels = {"sentiment": torch.tensor([0, 2, MISSING, MISSING]), "topic": torch.tensor([MISSING, MISSING, 1, 3])}
-    config = _config(
+    config = _loss_test_config(
         sentiment_class_weighting=False, distill_alpha=0.5, distill_heads=("sentiment",), distill_unlabelled_weight=0.25
     )
     loss = _sentiment_only_loss(config, labels, teacher)
@@ -204,4 +204,4 @@ def test_the_soft_loss_on_texts_without_a_heads_label_is_weighted_down() -> None
 
 def test_an_unlabelled_weight_outside_zero_to_one_is_refused() -> None:
     with pytest.raises(ModelConfigError, match="distill_unlabelled_weight must lie in"):
-        _config(distill_unlabelled_weight=1.5)
+        _loss_test_config(distill_unlabelled_weight=1.5)
