@@ -77,8 +77,17 @@ class DocumentRow(BaseModel):
     )
 
 
+DEAD_LETTER_RAW_BYTES = 64 * 1024
+"""At most this many bytes of a bad message travel in its dead letter (base64: a third more).
+
+A dead letter must always fit the dead-letter topic, whatever arrived: the whole message stays
+in its source topic, addressed by ``topic``, ``partition`` and ``offset``.
+"""
+DEAD_LETTER_ERROR_CHARS = 2_000
+
+
 class DeadLetter(BaseModel):
-    """A message that could not be stored, with where it came from and why."""
+    """A message that could not be stored, with where it came from, why, and a bounded copy of it."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -87,7 +96,8 @@ class DeadLetter(BaseModel):
     partition: int
     offset: int
     error: str
-    raw_base64: str
+    raw_base64: str = Field(description=f"the message's first {DEAD_LETTER_RAW_BYTES} bytes, base64")
+    raw_bytes: int | None = Field(None, ge=0, description="the message's whole size (absent in older letters)")
     failed_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod
@@ -96,13 +106,26 @@ class DeadLetter(BaseModel):
             topic=topic,
             partition=partition,
             offset=offset,
-            error=error[:2_000],
-            raw_base64=base64.b64encode(raw).decode(),
+            error=error[:DEAD_LETTER_ERROR_CHARS],
+            raw_base64=base64.b64encode(raw[:DEAD_LETTER_RAW_BYTES]).decode(),
+            raw_bytes=len(raw),
         )
 
     @property
     def raw(self) -> bytes:
+        """The bytes the letter carries: the whole message unless ``truncated``."""
         return base64.b64decode(self.raw_base64)
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the message was larger than the copy it carries (read it from its source topic)."""
+        return self.raw_bytes is not None and self.raw_bytes > len(self.raw)
+
+    def without_raw(self, why: str) -> DeadLetter:
+        """The same letter with no copy of the message and ``why`` added to its error: the smallest it can be."""
+        error = f"{self.error} [{why}]"[:DEAD_LETTER_ERROR_CHARS]
+        raw_bytes = self.raw_bytes if self.raw_bytes is not None else len(self.raw)
+        return self.model_copy(update={"raw_base64": "", "raw_bytes": raw_bytes, "error": error})
 
 
 RAW_PREVIEW_CHARS = 1_000
@@ -131,7 +154,7 @@ class DeadLetterRow(BaseModel):
             offset=letter.offset,
             error=letter.error,
             raw_preview=preview.replace("\x00", "\ufffd"),
-            raw_bytes=len(raw),
+            raw_bytes=letter.raw_bytes if letter.raw_bytes is not None else len(raw),
             failed_at=letter.failed_at,
         )
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
 from pydantic import BaseModel
 
 from config.components import BatchSettings, KafkaSettings
@@ -31,6 +32,7 @@ from config.kafka import KafkaSecurity
 from schemas import DocumentKind
 from schemas.records import BatchRow
 from storage import Store, StoreError
+from streams.exceptions import MessageTooLarge
 from streams.handler import BatchHandler, OutputTopics
 from streams.pipeline import BatchProcessor, BatchResult, IncomingMessage
 from streams.transport import use_fetch_max_wait
@@ -110,7 +112,28 @@ class FaustProducer:
     async def send(self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> None:
         if topic not in self._topics:
             self._topics[topic] = self.app.topic(topic, value_type=bytes, key_type=bytes)
-        await send_all(self._topics[topic], messages)
+        try:
+            await send_all(self._topics[topic], messages)
+        except Exception as exc:
+            if _refused_for_size(exc):
+                raise MessageTooLarge(f"{topic}: {_root_cause(exc)}") from exc
+            raise
+
+
+_SIZE_ERRORS = (MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError)
+
+
+def _refused_for_size(exc: BaseException) -> bool:
+    """Whether ``exc`` (Faust wraps aiokafka's errors in ``ProducerSendError``) is a size refusal."""
+    return isinstance(_root_cause(exc), _SIZE_ERRORS)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    for _ in range(10):  # a bounded walk down the chain of causes
+        if exc.__cause__ is None:
+            break
+        exc = exc.__cause__
+    return exc
 
 
 EXIT_AGENT_CRASHED = 70

@@ -11,3 +11,7 @@ class StreamError(FinsentError):
 
 class BrokerError(StreamError):
     """The Kafka broker cannot be started or reached."""
+
+
+class MessageTooLarge(StreamError):
+    """The broker (or the producer's own limit) refused a message for its size."""

@@ -18,6 +18,7 @@ restart. Only messages that are themselves bad become dead letters.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -29,9 +30,11 @@ from schemas import DeadLetter, ScoreRecord
 from schemas.alerts import AlertInput
 from schemas.records import DeadLetterRow, DocumentRow
 from storage import StoreUnavailable
+from streams.exceptions import MessageTooLarge
 from streams.pipeline import BatchProcessor, BatchResult, IncomingMessage
 from streams.retry import retry_async
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 ALERT_INPUTS_PER_MESSAGE = 500
 Message = tuple[bytes | None, bytes]
@@ -48,7 +51,10 @@ class BatchStore(Protocol):
 
 
 class BatchProducer(Protocol):
-    """Sends messages to a topic and returns once the broker has acknowledged them all."""
+    """Sends messages to a topic and returns once the broker has acknowledged them all.
+
+    A message refused for its size raises ``MessageTooLarge``.
+    """
 
     async def send(self, topic: str, messages: Sequence[Message]) -> None: ...
 
@@ -83,7 +89,7 @@ class BatchHandler:
         await store_call("store scores", self._write_scores_and_dead_letters, result)
         await asyncio.gather(
             self.producer.send(self.topics.scores, [(r.symbol.encode(), _json(r)) for r in result.scores]),
-            self.producer.send(self.topics.dead_letters, [(None, _json(r)) for r in result.dead_letters]),
+            self._send_dead_letters(result.dead_letters),
             self._send_alert_inputs(result.scores),
         )
         if result.replayed:  # delivered again, so possibly after a crash inside their insert
@@ -95,6 +101,27 @@ class BatchHandler:
     def _write_scores_and_dead_letters(self, result: BatchResult) -> None:
         self.store.write_batch(result.scores, [])
         self.store.insert_dead_letters([DeadLetterRow.of(letter) for letter in result.dead_letters])
+
+    async def _send_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """Send ``letters``; one refused for its size goes again without its copy of the message.
+
+        A dead letter carries at most ``DEAD_LETTER_RAW_BYTES`` of its message, so this happens
+        only on a topic whose size limit is smaller still; the letter then says so in its error,
+        and the whole message stays in its source topic at its offset.
+        """
+        try:
+            await self.producer.send(self.topics.dead_letters, [(None, _json(letter)) for letter in letters])
+        except MessageTooLarge as exc:
+            log.warning("a dead letter too large for %s (%s): sending one by one", self.topics.dead_letters, exc)
+            for letter in letters:
+                await self._send_one_dead_letter(letter)
+
+    async def _send_one_dead_letter(self, letter: DeadLetter) -> None:
+        try:
+            await self.producer.send(self.topics.dead_letters, [(None, _json(letter))])
+        except MessageTooLarge as exc:
+            smaller = letter.without_raw(f"copy of the message left out: {exc}")
+            await self.producer.send(self.topics.dead_letters, [(None, _json(smaller))])
 
     async def _send_alert_inputs(self, scores: Sequence[ScoreRecord]) -> None:
         if self.topics.alert_inputs is not None:

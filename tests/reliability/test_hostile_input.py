@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from models import NullClassifier
 from schemas import DocumentKind, InvalidMessage, parse_document
+from schemas.records import DEAD_LETTER_RAW_BYTES
 from streams.pipeline import BatchProcessor, IncomingMessage
 from streams.symbols import SymbolExtractor
 
@@ -94,11 +95,14 @@ def test_stored_text_is_sanitised() -> None:
     assert headlines["html"] == "<script>alert(1)</script> Acme <b>up</b>"  # stored as text; rendering escapes it
 
 
-def test_dead_letters_keep_the_raw_message_for_replay() -> None:
+def test_dead_letters_keep_the_raw_message_or_a_bounded_copy_of_it() -> None:
     messages, result = run_batch(CORPUS)
     raw_by_offset = {message.offset: message.raw for message in messages}
     for letter in result.dead_letters:
-        assert letter.raw == raw_by_offset[letter.offset] and len(letter.error) <= 2_000
+        raw = raw_by_offset[letter.offset]
+        assert letter.raw_bytes == len(raw) and len(letter.error) <= 2_000
+        assert letter.raw == raw[:DEAD_LETTER_RAW_BYTES] and letter.truncated == (len(raw) > DEAD_LETTER_RAW_BYTES)
+    assert any(letter.truncated for letter in result.dead_letters)  # the 5 MB body
 
 
 @settings(max_examples=300, deadline=None)

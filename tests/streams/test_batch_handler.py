@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 import pytest
 
 from models import NullClassifier, Prediction
-from schemas import ScoreRecord
-from schemas.records import DeadLetterRow, DocumentRow
+from schemas import DeadLetter, ScoreRecord
+from schemas.records import DEAD_LETTER_RAW_BYTES, DeadLetterRow, DocumentRow
 from storage import StoreError, StoreUnavailable
 from streams import retry
+from streams.exceptions import MessageTooLarge
 from streams.handler import BatchHandler, OutputTopics
 from streams.pipeline import BatchProcessor, BatchResult, ClassifierUnavailable
 from tests.streams.test_pipeline import NOW, news
@@ -72,11 +73,16 @@ class FakeProducer:
         self.journal = journal
         self.sent: dict[str, list[tuple[bytes | None, bytes]]] = {}
         self.fail: BaseException | None = None
+        self.max_message_bytes = 1_000_000
+        """Like a topic's ``max.message.bytes``: a larger message fails the whole send."""
 
     async def send(self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> None:
         await asyncio.sleep(0)
         if self.fail is not None:
             raise self.fail
+        largest = max((len(value) for _, value in messages), default=0)
+        if largest > self.max_message_bytes:
+            raise MessageTooLarge(f"The message is {largest} bytes")
         if "send" not in self.journal.calls:
             self.journal.calls.append("send")
         self.sent.setdefault(topic, []).extend(messages)
@@ -220,3 +226,33 @@ def test_alerting_off_sends_no_alert_inputs() -> None:
     handler = BatchHandler(store, producer, processor, OutputTopics("scores", "dead", None))
     _run(handler, journal, [news("n1", "Acme shares plunge", tickers=["ACME"])])
     assert "alert-inputs" not in producer.sent
+
+
+def _poison_between_two_valid() -> list:  # type: ignore[type-arg]
+    """The hostile-input report's case: an 840,000-character body (under Kafka's 1 MB) between two valid news."""
+    return [news("n1", "Acme beats"), news("n2", "Acme report", body="x" * 840_000), news("n3", "Globex misses")]
+
+
+def test_a_message_near_the_size_limit_gives_a_bounded_dead_letter_and_the_batch_goes_on() -> None:
+    journal = Journal()
+    handler, store, producer = _handler(journal)
+    result = _run(handler, journal, _poison_between_two_valid())
+    assert set(store.stored) == {"news:wire:n1", "news:wire:n3"} and journal.calls[-1] == "ack"
+    ((_, value),) = producer.sent["dead"]
+    letter = DeadLetter.model_validate_json(value)
+    assert len(value) < 2 * DEAD_LETTER_RAW_BYTES and letter.truncated
+    assert (letter.offset, letter.raw_bytes) == (2, len(_poison_between_two_valid()[1].raw))
+    assert "body" in letter.error and len(result.dead_letters) == 1
+
+
+def test_a_dead_letter_the_topic_still_refuses_is_sent_without_its_copy() -> None:
+    journal = Journal()
+    handler, store, producer = _handler(journal)
+    producer.max_message_bytes = 4_000
+    _run(handler, journal, [*_poison_between_two_valid(), news("n4", "")])
+    letters = [DeadLetter.model_validate_json(value) for _, value in producer.sent["dead"]]
+    by_offset = {letter.offset: letter for letter in letters}
+    assert sorted(by_offset) == [2, 4] and len(letters) == 2
+    assert by_offset[2].raw == b"" and "copy of the message left out" in by_offset[2].error
+    assert by_offset[4].raw == news("n4", "").raw  # small enough: keeps its copy
+    assert set(store.stored) == {"news:wire:n1", "news:wire:n3"} and journal.calls[-1] == "ack"
