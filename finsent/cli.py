@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from ingest.messages import OutgoingMessage
+    from ingest.producer import ProduceStats
 
 DATA_HELP = "CSV (text,label) or JSONL file"
 
@@ -101,7 +102,11 @@ def worker() -> None:
 
 
 def _send_to_kafka(
-    settings: Settings, messages: Iterable[OutgoingMessage], rate: float | None, total: int | None
+    settings: Settings,
+    messages: Iterable[OutgoingMessage],
+    rate: float | None,
+    total: int | None,
+    unit: str = "message",
 ) -> None:
     """Produce to the news/social topics with a progress bar; print the counts as JSON."""
     from config.kafka import kafka_client_config
@@ -115,7 +120,22 @@ def _send_to_kafka(
         total=total,
         progress=sys.stderr.isatty(),
     )
-    click.echo(json.dumps(stats.__dict__))
+    click.echo(json.dumps(stats.summary()))
+    _fail_on_unsent(stats, unit)
+
+
+def _fail_on_unsent(stats: ProduceStats, unit: str) -> None:
+    """Name each message that could not be sent (the rest were), then fail the command."""
+    if not stats.failed:
+        return
+    for failure in stats.failures:
+        where = f"{unit} {failure.position}" if failure.position is not None else f"a {unit}"
+        click.echo(f"{where}: not sent: {failure.reason}", err=True)
+    from ingest.producer import SendFailed
+
+    unnamed = stats.failed - len(stats.failures)
+    more = f" ({unnamed} more not named)" if unnamed else ""
+    raise SendFailed(f"{stats.failed} of {stats.produced} messages not sent{more}")
 
 
 def _bootstrap_or_fail(settings: Settings) -> str:
@@ -134,7 +154,7 @@ def _bootstrap_or_fail(settings: Settings) -> str:
 @click.option("--rate", type=click.FloatRange(min=0.1), default=None, help="messages per second (default: unlimited)")
 def replay(source: str, kind: str, fmt: str | None, rate: float | None) -> None:
     """Send a JSONL or CSV file (or - for stdin) to the news or social topic."""
-    from ingest.replay import count_lines, read_messages
+    from ingest.replay import POSITION_UNITS, count_lines, read_messages, resolve_format
     from schemas import DocumentKind
 
     settings = settings_for_cli()
@@ -144,7 +164,7 @@ def replay(source: str, kind: str, fmt: str | None, rate: float | None) -> None:
         total = None if source == "-" else count_lines(source)
     except (OSError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
-    _send_to_kafka(settings, messages, rate, total)
+    _send_to_kafka(settings, messages, rate, total, POSITION_UNITS[resolve_format(source, fmt)])
 
 
 @main.command()

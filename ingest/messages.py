@@ -21,3 +21,5 @@ class OutgoingMessage:
     value: bytes
     valid: bool
     note: str = ""
+    position: int | None = None
+    """Where it came from in a replayed file: line (JSONL), item (JSON array) or row (CSV), from 1."""

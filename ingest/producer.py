@@ -9,24 +9,63 @@ from typing import Any
 
 from tqdm import tqdm
 
+from config.errors import FinsentError
 from ingest.messages import OutgoingMessage
+
+
+class SendFailed(FinsentError):
+    """Some messages could not be sent (the others were); exit status 6, as for the stream."""
+
+    exit_code = 6
+
+
+MAX_NAMED_FAILURES = 100
+"""Failed sends named one by one in the stats; past this they are only counted."""
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    """A message the broker (or the client's own limits) refused: where it came from and why."""
+
+    position: int | None
+    reason: str
 
 
 @dataclass
 class ProduceStats:
-    """What was sent, split by validity as the sender knows it."""
+    """What was sent, split by validity as the sender knows it, and what could not be sent."""
 
     produced: int = 0
     valid: int = 0
     invalid: int = 0
+    failed: int = 0
     seconds: float = 0.0
     by_kind: dict[str, int] = field(default_factory=dict)
+    failures: list[SendFailure] = field(default_factory=list)
+    """The first ``MAX_NAMED_FAILURES`` failed sends."""
 
     def count(self, message: OutgoingMessage) -> None:
         self.produced += 1
         self.valid += message.valid
         self.invalid += not message.valid
         self.by_kind[message.kind.value] = self.by_kind.get(message.kind.value, 0) + 1
+
+    def fail(self, message: OutgoingMessage, error: BaseException) -> None:
+        """Count ``message`` as not sent (it was counted as produced when it was handed over)."""
+        self.failed += 1
+        if len(self.failures) < MAX_NAMED_FAILURES:
+            self.failures.append(SendFailure(message.position, _one_line(error)))
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready stats: ``produced`` counts the messages handed over, ``failed`` those refused."""
+        data = {key: value for key, value in self.__dict__.items() if key != "failures"}
+        data["failures"] = [failure.__dict__ for failure in self.failures]
+        return data
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return f"{type(error).__name__}: {text}"[:500]
 
 
 class Pacer:
@@ -64,12 +103,24 @@ def produce(
     try:
         for message in tqdm(messages, total=total, unit="msg", desc="producing", disable=not progress, mininterval=1.0):
             pacer.wait()
-            producer.send(topics[message.kind], key=message.key, value=message.value)
             stats.count(message)
-            if on_sent is not None:
+            if _send(producer, topics[message.kind], message, stats) and on_sent is not None:
                 on_sent(message)
         producer.flush()
     finally:
         producer.close()
     stats.seconds = round(time.monotonic() - started, 3)
     return stats
+
+
+def _send(producer: Any, topic: str, message: OutgoingMessage, stats: ProduceStats) -> bool:
+    """Hand ``message`` to the producer; a refusal (now, or later from the broker) is counted, not raised."""
+    from kafka.errors import KafkaError
+
+    try:
+        future = producer.send(topic, key=message.key, value=message.value)
+    except KafkaError as exc:  # the client's own checks: a message over max_request_size
+        stats.fail(message, exc)
+        return False
+    future.add_errback(lambda exc: stats.fail(message, exc))
+    return True

@@ -18,6 +18,8 @@ from schemas import DocumentKind, InvalidMessage, parse_document
 
 STDIN = "-"
 FORMATS: dict[str, str] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
+POSITION_UNITS = {"jsonl": "line", "json": "item", "csv": "row"}
+"""What a message's ``position`` counts in each format (JSON that is not an array counts lines)."""
 _TICKER_SEPARATORS = re.compile(r"[,|\s]+")
 _ENGAGEMENT_PREFIX = "engagement_"
 
@@ -53,7 +55,7 @@ def read_messages(path: str | Path, kind: DocumentKind, fmt: str | None = None) 
     fmt = resolve_format(path, fmt)
     _check_exists(path)
     readers = {"jsonl": _jsonl_values, "json": _json_values, "csv": _csv_values}
-    return (_message(raw, kind) for raw in readers[fmt](path))
+    return (_message(raw, kind, position) for position, raw in readers[fmt](path))
 
 
 def count_lines(path: str | Path) -> int | None:
@@ -70,12 +72,12 @@ def count_lines(path: str | Path) -> int | None:
     return max(0, count - 1) if Path(path).suffix.lower() == ".csv" else count
 
 
-def _message(raw: bytes, kind: DocumentKind) -> OutgoingMessage:
+def _message(raw: bytes, kind: DocumentKind, position: int) -> OutgoingMessage:
     try:
         parse_document(raw, kind)
     except InvalidMessage as exc:
-        return OutgoingMessage(kind, None, raw, False, exc.reason)
-    return OutgoingMessage(kind, str(orjson.loads(raw)["id"]).encode(), raw, True)
+        return OutgoingMessage(kind, None, raw, False, exc.reason, position)
+    return OutgoingMessage(kind, str(orjson.loads(raw)["id"]).encode(), raw, True, position=position)
 
 
 @contextmanager
@@ -87,19 +89,20 @@ def _binary(path: str | Path) -> Iterator[IO[bytes]]:
         yield stream
 
 
-def _jsonl_values(path: str | Path) -> Iterator[bytes]:
+def _jsonl_values(path: str | Path) -> Iterator[tuple[int, bytes]]:
     with _binary(path) as stream:
         yield from _lines(stream)
 
 
-def _lines(stream: IO[bytes]) -> Iterator[bytes]:
-    for line in stream:
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """Each non-blank line with its line number (from 1)."""
+    for number, line in enumerate(stream, start=1):
         raw = line.rstrip(b"\r\n")
         if raw.strip():
-            yield raw
+            yield number, raw
 
 
-def _json_values(path: str | Path) -> Iterator[bytes]:
+def _json_values(path: str | Path) -> Iterator[tuple[int, bytes]]:
     """A JSON array of messages, or JSON lines when the file does not start with ``[``."""
     with _binary(path) as stream:
         data = stream.read()
@@ -110,14 +113,16 @@ def _json_values(path: str | Path) -> Iterator[bytes]:
         items = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"{path} starts like a JSON array but is not valid JSON: {exc}") from None
-    yield from (orjson.dumps(item) for item in items)
+    yield from ((number, orjson.dumps(item)) for number, item in enumerate(items, start=1))
 
 
-def _csv_values(path: str | Path) -> Iterator[bytes]:
+def _csv_values(path: str | Path) -> Iterator[tuple[int, bytes]]:
+    """Each row as a message, numbered from 1 after the header."""
     with _binary(path) as stream:
         text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
         try:
-            yield from (orjson.dumps(row_payload(row)) for row in csv.DictReader(text))
+            rows = csv.DictReader(text)
+            yield from ((number, orjson.dumps(row_payload(row))) for number, row in enumerate(rows, start=1))
         finally:
             text.detach()
 

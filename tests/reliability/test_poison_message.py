@@ -68,3 +68,25 @@ def test_the_poison_message_is_dead_lettered_and_the_worker_stores_the_rest(
     ]
     assert letter.truncated and letter.raw_bytes == len(big) and big.startswith(letter.raw)
     assert "body" in letter.error
+
+
+def test_replay_names_a_line_it_cannot_send_sends_the_rest_and_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from finsent.cli import main
+
+    over_the_limit = news("huge", body="y" * 1_050_000)  # over kafka-python's 1 MB max_request_size
+    source = tmp_path / "news.jsonl"
+    source.write_bytes(b"\n".join([news("1"), b"", over_the_limit, news("2"), news("3")]))
+    with EmbeddedBroker() as broker:
+        monkeypatch.setenv("FINSENT_KAFKA_BOOTSTRAP", broker.bootstrap)
+        result = CliRunner().invoke(main, ["replay", str(source), "--kind", "news"])
+        values = read_topic(broker.bootstrap, Settings().input_topics()["news"])
+    summary = orjson.loads(result.stdout.splitlines()[0])
+    assert result.exit_code == 6, result.output
+    assert (summary["produced"], summary["failed"]) == (4, 1)
+    assert summary["failures"][0]["position"] == 3 and "MessageSizeTooLarge" in summary["failures"][0]["reason"]
+    assert "line 3: not sent: MessageSizeTooLarge" in result.stderr and "1 of 4 messages not sent" in result.stderr
+    assert sorted(values) == sorted([news("1"), news("2"), news("3")])
