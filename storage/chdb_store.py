@@ -61,6 +61,7 @@ class ChdbStore(Store):
         super().__init__()
         self._config = ChdbConfig(path=_data_dir(path, create), database=checked_identifier(database))
         self._host: StoreHost | None = None
+        self._lost_at: float | None = None
         self._engine, self._remote = self._attach(wait_s=0.0)
 
     @classmethod
@@ -124,12 +125,19 @@ class ChdbStore(Store):
             return statement(self._engine)
 
     def _replace_holder(self, lost: HostGone) -> None:
-        """Take the path over (and share it), or follow the process that took it over first."""
+        """Take the path over (and share it), or follow the process that took it over first.
+
+        The search waits ``TAKEOVER_WAIT_S`` after the loss in all; later statements try once
+        each, so a path held by a process that does not share it costs no request more.
+        """
         self._engine.close()
+        if self._lost_at is None:
+            self._lost_at = time.monotonic()
         try:
-            self._engine, self._remote = self._attach(TAKEOVER_WAIT_S)
+            self._engine, self._remote = self._attach(max(0.0, self._lost_at + TAKEOVER_WAIT_S - time.monotonic()))
         except StoreLocked as exc:
             raise StoreUnavailable(f"{lost}; no process took its place: {exc}") from exc
+        self._lost_at = None
         if self._remote:
             log.info("the store at %s is held by another process now: using it through that one", self._config.path)
             return

@@ -21,7 +21,7 @@ from api.keys import KeyRing
 from config import Settings
 from models import Classifier
 from schemas import DocumentRow
-from storage import open_store
+from storage import StoreUnavailable, chdb_store, open_store
 from storage.chdb_host import HostHandle
 from tests.storage.conftest import ROOT
 from tests.storage.test_chdb_sharing import hosted
@@ -32,7 +32,7 @@ WINDOW = {"from": "2024-03-01T00:00:00Z", "to": "2024-03-02T00:00:00Z"}
 # A worker or a CLI command: opens the store, says through whom, reads once told to, holds until stdin closes.
 CLIENT = """
 import sys
-from storage import open_store
+from storage import StoreUnavailable, chdb_store, open_store
 store = open_store(f"chdb://{sys.argv[1]}", create=False)
 role = lambda: "client" if "through the process" in store.description else "holder"
 print(role(), flush=True)
@@ -40,6 +40,16 @@ sys.stdin.readline()
 print(store.count_documents(), role(), flush=True)
 sys.stdin.read()
 store.close()
+"""
+
+
+# A process that holds the path without sharing it (chdb alone, no finsent handle).
+UNSHARED = """
+import sys, time
+from chdb.session import Session
+session = Session(sys.argv[1])
+print("ready", flush=True)
+time.sleep(120)
 """
 
 
@@ -122,3 +132,30 @@ def test_two_processes_that_lose_the_holder_at_once_agree_on_a_new_one(
                 process.stdin.flush()
             answers = sorted((ask(first), ask(second)))
     assert answers == ["1 client", "1 holder"], "one took the path over, the other uses it through that one"
+
+
+def test_a_path_taken_by_a_process_that_does_not_share_it_is_one_error_until_it_is_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chdb_store, "TAKEOVER_WAIT_S", 0.5)
+    path = tmp_path / "chdb"
+    with hosted(path) as holder:
+        store = open_store(f"chdb://{path}", create=False)
+        holder.kill()
+        holder.wait(timeout=30)
+    unshared = subprocess.Popen([sys.executable, "-c", UNSHARED, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert unshared.stdout is not None and unshared.stdout.readline().strip() == "ready"
+        for _ in range(2):
+            with pytest.raises(StoreUnavailable, match="no process took its place") as caught:
+                store.count_documents()
+            assert "\n" not in str(caught.value)
+        unshared.kill()
+        unshared.wait(timeout=30)
+        assert store.count_documents() == 0
+        assert "through the process" not in store.description
+    finally:
+        if unshared.poll() is None:
+            unshared.kill()
+            unshared.wait(timeout=30)
+        store.close()
