@@ -27,6 +27,9 @@ from config.components import (
     TopicNames,
 )
 from config.kafka import KafkaSecurity
+from config.masking import MASK, mask_url
+
+__all__ = ["DEV_AUTHOR_KEY", "MASK", "Settings", "mask_url"]
 
 DEV_AUTHOR_KEY = "finsent-development-only"
 
@@ -242,21 +245,3 @@ class Settings(BaseSettings):
         """Settings as printable values: secrets masked, credentials in any URL masked."""
         view = self.model_dump(mode="json")
         return {key: mask_url(value) if isinstance(value, str) else value for key, value in view.items()}
-
-
-MASK = "**********"
-
-
-def mask_url(text: str) -> str:
-    """``text`` with the user-info of a URL in it masked (``https://admin:pw@host`` → ``https://**********@host``).
-
-    Anything that is not a URL with credentials comes back unchanged; use it on every URL that is logged or printed.
-    """
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return text
-    if not parts.scheme or "@" not in parts.netloc:
-        return text
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, f"{MASK}@{host}", parts.path, parts.query, parts.fragment))

@@ -9,6 +9,12 @@ under the store's lock, so every command works while the service runs.
 
 The key grants what the data path's file permissions already grant (whoever can read the
 handle can read the chdb files), so the handle lives beside the data, not somewhere wider.
+
+A client whose host goes away gets ``HostGone``; the store then takes the path over or
+finds the process that did (``ChdbStore``). Whoever holds chdb's lock on the path is the
+holder; a handle left by a process that died is recognised because its port refuses (or
+fails the handshake) while the lock is free. Process ids are not compared: processes that
+share a data path and 127.0.0.1 (two containers of one pod) may not share a pid namespace.
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ import logging
 import os
 import secrets
 import socket
+import struct
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Client, Connection, Listener, answer_challenge, deliver_challenge
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Connection, Listener, answer_challenge, deliver_challenge
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,10 +40,25 @@ from storage.exceptions import StoreError, StoreLocked, StoreNotInitialised, Sto
 log = logging.getLogger(__name__)
 
 HANDLE_NAME = "finsent-host.json"
+HANDSHAKE_TIMEOUT_S = 5.0
+"""How long either side of a connection waits for the other's half of the key handshake."""
+_HANDSHAKE_ERRORS = (OSError, EOFError, ValueError, AuthenticationError)
 _ERRORS: dict[str, type[StoreError]] = {
     "not_initialised": StoreNotInitialised,
     "error": StoreError,
 }
+
+
+class HostGone(StoreUnavailable):
+    """The connection to the holding process broke, or was closed after an earlier break.
+
+    ``may_have_run``: whether the statement reached the host before the break (then it may or
+    may not have run; a read can be repeated, a write is left to the caller's retry).
+    """
+
+    def __init__(self, message: str, may_have_run: bool) -> None:
+        super().__init__(message)
+        self.may_have_run = may_have_run
 
 
 class Engine(Protocol):
@@ -82,9 +105,16 @@ class StoreHost:
     happens in that thread so a silent client cannot stall the others.
     """
 
-    def __init__(self, data_path: Path, database: str, run: Callable[[dict[str, Any]], bytes]) -> None:
+    def __init__(
+        self,
+        data_path: Path,
+        database: str,
+        run: Callable[[dict[str, Any]], bytes],
+        handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S,
+    ) -> None:
         self._data_path = data_path
         self._run = run
+        self._handshake_timeout_s = handshake_timeout_s
         self._authkey = secrets.token_bytes(32)
         self._listener = Listener(("127.0.0.1", 0))
         port = self._listener.address[1]
@@ -137,10 +167,16 @@ class StoreHost:
     def _serve(self, connection: Connection) -> None:
         with connection:
             try:
-                deliver_challenge(connection, self._authkey)
-                answer_challenge(connection, self._authkey)
-            except (OSError, EOFError, ValueError) as exc:
-                log.warning("refused a store client on 127.0.0.1:%d: %s", self.port, type(exc).__name__)
+                with _receive_timeout(connection, self._handshake_timeout_s):
+                    deliver_challenge(connection, self._authkey)
+                    answer_challenge(connection, self._authkey)
+            except _HANDSHAKE_ERRORS as exc:
+                # Anyone on this machine can connect: a wrong key or garbage is one line, never a traceback.
+                log.warning(
+                    "refused a connection to the store on 127.0.0.1:%d: it did not present the key (%s)",
+                    self.port,
+                    type(exc).__name__,
+                )
                 return
             while not self._closed.is_set():
                 try:
@@ -152,6 +188,8 @@ class StoreHost:
                     connection.send_bytes(b'{"ok":true}')
                     connection.send_bytes(payload)
                 except StoreError as exc:
+                    if self._closed.is_set():
+                        return  # the store closed under this request: hang up, so the client looks for a new holder
                     kind = "not_initialised" if isinstance(exc, StoreNotInitialised) else "error"
                     connection.send_bytes(orjson.dumps({"ok": False, "kind": kind, "message": str(exc)}))
                 except (KeyError, TypeError, ValueError) as exc:
@@ -183,8 +221,9 @@ def run_request(engine: Engine, request: dict[str, Any]) -> bytes:
 class RemoteEngine:
     """An ``Engine`` whose statements run in the process that hosts the data path.
 
-    A statement whose connection breaks fails (it may or may not have run); the next one
-    reconnects to whichever process holds the path by then, so a restarted worker is found again.
+    A statement whose connection breaks raises ``HostGone``, and so does every later one: the
+    owning store then replaces this engine (``ChdbStore`` takes the path over or follows the
+    process that did).
     """
 
     def __init__(self, data_path: Path, handle: HostHandle) -> None:
@@ -198,7 +237,7 @@ class RemoteEngine:
                 f"the store at {data_path} is in use by another process that does not answer "
                 f"({type(exc).__name__}): wait for it to exit, or stop it"
             ) from exc
-        except Exception as exc:  # multiprocessing.AuthenticationError: a handle from another host's run
+        except (ValueError, AuthenticationError) as exc:
             raise StoreLocked(f"the store at {data_path} is in use by another process (its handle is stale)") from exc
 
     def query(self, sql: str, fmt: str) -> bytes:
@@ -215,30 +254,25 @@ class RemoteEngine:
             self._connection = None
 
     def _call(self, request: dict[str, Any]) -> bytes:
-        connection = self._connection or self._reconnect()
+        connection = self._connection
+        if connection is None:
+            raise HostGone(f"lost the connection to {self._where} earlier", may_have_run=False)
         try:
             connection.send_bytes(orjson.dumps(request))
+        except OSError as exc:
+            self.close()
+            raise HostGone(f"lost the connection to {self._where}: {type(exc).__name__}", may_have_run=False) from exc
+        try:
             status = orjson.loads(connection.recv_bytes())
             if status.get("ok"):
                 return connection.recv_bytes()
         except (OSError, EOFError) as exc:
             self.close()
-            raise StoreUnavailable(f"lost the connection to {self._where}: {type(exc).__name__}") from exc
+            raise HostGone(f"lost the connection to {self._where}: {type(exc).__name__}", may_have_run=True) from exc
         error = _ERRORS.get(str(status.get("kind")), StoreError)
         if error is StoreNotInitialised:
             raise StoreNotInitialised(self._where)
         raise error(str(status.get("message", "the hosting process refused the request")))
-
-    def _reconnect(self) -> Connection:
-        handle = HostHandle.read(self._data_path)
-        if handle is None or handle.database != self._handle.database:
-            raise StoreUnavailable(f"no process shares the store at {self._data_path} now: restart this one")
-        try:
-            self._connection = _connect(handle)
-        except Exception as exc:  # OSError, EOFError, or AuthenticationError from a stale handle
-            raise StoreUnavailable(f"cannot reach {self._where}: {type(exc).__name__}") from exc
-        self._handle = handle
-        return self._connection
 
     @property
     def _where(self) -> str:
@@ -261,5 +295,41 @@ def connect_to_host(data_path: Path, database: str) -> RemoteEngine:
     return RemoteEngine(data_path, handle)
 
 
-def _connect(handle: HostHandle) -> Connection:
-    return Client(("127.0.0.1", handle.port), authkey=handle.authkey)
+def discard_handle(data_path: Path) -> None:
+    """Remove a handle left in ``data_path`` by a process that died (call only while holding the path)."""
+    with contextlib.suppress(FileNotFoundError):
+        (data_path / HANDLE_NAME).unlink()
+
+
+def _connect(handle: HostHandle, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> Connection:
+    """``multiprocessing.connection.Client`` with a bounded connect and handshake.
+
+    A port left in a stale handle may belong to another program by now, one that never answers.
+    """
+    with socket.create_connection(("127.0.0.1", handle.port), timeout=timeout_s) as sock:
+        sock.settimeout(None)
+        connection = Connection(sock.detach())
+    try:
+        with _receive_timeout(connection, timeout_s):
+            answer_challenge(connection, handle.authkey)
+            deliver_challenge(connection, handle.authkey)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+@contextlib.contextmanager
+def _receive_timeout(connection: Connection, seconds: float) -> Iterator[None]:
+    """Make reads on ``connection`` fail (OSError) after ``seconds`` of silence, until the block ends."""
+    with socket.socket(fileno=os.dup(connection.fileno())) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(seconds))
+        try:
+            yield
+        finally:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(0.0))
+
+
+def _timeval(seconds: float) -> bytes:
+    whole = int(seconds)
+    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))

@@ -4,36 +4,50 @@ chdb hosts one engine per process bound to one data path, and a data path can be
 one process only; so at most one ChdbStore is open per process, and ``close()`` shuts
 the engine down. A long-running owner calls ``share()`` so that other local processes (the
 CLI's read and admin commands, an API beside a worker) open the same path through it.
+
+A store opened through another process survives that process: when the connection breaks,
+the store takes the path over if its lock is free (and shares it in turn), or else follows
+the process that took it over first; a read whose answer was lost is asked again.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import logging
 import os
 import threading
+import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 from chdb.session import Session
 
+from config.files import private_dir
 from storage.base import Store
-from storage.chdb_host import Engine, StoreHost, connect_to_host, run_request
+from storage.chdb_host import Engine, HostGone, StoreHost, connect_to_host, discard_handle, run_request
 from storage.chdb_results import SESSION_SETTINGS, decode_json_compact
 from storage.exceptions import (
     StoreConfigError,
     StoreError,
     StoreLocked,
     StoreNotInitialised,
+    StoreUnavailable,
     is_unknown_table,
     short_reason,
 )
 from storage.urls import ChdbConfig, checked_identifier, parse_chdb_url
 from storage.values import render_params, render_settings
 
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+TAKEOVER_WAIT_S = 10.0
+"""How long a store whose holder went away looks for the lock or a new holder before giving up."""
+_POLL_S = 0.1
 _registry_lock = threading.Lock()
 _open_path: Path | None = None
 
@@ -47,18 +61,8 @@ class ChdbStore(Store):
         super().__init__()
         self._config = ChdbConfig(path=_data_dir(path, create), database=checked_identifier(database))
         self._host: StoreHost | None = None
-        try:
-            local = LocalEngine.open(self._config.path)
-        except StoreLocked:
-            self._engine: Engine = connect_to_host(self._config.path, self._config.database)
-            self._remote = True
-        else:
-            self._engine, self._remote = local, False
-            try:
-                self._configure()
-            except BaseException:
-                local.close()
-                raise
+        self._lost_at: float | None = None
+        self._engine, self._remote = self._attach(wait_s=0.0)
 
     @classmethod
     def from_url(cls, url: str, create: bool = True) -> ChdbStore:
@@ -90,11 +94,55 @@ class ChdbStore(Store):
         with self._open():
             return run_request(self._engine, request)
 
-    def _configure(self) -> None:
-        for name, value in SESSION_SETTINGS.items():
-            self._run(f"SET {name} = {value}")
-        self._create_database()
-        self._run(f"USE {self._config.database}")
+    def _attach(self, wait_s: float) -> tuple[Engine, bool]:
+        """This process's engine on the path if no process holds it, else the holder's (and ``True``).
+
+        Tries again until ``wait_s`` has passed: a process that took the path over holds its
+        lock a moment before it shares it. StoreLocked when neither worked.
+        """
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                return LocalEngine.open(self._config.path, self._config.database), False
+            except StoreLocked:
+                pass
+            try:
+                return connect_to_host(self._config.path, self._config.database), True
+            except StoreLocked:
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(_POLL_S)
+
+    def _on_engine(self, statement: Callable[[Engine], T], repeatable: bool) -> T:
+        """Run ``statement`` on the engine; if the holder went away, replace it and run ``statement`` again
+        when it never reached the old holder or is ``repeatable`` (a read)."""
+        try:
+            return statement(self._engine)
+        except HostGone as lost:
+            self._replace_holder(lost)
+            if lost.may_have_run and not repeatable:
+                raise
+            return statement(self._engine)
+
+    def _replace_holder(self, lost: HostGone) -> None:
+        """Take the path over (and share it), or follow the process that took it over first.
+
+        The search waits ``TAKEOVER_WAIT_S`` after the loss in all; later statements try once
+        each, so a path held by a process that does not share it costs no request more.
+        """
+        self._engine.close()
+        if self._lost_at is None:
+            self._lost_at = time.monotonic()
+        try:
+            self._engine, self._remote = self._attach(max(0.0, self._lost_at + TAKEOVER_WAIT_S - time.monotonic()))
+        except StoreLocked as exc:
+            raise StoreUnavailable(f"{lost}; no process took its place: {exc}") from exc
+        self._lost_at = None
+        if self._remote:
+            log.info("the store at %s is held by another process now: using it through that one", self._config.path)
+            return
+        self._host = StoreHost(self._config.path, self._config.database, self._serve_request)
+        log.warning("took over the store at %s: %s; this process shares it now", self._config.path, lost)
 
     def _create_database(self) -> None:
         self._run(f"CREATE DATABASE IF NOT EXISTS {self._config.database}")
@@ -103,13 +151,13 @@ class ChdbStore(Store):
         self._run(sql)
 
     def _select(self, sql: str, params: dict[str, Any] | None) -> tuple[list[str], list[tuple]]:
-        return decode_json_compact(self._run(render_params(sql, params), "JSONCompact"))
+        return decode_json_compact(self._run(render_params(sql, params), "JSONCompact", repeatable=True))
 
     def _select_json(self, sql: str, params: dict[str, Any] | None) -> bytes:
         # ClickHouse writes the rows (one object per line, never a raw newline inside one);
         # ``sql`` must not carry its own SETTINGS or FORMAT clause.
         iso_times = f"{render_params(sql, params)} SETTINGS date_time_output_format = 'iso'"
-        lines = self._run(iso_times, "JSONEachRow").rstrip(b"\n")
+        lines = self._run(iso_times, "JSONEachRow", repeatable=True).rstrip(b"\n")
         return b"[" + lines.replace(b"\n", b",") + b"]"
 
     def supports_insert_tokens(self) -> bool:
@@ -118,11 +166,12 @@ class ChdbStore(Store):
     def _insert(
         self, table: str, columns: Sequence[str], data: list[list[Any]], settings: Mapping[str, Any] | None = None
     ) -> None:
-        self._engine.insert(table, columns, data, settings)
+        self._on_engine(lambda engine: engine.insert(table, columns, data, settings), repeatable=False)
 
-    def _run(self, sql: str, fmt: str = "CSV") -> bytes:
+    def _run(self, sql: str, fmt: str = "CSV", repeatable: bool = False) -> bytes:
+        """Run ``sql``; ``repeatable`` (a read) lets a lost holder's replacement run it again."""
         try:
-            return self._engine.query(sql, fmt)
+            return self._on_engine(lambda engine: engine.query(sql, fmt), repeatable)
         except StoreNotInitialised as exc:
             raise StoreNotInitialised(f"the store at {self._config.path}") from exc
 
@@ -142,14 +191,32 @@ class LocalEngine:
         self._shutdown = weakref.finalize(self, _shutdown, session, path)
 
     @classmethod
-    def open(cls, path: Path) -> LocalEngine:
-        """Claim this process's chdb slot and open ``path``; StoreLocked if another process holds it."""
+    def open(cls, path: Path, database: str) -> LocalEngine:
+        """Claim this process's chdb slot, open ``path`` and use ``database`` (created if missing).
+
+        StoreLocked if another process holds the path. A handle found there is stale (its
+        process died, since the lock was free) and is removed.
+        """
         _claim(path)
         try:
-            return cls(_open_session(path), path)
+            engine = cls(_open_session(path), path)
         except BaseException:
             _unclaim(path)
             raise
+        try:
+            engine.configure(database)
+        except BaseException:
+            engine.close()
+            raise
+        discard_handle(path)
+        return engine
+
+    def configure(self, database: str) -> None:
+        """Apply finsent's session settings and make ``database`` (created if missing) the current one."""
+        for name, value in SESSION_SETTINGS.items():
+            self.query(f"SET {name} = {value}", "CSV")
+        self.query(f"CREATE DATABASE IF NOT EXISTS {database}", "CSV")
+        self.query(f"USE {database}", "CSV")
 
     def query(self, sql: str, fmt: str) -> bytes:
         try:
@@ -202,8 +269,7 @@ def _data_dir(path: str | os.PathLike[str], create: bool) -> Path:
             f"no finsent store at {resolved}: check FINSENT_DATA_DIR (or FINSENT_STORE_URL), "
             "or run `finsent worker` or `make demo` first"
         )
-    resolved.mkdir(parents=True, exist_ok=True)
-    return resolved
+    return private_dir(resolved)
 
 
 def _claim(path: Path) -> None:

@@ -6,6 +6,7 @@ The Store contract itself also runs through a shared store (the ``chdb-shared`` 
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 import sys
@@ -123,15 +124,53 @@ def test_another_database_on_the_same_path_is_refused(tmp_path: Path) -> None:
             assert store._query("SELECT currentDatabase()") == [("finsent",)]
 
 
-def test_a_restarted_holder_is_found_again(tmp_path: Path) -> None:
+def test_a_store_whose_holder_exits_takes_the_path_over(
+    tmp_path: Path, make_document: Callable[..., DocumentRow]
+) -> None:
     path = tmp_path / "chdb"
     with hosted(path) as host:
         store = open_store(f"chdb://{path}")
+        store.write_batch([], [make_document("kept")])
         stop(host)
-    with pytest.raises(StoreUnavailable, match="lost the connection"):
+    try:
+        assert store.count_documents() == 1, "a read whose holder went away is asked again"
+        assert "through the process" not in store.description
+        handle = HostHandle.read(path)
+        assert handle is not None and handle.pid == os.getpid(), "the store taken over is shared in turn"
+        with hosted(path):
+            assert HostHandle.read(path) == handle, "a process started later uses the new holder"
+            store.write_batch([], [make_document("later")])
+        assert store.count_documents() == 2
+    finally:
+        store.close()
+    assert not (path / HANDLE_NAME).exists()
+
+
+def test_a_write_whose_holder_was_killed_fails_once_and_then_works(
+    tmp_path: Path, make_document: Callable[..., DocumentRow]
+) -> None:
+    path = tmp_path / "chdb"
+    with hosted(path) as host:
+        store = open_store(f"chdb://{path}")
         store.count_documents()
-    with pytest.raises(StoreUnavailable, match="no process shares"):
-        store.count_documents()
-    with hosted(path):
+        host.kill()
+        host.wait(timeout=30)
+    try:
+        # The write was sent before the break showed: it may have run, so it is not repeated here.
+        with pytest.raises(StoreUnavailable, match="lost the connection"):
+            store.write_batch([], [make_document("after")])
+        store.write_batch([], [make_document("after")])
+        assert store.existing_documents(["after"]) == {"after": "hash-after"}
+    finally:
+        store.close()
+
+
+def test_opening_a_free_path_discards_a_dead_holders_handle(tmp_path: Path) -> None:
+    path = tmp_path / "chdb"
+    with hosted(path) as host:
+        host.kill()
+        host.wait(timeout=30)
+    assert (path / HANDLE_NAME).exists(), "a killed holder leaves its handle"
+    with open_store(f"chdb://{path}") as store:
+        assert not (path / HANDLE_NAME).exists()
         assert store.count_documents() == 0
-    store.close()

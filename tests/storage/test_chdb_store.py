@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -81,6 +83,17 @@ def test_a_reader_does_not_create_a_store_where_there_is_none(tmp_path: Path) ->
     with pytest.raises(StoreConfigError, match=r"no finsent store at .*FINSENT_DATA_DIR"):
         open_store(f"chdb://{missing}", create=False)
     assert not missing.exists()
+
+
+def test_the_data_path_is_private_to_its_owner(tmp_path: Path) -> None:
+    created = tmp_path / "data" / "chdb"
+    with open_store(f"chdb://{created}") as store:
+        store.init_schema()
+    assert stat.S_IMODE(created.stat().st_mode) == stat.S_IMODE(created.parent.stat().st_mode) == 0o700
+    os.chmod(created, 0o755)  # as earlier versions left it
+    with open_store(f"chdb://{created}", create=False) as store:
+        assert store.count_documents() == 0
+    assert stat.S_IMODE(created.stat().st_mode) == 0o700
 
 
 def test_a_store_without_tables_says_so_without_echoing_sql(tmp_path: Path) -> None:
