@@ -13,6 +13,7 @@ from typing import IO, Any
 
 import orjson
 
+from ingest.exceptions import IngestError
 from ingest.messages import OutgoingMessage
 from schemas import DocumentKind, InvalidMessage, parse_document
 
@@ -29,18 +30,18 @@ def resolve_format(path: str | Path, fmt: str | None = None) -> str:
             return "jsonl"
         fmt = FORMATS.get(Path(path).suffix.lower())
         if fmt is None:
-            raise ValueError(f"cannot tell the format of {path}: use one of {', '.join(FORMATS)} or pass fmt")
+            raise IngestError(f"cannot tell the format of {path}: use one of {', '.join(FORMATS)} or pass fmt")
     fmt = fmt.lower().lstrip(".")
     if fmt == "ndjson":
         return "jsonl"
     if fmt not in FORMATS.values():
-        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(sorted(set(FORMATS.values())))}")
+        raise IngestError(f"unknown format {fmt!r}: use one of {', '.join(sorted(set(FORMATS.values())))}")
     return fmt
 
 
 def _check_exists(path: str | Path) -> None:
     if str(path) != STDIN and not Path(path).is_file():
-        raise ValueError(f"no such file: {path}")
+        raise IngestError(f"no such file: {path}")
 
 
 def read_messages(path: str | Path, kind: DocumentKind, fmt: str | None = None) -> Iterator[OutgoingMessage]:
@@ -109,7 +110,7 @@ def _json_values(path: str | Path) -> Iterator[bytes]:
     try:
         items = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise ValueError(f"{path} starts like a JSON array but is not valid JSON: {exc}") from None
+        raise IngestError(f"{path} starts like a JSON array but is not valid JSON: {exc}") from None
     yield from (orjson.dumps(item) for item in items)
 
 

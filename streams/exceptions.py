@@ -11,3 +11,7 @@ class StreamError(FinsentError):
 
 class BrokerError(StreamError):
     """The Kafka broker cannot be started or reached."""
+
+
+class ClassifierUnavailable(StreamError):
+    """The model fails on every input, a known-good one included: an infrastructure failure, not bad documents."""
