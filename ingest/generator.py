@@ -13,8 +13,8 @@ import orjson
 
 from ingest.content import burst_payload, news_payload, social_payload
 from ingest.corrupt import FLAW_NAMES, corrupt
-from ingest.headlines import BURST_HEADLINES
 from ingest.exceptions import IngestError
+from ingest.headlines import BURST_HEADLINES
 from ingest.messages import OutgoingMessage
 from schemas import DocumentKind
 
