@@ -22,7 +22,7 @@ from alerts.exceptions import (
 )
 from alerts.grafana import Grafana, format_window
 from config import Settings
-from finsent.clisupport import settings_for_cli
+from finsent.clisupport import OneLineError, settings_for_cli
 
 T = TypeVar("T")
 
@@ -105,7 +105,7 @@ def rules_remove(rule_id: str) -> None:
 @rules_group.command("check")
 @click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 def rules_check(path: Path) -> None:
-    """Validate a rules file; exits 1 with the reason when it is invalid."""
+    """Validate a rules file; exits 5 (an alerts error) with the reason when it is invalid."""
     found = _rule_call(rules.load_rules, path).rules
     click.echo(f"{path}: {len(found)} valid rules")
 
@@ -114,7 +114,7 @@ def _rule_call(function: Callable[..., T], *args: Any) -> T:
     try:
         return function(*args)
     except rules.RuleError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise OneLineError(exc) from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'rule'}: {rules.error_message(e)}" for e in exc.errors()
@@ -167,7 +167,7 @@ def unsubscribe_command(rule_id: str, email: str | None, webhook: str | None, sl
 
 @contextmanager
 def _grafana(settings: Settings) -> Iterator[Grafana]:
-    """The configured Grafana; alerts errors become clear click errors."""
+    """The configured Grafana; a missing setting or a bad request is a usage error, Grafana's failures exit 5."""
     try:
         yield Grafana.from_settings(settings.grafana)
     except GrafanaNotConfigured as exc:
@@ -179,9 +179,9 @@ def _grafana(settings: Settings) -> Iterator[Grafana]:
         raise click.UsageError(str(exc)) from None
     except GrafanaUnavailable as exc:
         message = f"Grafana is unreachable or failing; run the command again once it is back: {exc}"
-        raise click.ClickException(message) from None
+        raise OneLineError(exc, message) from None
     except GrafanaAuthError as exc:
         message = f"Grafana refused FINSENT_GRAFANA_TOKEN (it needs alerting write access): {exc}"
-        raise click.ClickException(message) from None
+        raise OneLineError(exc, message) from None
     except GrafanaError as exc:
-        raise click.ClickException(f"Grafana refused the request: {exc}") from None
+        raise OneLineError(exc, f"Grafana refused the request: {exc}") from None

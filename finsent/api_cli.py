@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import click
 
+from api.exceptions import ApiError, CannotListen, UnknownKey
 from api.keys import KeyRing
 from finsent.clisupport import initialised_store, settings_for_cli
 
@@ -21,17 +23,30 @@ def api(host: str | None, port: int | None) -> None:
     from learning.serving import serving_models
 
     settings = settings_for_cli()
-    with initialised_store(settings) as store:
+    host, port = host or settings.api_host, port or settings.api_port
+    listening = listening_socket(host, port)
+    with listening, initialised_store(settings) as store:
         store.share()
         source = ClassifierSource(lambda: serving_models(store, settings.learning, settings.classifier))
         app = create_app(settings.api, store, source)
-        uvicorn.run(
-            app,
-            host=host or settings.api_host,
-            port=port or settings.api_port,
-            log_level=settings.log_level.lower(),
-            server_header=False,
-        )
+        config = uvicorn.Config(app, host=host, port=port, log_level=settings.log_level.lower(), server_header=False)
+        server = uvicorn.Server(config)
+        server.run(sockets=[listening])
+        if not server.started:
+            raise ApiError("the API did not start: see the log above")
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The API's socket, bound before anything else starts, so a taken port fails at once with its own exit code."""
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as exc:
+        listening.close()
+        reason = exc.strerror or str(exc)
+        raise CannotListen(f"cannot listen on {host}:{port}: {reason}; stop what holds it or pass --port") from exc
+    return listening
 
 
 @click.group("api-key")
@@ -62,7 +77,10 @@ def list_keys() -> None:
 @api_key.command("revoke")
 @click.argument("key_id")
 def revoke(key_id: str) -> None:
-    """Revoke KEY_ID (API processes stop accepting it within FINSENT_API_KEY_CACHE_S)."""
+    """Revoke KEY_ID (API processes stop accepting it within FINSENT_API_KEY_CACHE_S); an unknown id fails."""
     with initialised_store(settings_for_cli()) as store:
-        changed = KeyRing(store).revoke(key_id)
+        keys = KeyRing(store)
+        if all(row.key_id != key_id for row in keys.list()):
+            raise UnknownKey(f"no API key {key_id!r}: see `finsent api-key list`")
+        changed = keys.revoke(key_id)
     click.echo(json.dumps({"key_id": key_id, "changed": changed}))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,10 +20,14 @@ from storage import Store, open_store
 
 
 class OneLineError(click.ClickException):
-    """A ``FinsentError`` as the CLI shows it: ``Error: <first line>``, with the error's exit code."""
+    """A ``FinsentError`` as the CLI shows it: ``Error: <first line>``, with the error's exit code.
 
-    def __init__(self, error: FinsentError):
-        lines = str(error).strip().splitlines()
+    ``message`` replaces the error's own text where the command knows a better hint; the exit
+    code stays the error's, so every failure of a kind exits the same way.
+    """
+
+    def __init__(self, error: FinsentError, message: str | None = None):
+        lines = (str(error) if message is None else message).strip().splitlines()
         super().__init__(lines[0] if lines else type(error).__name__)
         self.exit_code = error.exit_code
 
@@ -41,9 +48,24 @@ class FinsentGroup(click.Group):
 
 
 def verbose(ctx: click.Context | None = None) -> bool:
+    """Whether tracebacks are wanted: ``--verbose``, ``FINSENT_LOG_LEVEL=DEBUG`` or a DEBUG root logger."""
     root = ctx.find_root() if ctx is not None else None
     flagged = bool(root is not None and root.params.get("verbose"))
     return flagged or os.environ.get("FINSENT_LOG_LEVEL", "").upper() == "DEBUG" or logging.getLogger().level == 10
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr at ``level``, with the chatty client libraries held at WARNING or above."""
+    logging.basicConfig(
+        level=level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("aiokafka", "kafka", "faust", "mode", "httpx", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def emit_json(payload: object, fmt: str = "json") -> None:
+    """``payload`` as one JSON line (``json``) or indented (``pretty``)."""
+    click.echo(json.dumps(payload, indent=2 if fmt == "pretty" else None, default=str))
 
 
 def settings_for_cli() -> Settings:
@@ -58,6 +80,15 @@ FORMAT = click.option(
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
 )
 """How ``query``-like commands print rows: a terminal table, CSV with a header, or one JSON array."""
+
+DATA_ROOT = click.option(
+    "--data-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="FINSENT_TRAINING_DATA",
+    default=None,
+    help="folder holding the labelled corpora (see docs/models.md) [FINSENT_TRAINING_DATA]",
+)
+"""Where the labelled corpora live, for the commands that train, evaluate or benchmark on them."""
 
 
 def existing_store(settings: Settings | None = None) -> Store:

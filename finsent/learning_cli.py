@@ -10,8 +10,10 @@ from pathlib import Path
 
 import click
 
+from config import Settings
 from finsent.clisupport import FORMAT, existing_store, initialised_store, settings_for_cli
-from finsent.query import render, since_range
+from finsent.query import since_range
+from finsent.tables import render
 from learning.registry import Registry
 from schemas.learning import CLI_LABELLER, ModelVersionRow
 
@@ -31,25 +33,30 @@ def label(doc_id: str, sentiment: str | None, topic: str | None) -> None:
     click.echo(json.dumps([row.model_dump(mode="json") for row in rows]))
 
 
+DISAGREEMENTS = click.option(
+    "--disagreements", "only_disagreements", is_flag=True, help="only the disagreements (the table shows both)"
+)
+
+
 @click.command("labels")
 @click.option("--task", type=click.Choice(["sentiment", "topic"]), default=None)
 @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@DISAGREEMENTS
 @FORMAT
-def query_labels(task: str | None, limit: int, fmt: str) -> None:
-    """People's labels (the latest of each labeller), what the model said, and where labellers disagree."""
+def query_labels(task: str | None, limit: int, only_disagreements: bool, fmt: str) -> None:
+    """People's labels (the latest of each labeller) and what the model said; then where labellers disagree."""
     from storage.learning import label_disagreements, latest_labels
 
     with existing_store() as store:
-        rows = latest_labels(store, task=task, limit=limit)  # type: ignore[arg-type]
-        split = label_disagreements(store, limit)
-    columns = ["doc_id", "task", "label", "labeller", "labelled_at", "model_version", "predicted"]
-    if fmt == "json":
-        click.echo(json.dumps({"labels": rows, "disagreements": split}, default=str))
-        return
-    click.echo(render(rows, fmt, columns))
-    if split and fmt == "table":
+        rows = [] if only_disagreements else latest_labels(store, task=task, limit=limit)  # type: ignore[arg-type]
+        split = label_disagreements(store, limit) if only_disagreements or fmt == "table" else []
+    if not only_disagreements:
+        columns = ["doc_id", "task", "label", "labeller", "labelled_at", "model_version", "predicted"]
+        click.echo(render(rows, fmt, columns))
+        if not split:
+            return
         click.echo(f"\nlabellers disagree on {len(split)} document(s):")
-        click.echo(render(split, fmt, ["doc_id", "task", "labels", "votes"]))
+    click.echo(render(split, fmt, ["doc_id", "task", "labels", "votes"]))
 
 
 @click.command("review")
@@ -88,14 +95,12 @@ def query_drift(since: str, fmt: str) -> None:
     settings = settings_for_cli()
     with existing_store(settings) as store:
         report = drift_report(store, settings.model, start=start, end=end)
-    if fmt == "json":
-        click.echo(json.dumps(report, default=str))
-        return
     if fmt == "table":
         click.echo(f"model {report['model']}, validation mix {report['reference']} (PSI > 0.25: a large shift)")
     columns = ["hour", "source", "docs", "negatives", "neutrals", "positives", "mean_confidence",
                "low_confidence_share", "psi"]  # fmt: skip
-    click.echo(render(report["rows"], fmt, columns))
+    rows = report["rows"] if fmt == "table" else [{**row, "model": report["model"]} for row in report["rows"]]
+    click.echo(render(rows, fmt, columns if fmt == "table" else [*columns, "model"]))
 
 
 @click.command("retrain")
@@ -137,37 +142,82 @@ def models_group() -> None:
     """The model registry: versions, their lineage and figures, which one is active; promote and roll back."""
 
 
-def _version_row(row: ModelVersionRow, active: str | None) -> dict[str, object]:
+def _version_row(row: ModelVersionRow, serving: str | None) -> dict[str, object]:
     decision = json.loads(row.metrics or "{}").get("decision", "")
-    return {"version": row.version, "active": "*" if row.version == active else "", "parent": row.parent,
+    return {"version": row.version, "serving": "*" if row.version == serving else "", "parent": row.parent,
             "created (UTC)": f"{row.created_at:%Y-%m-%d %H:%M}", "decision": decision, "path": row.path}  # fmt: skip
 
 
 @contextmanager
-def _registry() -> Iterator[Registry]:
-    settings = settings_for_cli()
+def _registry(settings: Settings | None = None) -> Iterator[Registry]:
+    settings = settings or settings_for_cli()
     with initialised_store(settings) as store:
         yield Registry(store, settings.learning.registry_dir)
+
+
+VERSION_COLUMNS = ["version", "serving", "parent", "created (UTC)", "decision", "path"]
 
 
 @models_group.command("list")
 @FORMAT
 def models_list(fmt: str) -> None:
-    """Every registered version, oldest first; * marks the active one."""
-    with _registry() as registry:
-        active = registry.active()
-        rows = [_version_row(row, active.version if active else None) for row in registry.versions()]
-    click.echo(render(rows, fmt, ["version", "active", "parent", "created (UTC)", "decision", "path"]))
+    """Every registered version, oldest first, and the configured model; * marks the one that serves.
+
+    Until a version is promoted, the configured model (FINSENT_MODEL, else the shipped default) serves.
+    """
+    from learning.serving import configured_model
+
+    settings = settings_for_cli()
+    with _registry(settings) as registry:
+        active, versions = registry.active(), registry.versions()
+    fallback = None if active else configured_model(settings.classifier)
+    serving = active.version if active else fallback.version if fallback else None
+    rows = [_version_row(row, serving) for row in versions]
+    if fallback is not None and all(row.version != fallback.version for row in versions):
+        rows.append({"version": fallback.version, "serving": "*", "parent": "", "created (UTC)": None,
+                     "decision": "configured", "path": str(fallback.path or fallback.name)})  # fmt: skip
+    click.echo(render(rows, fmt, VERSION_COLUMNS))
 
 
 @models_group.command("show")
 @click.argument("version")
 def models_show(version: str) -> None:
-    """One version: lineage, training data summary, figures and decision, as JSON."""
-    with _registry() as registry:
-        row = registry.show(version)
+    """One version (registered, shipped by name or version, or a model directory): lineage and figures, as JSON."""
+    from learning.exceptions import LearningError
+
+    settings = settings_for_cli()
+    with _registry(settings) as registry:
+        try:
+            row = registry.show(version)
+        except LearningError:
+            click.echo(json.dumps(_unregistered_model(version, settings, registry.active()), indent=2))
+            return
     shown = row.model_dump(mode="json") | {"summary": json.loads(row.summary), "metrics": json.loads(row.metrics)}
     click.echo(json.dumps(shown, indent=2))
+
+
+def _unregistered_model(version: str, settings: Settings, active: ModelVersionRow | None) -> dict[str, object]:
+    """A shipped model or model directory that is not in the registry, as ``models show`` prints it."""
+    from learning.exceptions import LearningError
+    from learning.serving import configured_model, local_model
+
+    found = local_model(version)
+    if found is None or found.path is None:
+        raise LearningError(f"no model version {version!r}: see `finsent models list`")
+    fallback = None if active else configured_model(settings.classifier)
+    metrics_file = found.path / "metrics.json"
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    figures = ("n", "accuracy", "macro_f1", "ece")
+    return {
+        "version": found.version,
+        "name": found.name,
+        "path": str(found.path),
+        "registered": False,
+        "serving": fallback is not None and fallback.version == found.version,
+        "validation": {
+            task: {name: result.get(name) for name in figures} for task, result in metrics.get("validation", {}).items()
+        },
+    }
 
 
 @models_group.command("promote")
@@ -204,17 +254,18 @@ def models_shadow(version: str | None, sample: float, off: bool) -> None:
 
 @click.command("shadow")
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
+@DISAGREEMENTS
 @FORMAT
-def query_shadow(limit: int, fmt: str) -> None:
-    """Shadow scoring so far: agreement per challenger and champion, then the largest disagreements."""
+def query_shadow(limit: int, only_disagreements: bool, fmt: str) -> None:
+    """Shadow scoring so far: agreement per challenger and champion; then the largest disagreements."""
     from storage.learning import shadow_agreement, shadow_disagreements
 
     with existing_store() as store:
-        agreement, disagreements = shadow_agreement(store), shadow_disagreements(store, limit)
-    if fmt == "json":
-        click.echo(json.dumps({"agreement": agreement, "disagreements": disagreements}, default=str))
-        return
-    click.echo(render(agreement, fmt, ["challenger", "champion", "docs", "sentiment_agreement", "topic_agreement",
-                                       "mean_score_gap", "first_at", "last_at"]))  # fmt: skip
-    if fmt == "table":
-        click.echo(render(disagreements, fmt, ["doc_id", "champion_says", "challenger_says", "score_gap", "headline"]))
+        agreement = [] if only_disagreements else shadow_agreement(store)
+        disagreements = shadow_disagreements(store, limit) if only_disagreements or fmt == "table" else []
+    if not only_disagreements:
+        click.echo(render(agreement, fmt, ["challenger", "champion", "docs", "sentiment_agreement",
+                                           "topic_agreement", "mean_score_gap", "first_at", "last_at"]))  # fmt: skip
+        if fmt != "table":
+            return
+    click.echo(render(disagreements, fmt, ["doc_id", "champion_says", "challenger_says", "score_gap", "headline"]))

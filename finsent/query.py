@@ -1,10 +1,7 @@
-"""``finsent query``: history from the store as a table, CSV or JSON."""
+"""What ``finsent query`` needs beside the store: time ranges, the compact alerts table, sentiment charts."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -31,23 +28,8 @@ def since_range(since: str) -> tuple[datetime, datetime]:
         raise click.UsageError(f"--since: {exc}") from exc
 
 
-def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] = (), width: int = 200) -> str:
-    """Rows as a terminal table (``width`` columns), CSV (with its header even when empty) or one JSON array."""
-    names = list(rows[0]) if rows else list(columns)
-    if fmt == "json":
-        return json.dumps([dict(row) for row in rows], default=str)
-    if fmt == "csv":
-        out = io.StringIO()
-        if names:
-            writer = csv.DictWriter(out, fieldnames=names)
-            writer.writeheader()
-            writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
-        return out.getvalue().rstrip("\n")
-    return _table(rows, width)
-
-
 def compact_alerts(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Alert rows cut to what fits 100 columns: when, rule, severity, on what, the measurement, docs, delivery."""
+    """Alert rows cut to what fits 80 columns: when, rule, severity, on what, the measurement, docs, delivery."""
     return [
         {
             "fired (UTC)": f"{row['fired_at']:%m-%d %H:%M}",
@@ -60,30 +42,6 @@ def compact_alerts(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    if isinstance(value, list | tuple):
-        return "; ".join(map(str, value))
-    return str(value)
-
-
-def _table(rows: Sequence[dict[str, Any]], width: int) -> str:
-    from rich.console import Console
-    from rich.table import Table
-
-    if not rows:
-        return "(no rows)"
-    table = Table()
-    for column in rows[0]:
-        table.add_column(column, overflow="fold", max_width=80 if column == "headline" else None)
-    for row in rows:
-        table.add_row(*(_cell(v) for v in row.values()))
-    console = Console(width=width, record=True, file=io.StringIO())
-    console.print(table)
-    return console.export_text().rstrip()
 
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")

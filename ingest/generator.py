@@ -13,6 +13,7 @@ import orjson
 
 from ingest.content import burst_payload, news_payload, social_payload
 from ingest.corrupt import FLAW_NAMES, corrupt
+from ingest.exceptions import IngestError
 from ingest.headlines import BURST_HEADLINES
 from ingest.messages import OutgoingMessage
 from schemas import DocumentKind
@@ -37,13 +38,13 @@ class Burst:
 
     def __post_init__(self) -> None:
         if not _SYMBOL.match(self.symbol):
-            raise ValueError(f"burst symbol {self.symbol!r} is not an upper-case ticker like NVDA or BRK.B")
+            raise IngestError(f"burst symbol {self.symbol!r} is not an upper-case ticker like NVDA or BRK.B")
         if not 0.0 <= self.at_fraction < 1.0:
-            raise ValueError(f"burst at_fraction must be in [0, 1), got {self.at_fraction}")
+            raise IngestError(f"burst at_fraction must be in [0, 1), got {self.at_fraction}")
         if self.count < 0:
-            raise ValueError(f"burst count must be >= 0, got {self.count}")
+            raise IngestError(f"burst count must be >= 0, got {self.count}")
         if self.sentiment not in BURST_HEADLINES:
-            raise ValueError(f"burst sentiment must be one of {sorted(BURST_HEADLINES)}, got {self.sentiment!r}")
+            raise IngestError(f"burst sentiment must be one of {sorted(BURST_HEADLINES)}, got {self.sentiment!r}")
 
 
 @dataclass
@@ -61,11 +62,11 @@ class FeedConfig:
         for name in ("bad_ratio", "news_ratio"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1, got {value}")
+                raise IngestError(f"{name} must be between 0 and 1, got {value}")
         if self.spacing_s < 0:
-            raise ValueError(f"spacing_s must be >= 0, got {self.spacing_s}")
+            raise IngestError(f"spacing_s must be >= 0, got {self.spacing_s}")
         if self.start is not None and self.start.tzinfo is None:
-            raise ValueError("start must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
+            raise IngestError("start must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
 
 
 @dataclass
@@ -118,7 +119,7 @@ class FeedGenerator:
     def messages(self, n: int) -> Iterator[OutgoingMessage]:
         """Exactly ``n`` messages; calling again with the same ``n`` repeats them byte for byte."""
         if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
+            raise IngestError(f"n must be >= 0, got {n}")
         seed = self.config.seed
         content, flaws = random.Random(f"{seed}:content"), random.Random(f"{seed}:flaws")
         plan = plan_bursts(self.config.bursts, n)

@@ -13,6 +13,7 @@ from typing import IO, Any
 
 import orjson
 
+from ingest.exceptions import IngestError
 from ingest.messages import OutgoingMessage
 from schemas import DocumentKind, InvalidMessage, parse_document
 
@@ -31,25 +32,25 @@ def resolve_format(path: str | Path, fmt: str | None = None) -> str:
             return "jsonl"
         fmt = FORMATS.get(Path(path).suffix.lower())
         if fmt is None:
-            raise ValueError(f"cannot tell the format of {path}: use one of {', '.join(FORMATS)} or pass fmt")
+            raise IngestError(f"cannot tell the format of {path}: use one of {', '.join(FORMATS)} or pass fmt")
     fmt = fmt.lower().lstrip(".")
     if fmt == "ndjson":
         return "jsonl"
     if fmt not in FORMATS.values():
-        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(sorted(set(FORMATS.values())))}")
+        raise IngestError(f"unknown format {fmt!r}: use one of {', '.join(sorted(set(FORMATS.values())))}")
     return fmt
 
 
 def _check_exists(path: str | Path) -> None:
     if str(path) != STDIN and not Path(path).is_file():
-        raise ValueError(f"no such file: {path}")
+        raise IngestError(f"no such file: {path}")
 
 
 def read_messages(path: str | Path, kind: DocumentKind, fmt: str | None = None) -> Iterator[OutgoingMessage]:
     """Messages read from ``path`` (``"-"`` for stdin), one per JSONL line, JSON array item or CSV row.
 
     Raw bytes pass through unchanged so the worker sees exactly what was recorded; ``valid``
-    and ``note`` say whether ``schemas.parse_document`` accepts each one. Raises ValueError
+    and ``note`` say whether ``schemas.parse_document`` accepts each one. Raises IngestError
     for an unknown format or a missing file before anything is read.
     """
     fmt = resolve_format(path, fmt)
@@ -112,7 +113,7 @@ def _json_values(path: str | Path) -> Iterator[tuple[int, bytes]]:
     try:
         items = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise ValueError(f"{path} starts like a JSON array but is not valid JSON: {exc}") from None
+        raise IngestError(f"{path} starts like a JSON array but is not valid JSON: {exc}") from None
     yield from ((number, orjson.dumps(item)) for number, item in enumerate(items, start=1))
 
 

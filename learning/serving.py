@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from config.components import LearningSettings, ModelSettings
 from learning.registry import Registry
-from models import Classifier, NullClassifier, load_classifier
+from models import NULL_MODEL, Classifier, NullClassifier, load_classifier
+from models.artifact import ARTIFACTS_DIR, SHIPPED_MODELS, ModelSpec, default_model_name, resolve_model_dir
+from models.backends import wants_cuda
 from models.follow import FixedModel, ModelFollower
 from storage import Store
 
@@ -34,3 +37,41 @@ def serving_models(store: Store, learning: LearningSettings, model: ModelSetting
     if not learning.follow:
         return FixedModel(initial)
     return ModelFollower(initial, registry.resolver(), load, learning.poll_s).start()
+
+
+@dataclass(frozen=True)
+class ConfiguredModel:
+    """The model that serves while no registered version is active: ``FINSENT_MODEL`` or the shipped default."""
+
+    name: str
+    version: str
+    path: Path | None
+    """None for a hub id: it is downloaded only when a process loads it."""
+
+
+def configured_model_name(model: ModelSettings) -> str:
+    """``FINSENT_MODEL``, else the shipped model ``Classifier.load`` picks for this device and backend."""
+    if model.name:
+        return model.name
+    on_cuda = model.backend.startswith("cuda") or (model.backend == "auto" and wants_cuda(model.device))
+    return default_model_name(on_cuda)
+
+
+def configured_model(model: ModelSettings) -> ConfiguredModel | None:
+    """What ``serving_models`` loads when the registry has no active version; None for the ``null`` model."""
+    name = configured_model_name(model)
+    if name == NULL_MODEL:
+        return None
+    return local_model(name) or ConfiguredModel(name, name, None)
+
+
+def local_model(name: str) -> ConfiguredModel | None:
+    """A shipped model (by name or version) or a model directory, found without downloading anything."""
+    for shipped in SHIPPED_MODELS:
+        path = ARTIFACTS_DIR / shipped
+        if name == shipped or (path.is_dir() and name == ModelSpec.from_dir(path).model_version):
+            name = shipped
+    if name not in SHIPPED_MODELS and not Path(name).expanduser().is_dir():
+        return None
+    path = resolve_model_dir(name)
+    return ConfiguredModel(name, ModelSpec.from_dir(path).model_version, path)

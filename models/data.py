@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,9 @@ import orjson
 
 from models.exceptions import ModelConfigError
 from models.labels import apply_label_map
+
+SAMPLE_SEED = 13
+"""The seed of ``LabelledTexts.sample``: a limited evaluation sees the same rows every run."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,26 @@ class LabelledTexts:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def sample(self, limit: int | None, seed: int = SAMPLE_SEED) -> LabelledTexts:
+        """At most ``limit`` rows drawn from the whole file, stratified by label and seeded, in file order.
+
+        Each label keeps its share of the rows, so a file sorted by label still gives every class
+        its place and a limited evaluation estimates the full figure instead of its first rows'.
+        """
+        if limit is None or limit >= len(self):
+            return self
+        rng = random.Random(seed)
+        by_label: dict[str, list[int]] = {}
+        for index, label in enumerate(self.labels):
+            by_label.setdefault(label, []).append(index)
+        # One key per row, spread evenly over [0, 1) within its label: the lowest keys are a proportional draw.
+        keys: dict[int, float] = {}
+        for indices in by_label.values():
+            rng.shuffle(indices)
+            keys.update((index, (rank + rng.random()) / len(indices)) for rank, index in enumerate(indices))
+        chosen = sorted(sorted(keys, key=keys.__getitem__)[:limit])
+        return LabelledTexts([self.texts[i] for i in chosen], [self.labels[i] for i in chosen])
 
 
 def read_labelled(path: Path | str, label_map: Mapping[str, str], require_label: bool = True) -> LabelledTexts:

@@ -24,8 +24,8 @@ def evaluate_file(
     classifier: Classifier, task: Task, data: Path | str, label_map: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
     """Metrics of one task on one file, plus throughput of the classifier that produced them."""
-    rows = read_labelled(data, resolve_label_map(label_map))
-    texts, truth = rows.texts[:limit], rows.labels[:limit]
+    rows = read_labelled(data, resolve_label_map(label_map)).sample(limit)
+    texts, truth = rows.texts, rows.labels
     classes = classifier.spec.sentiments if task == "sentiment" else classifier.spec.topics
     unknown = sorted(set(truth) - set(classes))
     if unknown:
@@ -49,26 +49,29 @@ def evaluate_file(
 
 
 def predicted_labels(classifier: Classifier, task: Task, data: Path | str, limit: int | None = None) -> list[str]:
-    """The class the classifier picks for each text of a labelled file, in file order."""
-    texts = read_labelled(data, {}, require_label=False).texts[:limit]
+    """The class the classifier picks for each text of a labelled file (a seeded sample of ``limit``), in file order."""
+    texts = read_labelled(data, {}, require_label=False).sample(limit).texts
     topic_probs, sentiment_probs = classifier.predict_probabilities(texts)
     classes = classifier.spec.sentiments if task == "sentiment" else classifier.spec.topics
     return [classes[i] for i in np.argmax(sentiment_probs if task == "sentiment" else topic_probs, axis=1)]
 
 
-def evaluate_suite(classifier: Classifier, sets: list[EvalSet], baselines: bool = True) -> dict[str, Any]:
+def evaluate_suite(
+    classifier: Classifier, sets: list[EvalSet], baselines: bool = True, limit: int | None = None
+) -> dict[str, Any]:
     """Every evaluation set (tweets and news), lexicon baselines on the same rows, and the top-level ``ece``.
 
     ``ece`` is the sentiment head's expected calibration error (15 bins) on the tweet validation split.
+    ``limit`` evaluates a seeded sample of that many rows of each set, stratified by label.
     """
     scorers = lexicon_baselines() if baselines else {}
     report: dict[str, Any] = {"model_version": classifier.model_version, "backend": classifier.backend_name}
     for eval_set in sets:
-        result = evaluate_file(classifier, eval_set.task, eval_set.path, eval_set.label_map)  # type: ignore[arg-type]
+        result = evaluate_file(classifier, eval_set.task, eval_set.path, eval_set.label_map, limit)  # type: ignore[arg-type]
         result.pop("model_version")
         result.pop("backend")
         if eval_set.task == "sentiment" and scorers:
-            rows = read_labelled(eval_set.path, resolve_label_map(eval_set.label_map))
+            rows = read_labelled(eval_set.path, resolve_label_map(eval_set.label_map)).sample(limit)
             result["baselines"] = {
                 name: {
                     k: v

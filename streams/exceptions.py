@@ -13,5 +13,9 @@ class BrokerError(StreamError):
     """The Kafka broker cannot be started or reached."""
 
 
+class ClassifierUnavailable(StreamError):
+    """The model fails on every input, a known-good one included: an infrastructure failure, not bad documents."""
+
+
 class MessageTooLarge(StreamError):
     """The broker (or the producer's own limit) refused a message for its size."""

@@ -17,16 +17,13 @@ from models import Classifier, NullClassifier, Prediction
 from models.follow import FixedModel, ModelFollower, Scorer, model_source
 from schemas import DeadLetter, Document, DocumentKind, DocumentRow, InvalidMessage, ScoreRecord, parse_document
 from schemas.records import HEADLINE_CHARS
+from streams.exceptions import ClassifierUnavailable
 from streams.symbols import SymbolExtractor
 
 Parsed = list[tuple["IncomingMessage", Document]]
 CANARY_TEXT = "Shares of the company rose after it reported quarterly earnings."
 DEFAULT_MAX_FUTURE_SKEW_S = 300.0
 """Documents dated further ahead of the worker's clock than this are dead-lettered."""
-
-
-class ClassifierUnavailable(RuntimeError):
-    """The model fails on every input, a known-good one included: an infrastructure failure, not bad documents."""
 
 
 log = logging.getLogger(__name__)

@@ -81,12 +81,12 @@ def render(board: ScoreBoard, status: Mapping[str, object]) -> Group:
     for column in ("symbol", "docs", "mean score", "negative share"):
         movers.add_column(column, justify="right" if column != "symbol" else "left")
     for symbol, tally in board.movers():
-        movers.add_row(symbol, str(tally.docs), _score_text(tally.mean), f"{tally.negatives / tally.docs:.0%}")
+        movers.add_row(Text(symbol), str(tally.docs), _score_text(tally.mean), f"{tally.negatives / tally.docs:.0%}")
     topics = Table(title="Sentiment by topic", expand=True)
     for column in ("topic", "docs", "mean score"):
         topics.add_column(column, justify="right" if column != "topic" else "left")
     for topic, tally in board.topic_rows():
-        topics.add_row(topic, str(tally.docs), _score_text(tally.mean))
+        topics.add_row(Text(topic), str(tally.docs), _score_text(tally.mean))
     return Group(header, movers, topics, _alerts_table(board))
 
 
@@ -99,10 +99,10 @@ def _alerts_table(board: ScoreBoard) -> Table:
         table.add_row(
             alert.fired_at.strftime("%H:%M:%S"),
             Text(alert.severity, style=style),
-            alert.rule_id,
-            alert.scope_key or "market",
+            Text(alert.rule_id),
+            Text(alert.scope_key or "market"),
             f"{alert.metric} {alert.value:.2f} {alert.comparison} {alert.threshold:g}",
             str(alert.doc_count),
-            alert.headlines[0] if alert.headlines else "",
+            Text(alert.headlines[0] if alert.headlines else ""),  # stored text: never read as markup
         )
     return table

@@ -63,7 +63,7 @@ def test_an_unset_grafana_url_is_a_clear_usage_error(monkeypatch: pytest.MonkeyP
 def test_an_unreachable_grafana_is_a_clear_error_without_the_token(grafana_env: FakeGrafana) -> None:
     grafana_env.down()
     code, out = run("subscribe", "--rule", "neg-burst", "--email", "ops@example.com")
-    assert code == 1
+    assert code == 5
     assert "Grafana is unreachable" in out and "Connection refused" in out
     assert TOKEN not in out
 
@@ -73,5 +73,5 @@ def test_a_refused_token_and_bad_targets_are_clear_errors(grafana_env: FakeGrafa
     assert code == 2 and "only one of --email, --webhook or --slack" in out
     monkeypatch.setenv("FINSENT_GRAFANA_TOKEN", "wrong-s3cret")
     code, out = run("subscriptions")
-    assert code == 1 and "refused FINSENT_GRAFANA_TOKEN" in out and "s3cret" not in out
+    assert code == 5 and "refused FINSENT_GRAFANA_TOKEN" in out and "s3cret" not in out
     assert grafana_env.violations == []

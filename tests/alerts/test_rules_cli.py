@@ -42,7 +42,7 @@ def test_add_seeds_the_data_dir_file_from_the_defaults_and_is_idempotent(data_di
 def test_a_different_rule_under_a_known_id_needs_replace(data_dir: Path) -> None:
     run(*ADD)
     code, out = run(*ADD[:-1], "15m")
-    assert code == 1 and "remove it first or replace it" in out
+    assert code == 5 and "remove it first or replace it" in out
     code, out = run(*ADD[:-1], "15m", "--replace")
     assert code == 0 and json.loads(out)["changed"] is True
     assert load_rules(data_dir / "rules.yaml").by_id("nvda-gloom").window == 900  # type: ignore[union-attr]
@@ -68,5 +68,5 @@ def test_check_reports_the_broken_rule(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text("rules:\n  - {id: a, scope: topic, metric: volume, comparison: '>', threshold: 1, window: 1d}\n")
     code, out = run("rules", "check", str(path))
-    assert code == 1 and "rule a: window" in out
+    assert code == 5 and "rule a: window" in out
     assert run("rules", "check", str(DEFAULT_RULES_FILE)) == (0, f"{DEFAULT_RULES_FILE}: 5 valid rules\n")

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import finsent.cli
-from finsent.cli import STUDENT_RECIPE, TEACHER_RECIPE, main
+import finsent.training_cli
+from finsent.cli import main
+from finsent.training_cli import STUDENT_RECIPE, TEACHER_RECIPE
 from models.corpora import NEWS_HEADLINES, SENTIMENT_DIR, TOPIC_DIR
 
 
@@ -83,7 +84,7 @@ def test_distill_writes_a_student(tiny_model_dir: Path, data_root: Path, tmp_pat
 
 @pytest.mark.parametrize(("base", "recipe"), [("minilm-l6", STUDENT_RECIPE), ("mpnet-base", TEACHER_RECIPE)])
 def test_distill_takes_the_recipe_of_its_base(
-    base: str, recipe: finsent.cli.Recipe, tiny_model_dir: Path, data_root: Path, tmp_path: Path,
+    base: str, recipe: finsent.training_cli.Recipe, tiny_model_dir: Path, data_root: Path, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     """An mpnet student is a new teacher: the teacher's rank (its adapter must fit a shipped model), rate, epochs."""

@@ -1,0 +1,218 @@
+"""``finsent train``, ``distill``, ``ship`` and ``eval``: making a model, shipping it, measuring it.
+
+Model errors are not caught here: they reach ``FinsentGroup`` and end the command in one line
+with their own exit status (2 for a wrong option or file, 4 for a model failure).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from finsent.clisupport import DATA_ROOT, emit_json, setup_logging
+
+DATA_HELP = "CSV (text,label) or JSONL file"
+
+
+def _training_options(function: Any) -> Any:
+    """Options shared by ``train`` and ``distill``."""
+    options = [
+        DATA_ROOT,
+        click.option("--method", type=click.Choice(["lora", "full"]), default="lora", show_default=True),
+        click.option("--epochs", type=click.IntRange(min=1), default=None, help="[train 3, distill 4]"),
+        click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
+        click.option("--learning-rate", type=float, default=None, help="[lora: train 3e-4, distill 5e-4; full 8e-5]"),
+        click.option("--lora-rank", type=click.IntRange(min=1), default=None, help="[train 32, distill 64]"),
+        click.option("--max-length", type=click.IntRange(min=8), default=96, show_default=True),
+        click.option("--checkpoints-per-epoch", type=click.IntRange(min=1), default=3, show_default=True),
+        click.option("--seed", type=int, default=13, show_default=True),
+        click.option("--limit", type=click.IntRange(min=1), default=None, help="only the first N rows of each file"),
+        click.option("--model-version", default=None),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _run_training(config: Any, resume: bool) -> None:
+    from models.report import write_report
+    from models.train import train as run_training
+
+    setup_logging("INFO")
+    result = run_training(config, progress=True, resume=resume)
+    write_report(config.out_dir)
+    validation = result.metrics["validation"]
+    summary = {
+        "out": str(config.out_dir),
+        "best_epoch": result.best_epoch,
+        "seconds": round(result.seconds, 1),
+        "sentiment_macro_f1": validation["sentiment"]["macro_f1"],
+        "topic_accuracy": validation["topic"]["accuracy"],
+        "ece": validation["sentiment"]["ece"],
+    }
+    click.echo(json.dumps(summary))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A command's defaults: the settings its shipped model was trained with (docs/models.md)."""
+
+    epochs: int
+    lora_rank: int
+    lora_learning_rate: float
+    full_learning_rate: float = 8e-5
+
+    def fill(self, options: dict[str, Any]) -> None:
+        """Set the options the user left out to this recipe's values."""
+        options["epochs"] = options["epochs"] or self.epochs
+        options["lora_rank"] = options["lora_rank"] or self.lora_rank
+        default_rate = self.lora_learning_rate if options["method"] == "lora" else self.full_learning_rate
+        options["learning_rate"] = options["learning_rate"] or default_rate
+
+
+TEACHER_RECIPE = Recipe(epochs=3, lora_rank=32, lora_learning_rate=3e-4)
+STUDENT_RECIPE = Recipe(epochs=4, lora_rank=64, lora_learning_rate=5e-4)
+
+
+def _config_from_options(out: Path, base: str, options: dict[str, Any], **extra: Any) -> Any:
+    from models.corpora import corpora
+    from models.train import TrainConfig
+
+    data = corpora(options.pop("data_root"))
+    files: dict[str, Any] = {
+        "sentiment_train": data.sentiment_train,
+        "sentiment_val": data.sentiment_val,
+        "topic_train": data.topic_train,
+        "topic_val": data.topic_val,
+    }
+    options = {k: v for k, v in options.items() if v is not None}
+    return TrainConfig(out_dir=out, base_model=base, **files, **options, **extra)
+
+
+@click.command()
+@click.option("--base", "base", default="mpnet-base", show_default=True,
+              help="minilm-l6, mpnet-base, a Hugging Face id or a local path")  # fmt: skip
+@_training_options
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="continue the stopped run in this directory (its own settings are used)")  # fmt: skip
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="model directory to write")
+def train(base: str, resume_dir: Path | None, out: Path | None, **options: Any) -> None:
+    """Fine-tune one encoder for topic and sentiment jointly (the teacher); resumable.
+
+    Checkpoints land in OUT/checkpoint several times an epoch; `finsent train --resume OUT`
+    continues a stopped run with the same data order, seed and schedule.
+    """
+    from models.train import load_config
+
+    if resume_dir is not None:
+        _run_training(load_config(resume_dir), resume=True)
+        return
+    if out is None:
+        raise click.UsageError("--out DIR is required (or --resume DIR)")
+    TEACHER_RECIPE.fill(options)
+    _run_training(_config_from_options(out, base, options), resume=True)
+
+
+@click.command()
+@click.option("--teacher", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="the teacher's model directory (finsent train --out)")  # fmt: skip
+@click.option("--base", "base", default="minilm-l6", show_default=True, help="the student's base encoder")
+@_training_options
+@click.option("--temperature", "distill_temperature", type=click.FloatRange(min=0.1), default=2.0, show_default=True)
+@click.option("--alpha", "distill_alpha", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="weight of the teacher's soft labels (the rest: the true labels)")  # fmt: skip
+@click.option("--distill-heads", type=click.Choice(["sentiment", "topic"]), multiple=True,
+              help="the heads that learn the teacher's soft labels (repeatable; default both)")  # fmt: skip
+@click.option("--unlabelled-weight", "distill_unlabelled_weight", type=click.FloatRange(0, 1), default=1.0,
+              show_default=True, help="weight of a head's soft labels on texts without its true label")  # fmt: skip
+@click.option("--transfer-texts", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+              help="extra unlabelled texts (CSV/JSONL with a text column) that carry only teacher targets")  # fmt: skip
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+def distill(
+    teacher: Path,
+    base: str,
+    out: Path,
+    distill_heads: tuple[str, ...],
+    transfer_texts: tuple[Path, ...],
+    **options: Any,
+) -> None:
+    """Train a student on a teacher's soft labels for every text of both training splits; resumable.
+
+    With --base mpnet-base the student is a new teacher (self-distillation) and takes the
+    teacher's recipe, whose rank-32 adapter fits what a shipped model may add.
+    """
+    from models.bases import TEACHER_BASE
+
+    (TEACHER_RECIPE if base == TEACHER_BASE else STUDENT_RECIPE).fill(options)
+    if distill_heads:
+        options["distill_heads"] = tuple(sorted(set(distill_heads)))
+    config = _config_from_options(out, base, options, teacher=teacher, transfer_texts=transfer_texts)
+    _run_training(config, resume=True)
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--name", type=click.Choice(["finsent-minilm", "finsent-mpnet"]), required=True)
+def ship(run_dir: Path, name: str) -> None:
+    """Copy a trained model (adapter as int8 rows, heads, spec, metrics, card) into models/artifacts/NAME."""
+    from models.artifact import ARTIFACTS_DIR
+    from models.ship import ship_model
+
+    files = ship_model(run_dir, ARTIFACTS_DIR / name)
+    size = sum(path.stat().st_size for path in files)
+    click.echo(json.dumps({"shipped": str(ARTIFACTS_DIR / name), "files": len(files), "bytes": size}))
+
+
+@click.command(name="eval")
+@click.option("--model", "model_ref", default=None, help="finsent-minilm, finsent-mpnet, a model dir or a hub id")
+@click.option("--task", type=click.Choice(["sentiment", "topic"]), default=None, help="with --data: one file")
+@click.option("--data", type=click.Path(exists=True, path_type=Path), default=None, help=DATA_HELP)
+@DATA_ROOT
+@click.option("--label-map", default=None, help="preset (tfn-sentiment, tfn-topic), JSON file, or 'raw=name,...'")
+@click.option("--baselines/--no-baselines", default=True, show_default=True, help="VADER and Loughran-McDonald too")
+@click.option("--write", is_flag=True, help="record the report in the model's metrics.json and card")
+@click.option("--backend", default="auto", show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="a seeded sample of N rows of each file, stratified by label (default: every row)")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["json", "pretty"]), default="pretty", show_default=True)
+def evaluate(
+    model_ref: str | None,
+    task: str | None,
+    data: Path | None,
+    data_root: Path | None,
+    label_map: str | None,
+    baselines: bool,
+    write: bool,
+    backend: str,
+    device: str,
+    limit: int | None,
+    fmt: str,
+) -> None:
+    """Accuracy, macro-F1, per-class scores, calibration (ECE) and speed, as JSON.
+
+    With --data and --task: one labelled file. Otherwise the standard report from --data-root:
+    tweet sentiment and topic validation splits and the news headlines, with lexicon baselines.
+    """
+    from models import Classifier
+    from models.corpora import corpora
+    from models.evaluate import evaluate_file, evaluate_suite, record_evaluation
+
+    setup_logging("WARNING")
+    if (data is None) != (task is None):
+        raise click.UsageError("--data and --task go together (or neither, for the standard report)")
+    if write and limit is not None:
+        raise click.UsageError("--write records the full report: leave out --limit")
+    eval_sets = None if data is not None else corpora(data_root).eval_sets()  # a missing root fails before loading
+    classifier = Classifier.load(model_ref, device=device, backend=backend)
+    if eval_sets is None:
+        result = evaluate_file(classifier, task, data, label_map, limit)  # type: ignore[arg-type]
+    else:
+        result = evaluate_suite(classifier, eval_sets, baselines=baselines, limit=limit)
+        if write:
+            record_evaluation(classifier, result)
+    emit_json(result, fmt)
