@@ -8,16 +8,16 @@ dictionary) is read as a broker when, within its sentence:
 1. **it is the subject of a rating action**: right after the name (past a possessive ``'s`` and
    words such as ``Securities``, ``Capital Markets``, ``Global``) comes
    * ``upgrades``/``downgrades`` (or ``upgraded``/``downgraded``), or
-   * a coverage verb (``reiterates``, ``maintains``, ``initiates``, ``resumes``, ``rates``...)
-     with a rating word (``buy``, ``neutral``, ``overweight``, ``coverage``, ``rating``...)
-     within the next six tokens, or
-   * a target verb (``raises``, ``cuts``, ``lowers``, ``lifts``, ``trims``...) with ``price
+   * a coverage verb (``reiterates``, ``maintains``, ``initiates``, ``resumes``, ``rates``,
+     ``turns``...) with a rating word (``buy``, ``neutral``, ``overweight``, ``coverage``,
+     ``rating``, ``bearish``...) within the next six tokens, or
+   * a target verb (``raises``, ``cuts``, ``lowers``, ``adjusts``...) with ``price
      target``, ``target price``, ``PT``, ``price objective`` or ``rating`` within the next five
      tokens ("JPMorgan raises its net interest income target" is the bank's own guidance and
      stays a subject);
 
    a past-tense verb followed in the sentence by ``at``/``by`` is passive ("Citi downgraded to
-   sell at Goldman", "Citi price target cut by JPMorgan") and says nothing about the name;
+   sell at Goldman", "Citi cut to neutral by JPMorgan") and says nothing about the name;
 2. **it is the voice of research**: the name is followed by ``analyst(s)``, ``strategist(s)``,
    ``economist(s)`` or ``research``, or by ``said``/``wrote``/``noted`` and ``in a note``;
 3. **it is named as the source**: ``according to <name>``, or ``at``/``by``/``from``/``via``
@@ -65,6 +65,8 @@ _COVERAGE = frozenset(
         "rated",
         "keeps",
         "kept",
+        "turns",
+        "turned",
     ]
 )
 _TARGET_VERBS = frozenset(
@@ -87,6 +89,8 @@ _TARGET_VERBS = frozenset(
         "upped",
         "slashes",
         "slashed",
+        "adjusts",
+        "adjusted",
         "sets",
         "set",
         "increases",
@@ -119,6 +123,10 @@ _RATING_WORDS = frozenset(
         "conviction",
         "accumulate",
         "reduce",
+        "bullish",
+        "bearish",
+        "cautious",
+        "constructive",
     ]
 )
 _TARGET_WORDS = frozenset({"pt", "objective", "rating"})

@@ -71,3 +71,21 @@ def test_the_rule_stays_within_the_sentence() -> None:
 
 def test_explicit_ticker_of_a_broker_is_kept() -> None:
     assert extract_symbols("Citi reiterates neutral on Pfizer", ["C"]) == ["C", "PFE"]
+
+
+def _analyst_templates() -> list[str]:
+    from ingest.headlines import BURST_HEADLINES, HEADLINES
+
+    groups = [*HEADLINES.values(), BURST_HEADLINES]
+    return sorted({t for group in groups for templates in group.values() for t in templates if "{bank}" in t})
+
+
+@pytest.mark.parametrize("template", _analyst_templates())
+def test_the_demo_feeds_analyst_headlines_name_only_the_rated_company(template: str) -> None:
+    from ingest.universe import ANALYST_FIRMS
+
+    for firm in ANALYST_FIRMS:
+        for subject, symbol in (("Apple", "AAPL"), ("Citigroup", "C"), ("$NVDA", "NVDA")):
+            fill = {"bank": firm, "sub": subject, "pt": "$250", "bigpct": "30%", "q": "Q3"}
+            text = template.format(**fill)
+            assert extract_symbols(text) == [symbol], text
