@@ -10,7 +10,7 @@ span for a ticker given only in the message's explicit field) and how it was fou
   ``$`` and the ticker as written (``$brk.b``; ``$AAPL`` of ``$AAPL.It``);
 * ``ticker``: an exchange-qualified ticker in the text: a Reuters RIC with a US exchange suffix
   (``Johnson & Johnson <JNJ.N>``, ``<GOOGL.O>``, ``<BRKb.N>`` -> BRK.B; the span is the code
-  inside the brackets) or ``NYSE: F`` / ``(NASDAQ:AAPL)`` (the span is the ticker). Non-US RICs
+  inside the brackets) or ``(NYSE: F)`` / ``NASDAQ:AAPL`` (the span is the ticker). Non-US RICs
   (``<SIEGn.DE>``) are not US tickers and are skipped;
 * ``name``: a dictionary name or alias (see ``models.entities.dictionary``). At each position the
   longest name wins, so ``GE Vernova`` yields GEV, not GE as well. Possessives (``Apple's``: the
@@ -62,22 +62,16 @@ from models.entities.dictionary import (
     row_phrases,
 )
 
-__all__ = [
-    "DEFAULT_MAX_SYMBOLS",
-    "MAX_MENTIONS_PER_SYMBOL",
-    "Mention",
-    "MentionKind",
-    "SymbolExtractor",
-    "extract_mentions",
-    "extract_symbols",
-]
-
 DEFAULT_MAX_SYMBOLS = 50
 MAX_MENTIONS_PER_SYMBOL = 32
 _CASHTAG_RE = re.compile(r"(?<![A-Za-z0-9])\$([A-Za-z]{1,5})(?:\.([A-Za-z]{1,2}))?(?![A-Za-z0-9])")
 # Reuters RICs of US listings: .N NYSE, .O/.OQ Nasdaq, .A NYSE American, .K consolidated, .P Arca.
 _RIC_RE = re.compile(r"<([A-Z]{1,5})([a-z])?\.(?:N|O|OQ|A|K|P)>")
-_EXCHANGE_RE = re.compile(r"\b(?:NYSE|NASDAQ|Nasdaq|AMEX)\s?:\s?([A-Z]{1,5}(?:\.[A-Z])?)\b")
+# "(NYSE: F)" as press releases write it, or "NASDAQ:AAPL" without a space; not "Nasdaq: FAANG stocks fall".
+_EXCHANGE_RE = re.compile(
+    r"\(\s?(?:NYSE|NASDAQ|Nasdaq|AMEX)\s?:\s?([A-Z]{1,5}(?:\.[A-Z])?)\s?[),;]"
+    r"|\b(?:NYSE|NASDAQ|Nasdaq|AMEX):([A-Z]{1,5}(?:\.[A-Z])?)\b"
+)
 _NON_WORD_RE = re.compile(r"\W")
 _SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
 _CHUNK_CHARS = 65_536
@@ -147,7 +141,8 @@ def _tagged_tickers(text: str) -> Iterator[tuple[str, int, int, MentionKind]]:
             yield symbol, match.start() + 1, match.end() - 1, MentionKind.TICKER
     if ":" in text:
         for match in _EXCHANGE_RE.finditer(text):
-            yield match[1], match.start(1), match.end(1), MentionKind.TICKER
+            group = 1 if match[1] else 2
+            yield match[group], match.start(group), match.end(group), MentionKind.TICKER
 
 
 def _explicit_tickers(explicit: Iterable[str] | str | None, cap: int) -> list[str]:

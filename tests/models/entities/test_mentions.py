@@ -57,10 +57,12 @@ def test_a_reuters_code_says_a_context_name_is_the_company() -> None:
 
 
 def test_exchange_qualified_tickers() -> None:
-    assert spans("Acme Robotics (NASDAQ: ACMR) and F (NYSE:F) rose") == [
+    assert spans("Acme Robotics (NASDAQ: ACMR) and F (NYSE:F) rose; NYSE:BRK.B too") == [
         ("ACMR", "ACMR", "ticker", False),
         ("F", "F", "ticker", False),
+        ("BRK.B", "BRK.B", "ticker", False),
     ]
+    assert spans("Nasdaq: FAANG stocks fall") == []
 
 
 @pytest.mark.parametrize(
