@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from models.entities import MAX_MENTIONS_PER_SYMBOL, Mention, MentionKind, SymbolExtractor, extract_mentions
@@ -148,3 +150,18 @@ def test_hostile_text_yields_bounded_valid_spans() -> None:
     assert len(found) == MAX_MENTIONS_PER_SYMBOL
     assert all(text[m.start or 0 : m.end] == "Apple" for m in found)
     assert extract_mentions(None) == []  # type: ignore[arg-type]
+
+
+def test_random_unicode_gives_spans_inside_the_text() -> None:
+    rng = random.Random(7)
+    alphabet = "$.&'’-<>:()AaBbPpLlNO \x00\u200b\u202e\ufeff\U0001f4c8 Apple GE J.P. Morgan Citi upgrades NYSE"
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 200)))
+        for m in extract_mentions(text, ["x", "AAPL"]):
+            if m.kind is EXPLICIT:
+                assert m.start is None and m.end is None
+                continue
+            assert m.start is not None and m.end is not None and 0 <= m.start < m.end <= len(text), (text, m)
+            surface = text[m.start : m.end]
+            assert surface.strip() == surface and surface[0] not in "\u200b\ufeff\u202e", (text, m)
+            assert m.kind is not CASHTAG or surface.startswith("$")
