@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import emoji
 import pytest
 
 from models import Classifier
 from models.artifact import ModelSpec, tokenizer_source
-from models.text import NORMALISERS, demojize, normalise
+from models.text import MAX_RUN_CHARS, MAX_SPELT_RUNS, NORMALISERS, _emoji_words, demojize, normalise
 
 ROCKETS = "$TSLA deliveries crushed it 🚀🚀 https://t.co/AbC123"
 
@@ -27,6 +29,23 @@ ROCKETS = "$TSLA deliveries crushed it 🚀🚀 https://t.co/AbC123"
 )
 def test_demojize_spells_emoji_out_between_spaces(text: str, expected: str) -> None:
     assert demojize(text) == expected
+
+
+def test_demojize_spells_out_what_the_emoji_package_names() -> None:
+    rng = random.Random(3)
+    pool = [*list(emoji.EMOJI_DATA)[::3], "a", " ", "é", "日", "1", "#", "\u200d", "\ufe0f", "→"]
+    for _ in range(2_000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randrange(1, 8)))
+        assert demojize(text) == emoji.replace_emoji(text, replace=_emoji_words), text
+    assert demojize("1️⃣ #️⃣") == " keycap 1   keycap # "
+
+
+def test_demojize_cost_is_bounded_by_runs_and_their_length() -> None:
+    many = "a🚀" * (MAX_SPELT_RUNS + 1_000)
+    out = demojize(many)
+    assert out.count("rocket") == MAX_SPELT_RUNS
+    assert "🚀" not in out and out.count("a") == MAX_SPELT_RUNS + 1_000
+    assert demojize("📉" * 100_000).split() == ["chart", "decreasing"] * MAX_RUN_CHARS
 
 
 def test_normalisers_by_name() -> None:
