@@ -134,12 +134,13 @@ _HOUSE_WORDS = frozenset({"securities", "capital", "markets", "global", "'", "s"
 _RESEARCH = frozenset({"analyst", "analysts", "strategist", "strategists", "economist", "economists", "research"})
 _SAYS = frozenset({"said", "says", "wrote", "writes", "noted", "notes"})
 _SOURCE = frozenset({"at", "by", "from", "via"})
+# Only words that belong to analyst notes: "starts", "keeps" or "reports" before "from JPMorgan"
+# ("earnings season starts with reports from JPMorgan") say nothing about a rating.
 _CUES_BEFORE = (
     _UPGRADES
-    | _COVERAGE
     | _RESEARCH
-    | {"target", "pt", "rating", "coverage", "buy", "sell", "hold", "neutral", "overweight", "underweight"}
-    | {"outperform", "underperform", "upgrades", "downgrades"}
+    | {"reiterated", "initiated", "target", "pt", "rating", "ratings", "coverage", "buy", "sell", "hold"}
+    | {"neutral", "overweight", "underweight", "outperform", "underperform"}
 )
 _PASSIVE = frozenset({"at", "by"})
 _LOOK_AHEAD = 8

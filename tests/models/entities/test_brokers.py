@@ -51,6 +51,7 @@ def test_the_broker_of_an_analyst_note_is_flagged_and_yields_no_symbol(
         ("Tesla upgrades Autopilot software", ["TSLA"]),  # not a broker firm
         ("First Republic was bought by JPMorgan", ["JPM"]),
         ("Wells Fargo maintains its dividend", ["WFC"]),
+        ("Earnings season starts with reports from JPMorgan and Citigroup", ["C", "JPM"]),
     ],
 )
 def test_banks_as_subjects_stay_symbols(text: str, symbols: list[str]) -> None:
