@@ -14,10 +14,10 @@ import json
 import time
 
 from finsent.dev.bench import feed, machine
+from models.entities import SymbolExtractor
 from models.null import NullClassifier
 from schemas import DocumentKind
 from streams.pipeline import BatchProcessor, IncomingMessage
-from streams.symbols import SymbolExtractor
 
 BATCH = 1_024
 

@@ -12,11 +12,11 @@ from learning.drift import serving_reference
 from learning.registry import Registry
 from learning.serving import model_loader, serving_models
 from learning.shadow import ShadowScorer
+from models.entities import SymbolExtractor
 from models.follow import ModelFollower
 from storage import open_store
 from streams.app import create_app
 from streams.pipeline import BatchProcessor
-from streams.symbols import SymbolExtractor
 from streams.watchdog import BrokerWatchdog
 
 log = logging.getLogger(__name__)

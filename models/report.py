@@ -14,6 +14,15 @@ from models.labels import TASKS
 CARD_TEMPLATE = Template((Path(__file__).parent / "card_template.md").read_text())
 
 
+NORMALISER_LINES = {
+    "strip-urls": "links (http…, www.…) are removed and whitespace collapsed, in training and inference alike.",
+    "demojize+strip-urls": (
+        "emoji are spelt out as words (🚀 → rocket, 📉 → chart decreasing: the `emoji` package's names), links "
+        "(http…, www.…) are removed and whitespace collapsed, in training and inference alike."
+    ),
+}
+
+
 def plot_confusion(matrix: list[list[int]], classes: list[str], title: str, out: Path) -> None:
     """Row-normalised confusion matrix (rows: truth), counts in the cells."""
     import matplotlib
@@ -284,11 +293,7 @@ def write_report(directory: Path) -> None:
         )
     config = metrics["config"]
     base_name, base_detail, base_source = BASES.get(spec.base_model, (spec.base_model, "", "its reference"))
-    normaliser = (
-        "links (http…, www.…) are removed and whitespace collapsed, in training and inference alike."
-        if spec.text_normaliser == "strip-urls"
-        else "none; texts are tokenised as given."
-    )
+    normaliser = NORMALISER_LINES.get(spec.text_normaliser or "", "none; texts are tokenised as given.")
     partial = " (training still under way: this is its best checkpoint so far)" if metrics.get("partial") else ""
     card = CARD_TEMPLATE.substitute(
         model_version=spec.model_version + partial,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
+
+import emoji
 
 URL_PATTERN = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 SPACES = re.compile(r"\s+")
-NORMALISERS = ("strip-urls",)
+SKIN_TONE = re.compile(r"_(?:light|medium-light|medium|medium-dark|dark)_skin_tone")
 
 
 def strip_urls(text: str) -> str:
@@ -19,13 +22,79 @@ def strip_urls(text: str) -> str:
     return SPACES.sub(" ", URL_PATTERN.sub(" ", text)).strip()
 
 
+# Every character that occurs in an emoji, by the emoji package's own table, found by one C-level
+# regex: text without emoji costs next to nothing, and the package's slower matcher only ever sees
+# the runs. Basic-plane characters are listed one by one (re looks them up in a bitmap); the astral
+# ones are the Symbols planes' block and the tag characters (a short range test, where a list of
+# hundreds would be scanned per character). ASCII characters only start keycaps such as "1️⃣".
+_BMP_EMOJI_CHARS = sorted({char for name in emoji.EMOJI_DATA for char in name if 0x7F < ord(char) <= 0xFFFF})
+EMOJI_RUN = re.compile(
+    "(?:[0-9#*](?=\ufe0f?\u20e3))?["
+    + "".join(map(re.escape, _BMP_EMOJI_CHARS))
+    + "\U0001f000-\U0001faff\U000e0020-\U000e007f]+"
+)
+MAX_SPELT_RUNS = 256
+MAX_RUN_CHARS = 64
+
+
+def _emoji_words(_emoji: str, data: dict[str, str]) -> str:
+    name = SKIN_TONE.sub("", data["en"].strip(":"))
+    return f" {name.replace('_', ' ')} "
+
+
+def _spell(run: str) -> str:
+    return emoji.replace_emoji(run[:MAX_RUN_CHARS], replace=_emoji_words)
+
+
+def demojize(text: str) -> str:
+    """Spell every emoji out as words between spaces: ``"🚀"`` -> ``" rocket "``.
+
+    Both tokenizers map every emoji to ``[UNK]``, so "crushed it 🚀🚀" and "wrecked again 📉😭"
+    lose the part that carries the sentiment. The names are the ``emoji`` package's English
+    CLDR names (what ``emoji.demojize`` writes), with the colons and underscores turned into
+    spaces and skin-tone modifiers dropped (they say nothing about sentiment). ASCII text is
+    returned as it is.
+
+    The cost is bounded whatever the text: the first ``MAX_SPELT_RUNS`` runs of emoji are spelt
+    out, each from its first ``MAX_RUN_CHARS`` characters; later runs become a space.
+    """
+    if text.isascii():
+        return text
+    pieces: list[str] = []
+    last = 0
+    for count, match in enumerate(EMOJI_RUN.finditer(text)):
+        if count == MAX_SPELT_RUNS:
+            return "".join(pieces) + EMOJI_RUN.sub(" ", text[last:])
+        pieces += [text[last : match.start()], _spell(match.group())]
+        last = match.end()
+    return "".join(pieces) + text[last:]
+
+
+def demojize_and_strip_urls(text: str) -> str:
+    """``demojize``, then ``strip_urls`` (which also collapses the spaces demojize leaves)."""
+    return strip_urls(demojize(text))
+
+
+# A model records its normaliser's name (ModelSpec.text_normaliser); the name is applied to every
+# text it is trained on and every text it reads, so a name's meaning must never change.
+NORMALISERS: dict[str, Callable[[str], str]] = {
+    "strip-urls": strip_urls,
+    "demojize+strip-urls": demojize_and_strip_urls,
+}
+
+
 def normalise(text: str, normaliser: str | None) -> str:
-    """Apply a model's text normaliser (``None``: the text as given)."""
+    """Apply a model's text normaliser (``None``: the text as given).
+
+    Training (models.train) and inference (models.classifier) both call this with the model's
+    ``text_normaliser``, so a model reads text exactly as it was trained on it.
+    """
     if normaliser is None:
         return text
-    if normaliser == "strip-urls":
-        return strip_urls(text)
-    raise ValueError(f"unknown text normaliser {normaliser!r} (known: {', '.join(NORMALISERS)})")
+    function = NORMALISERS.get(normaliser)
+    if function is None:
+        raise ValueError(f"unknown text normaliser {normaliser!r} (known: {', '.join(NORMALISERS)})")
+    return function(text)
 
 
 def in_holdout(text: str, fraction: float) -> bool:

@@ -83,7 +83,8 @@ class TrainConfig:
     weight_decay: float = 0.01
     max_length: int = 96
     sentiment_class_weighting: bool = True
-    text_normaliser: str | None = "strip-urls"
+    text_normaliser: str | None = "demojize+strip-urls"
+    """Applied to every text in training and recorded in the model, which applies it at inference (models.text)."""
     holdout_fraction: float = 0.05
     seed: int = 13
     limit: int | None = None

@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models import Classifier, NullClassifier, Prediction
+from models.entities import SymbolExtractor
 from models.follow import FixedModel, ModelFollower, Scorer, model_source
 from schemas import DeadLetter, Document, DocumentKind, DocumentRow, InvalidMessage, ScoreRecord, parse_document
 from schemas.records import HEADLINE_CHARS
 from streams.exceptions import ClassifierUnavailable
-from streams.symbols import SymbolExtractor
 
 Parsed = list[tuple["IncomingMessage", Document]]
 CANARY_TEXT = "Shares of the company rose after it reported quarterly earnings."

@@ -84,7 +84,7 @@ def test_calibration_and_ece_are_reported(tiny_data: dict[str, Path], tmp_path: 
         assert {"holdout_ece_before", "holdout_ece_after", "validation_ece_before", "validation_ece_after"} <= set(
             report
         )
-    assert spec.text_normaliser == "strip-urls"
+    assert spec.text_normaliser == "demojize+strip-urls"
 
 
 def test_distilled_student_learns_the_teacher(tiny_model_dir: Path, tiny_data: dict[str, Path], tmp_path: Path) -> None:

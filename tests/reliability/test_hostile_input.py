@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models import NullClassifier
+from models.entities import SymbolExtractor
 from schemas import DocumentKind, InvalidMessage, parse_document
 from schemas.records import DEAD_LETTER_RAW_BYTES
 from streams.pipeline import BatchProcessor, IncomingMessage
-from streams.symbols import SymbolExtractor
 
 NEWS = {"id": "n1", "source": "wire", "published_at": "2026-11-23T09:00:00Z", "headline": "Acme beats estimates"}
 POST = {"id": "p1", "platform": "x", "author": "someone", "created_at": "2026-11-23T09:00:00Z", "text": "$ACME up"}

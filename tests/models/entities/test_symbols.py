@@ -1,4 +1,4 @@
-"""Tests for ticker extraction (streams.symbols) and the bundled company dictionary."""
+"""Symbols per document (models.entities: the set of tickers a document yields) and the bundled company dictionary."""
 
 from __future__ import annotations
 
@@ -10,19 +10,20 @@ from importlib import resources
 
 import pytest
 
-from streams import symbols
-from streams.symbols import (
+from models.entities import (
     DEFAULT_MAX_SYMBOLS,
     SymbolExtractor,
     extract_symbols,
     load_rows,
     normalise_ticker,
 )
+from models.entities import mentions as symbols
+from models.entities.dictionary import row_phrases
 
 
 @pytest.fixture(scope="module")
 def rows() -> list[dict[str, str]]:
-    text = (resources.files("streams") / "data" / "companies.csv").read_text(encoding="utf-8")
+    text = (resources.files("models.entities") / "data" / "companies.csv").read_text(encoding="utf-8")
     return load_rows(text)
 
 
@@ -228,14 +229,14 @@ def test_every_name_and_alias_maps_to_one_ticker(rows: list[dict[str, str]]) -> 
     owners: dict[str, set[str]] = defaultdict(set)
     for row in rows:
         assert row["name"].strip(), row
-        for phrase in symbols._row_phrases(row):
+        for phrase in row_phrases(row):
             owners[phrase].add(row["ticker"])
     conflicts = {phrase: ticker_set for phrase, ticker_set in owners.items() if len(ticker_set) > 1}
     assert not conflicts
 
 
 def test_dictionary_avoids_dangerous_bare_words(rows: list[dict[str, str]]) -> None:
-    phrases = {phrase for row in rows for phrase in symbols._row_phrases(row)}
+    phrases = {phrase for row in rows for phrase in row_phrases(row)}
     dangerous = {
         "Target",
         "Visa",
@@ -293,7 +294,7 @@ def test_dictionary_avoids_dangerous_bare_words(rows: list[dict[str, str]]) -> N
 
 
 def test_csv_is_well_formed() -> None:
-    text = (resources.files("streams") / "data" / "companies.csv").read_text(encoding="utf-8")
+    text = (resources.files("models.entities") / "data" / "companies.csv").read_text(encoding="utf-8")
     parsed = list(csv.reader(text.splitlines()))
     assert parsed[0] == ["ticker", "name", "aliases"]
     assert all(len(row) == 3 for row in parsed)
