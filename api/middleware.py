@@ -20,12 +20,13 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import ApiState, verified_key
+from api.exceptions import ApiError
 from storage import StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(ApiError):
     """The request body is over the cap that applies to it."""
 
 

@@ -104,9 +104,9 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(8_000_000, ge=1_000)
     api_max_anonymous_body_bytes: int = Field(16_384, ge=1_000)
     api_max_request_chars: int = Field(200_000, ge=1)
-    api_max_request_tokens: int = Field(16_384, ge=256)
+    api_max_request_tokens: int = Field(8_192, ge=256)
     api_rate_limit_per_min: int = Field(600, ge=1)
-    api_key_tokens_per_min: int = Field(100_000, ge=256)
+    api_key_tokens_per_min: int = Field(65_536, ge=256)
     api_auth_failures_per_min: int = Field(30, ge=1)
     api_key_cache_s: float = Field(30.0, ge=0)
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ERRORS, ClassifierDep, MetricsDep, ReadKey, SettingsDep, charge_tokens
+from api.exceptions import ClientGone
 from config.components import ApiSettings
 from schemas.api import ClassifyRequest, ClassifyResponse, PredictionOut
 
@@ -16,10 +17,6 @@ router = APIRouter(tags=["model"])
 
 CHUNK_TOKENS = 2_048
 """Tokens classified between two checks that the client is still there (about half a CPU-second)."""
-
-
-class ClientGone(Exception):
-    """The client disconnected before classification finished; the rest is not computed."""
 
 
 @router.post("/v1/classify", responses=ERRORS)
