@@ -8,10 +8,8 @@ has its own rate limit. Every SQL statement is parameterized (``storage.queries`
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
@@ -19,6 +17,7 @@ from fastapi_offline import FastAPIOffline
 from api.deps import ApiMetrics, ApiState, ClassifierSource
 from api.keys import KeyRing
 from api.limits import RateLimiter
+from api.middleware import BoundedRequests, store_error_response, store_unavailable_response
 from api.routers import alerts, classify, history, labels, ops, rules
 from config.components import ApiSettings
 from storage import Store, StoreError, StoreUnavailable
@@ -42,7 +41,7 @@ def create_app(settings: ApiSettings, store: Store, classifier: ClassifierSource
         classifier=classifier,
         keys=KeyRing(store, cache_s=settings.key_cache_s),
         limiter=RateLimiter(settings.rate_limit_per_min),
-        chars=RateLimiter(settings.key_chars_per_min),
+        tokens=RateLimiter(settings.key_tokens_per_min),
         auth_failures=RateLimiter(settings.auth_failures_per_min),
         metrics=ApiMetrics.create(),
     )
@@ -50,17 +49,7 @@ def create_app(settings: ApiSettings, store: Store, classifier: ClassifierSource
     for module in (ops, classify, history, labels, alerts, rules):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > settings.max_body_bytes:
-            return JSONResponse({"detail": f"request body over {settings.max_body_bytes} bytes"}, 413)
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        state.metrics.latency.labels(route).observe(time.perf_counter() - started)
-        state.metrics.requests.labels(route, request.method, str(response.status_code)).inc()
-        return response
+    app.add_middleware(BoundedRequests, state=state)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -71,11 +60,11 @@ def create_app(settings: ApiSettings, store: Store, classifier: ClassifierSource
     @app.exception_handler(StoreUnavailable)
     async def store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
         log.warning("store unavailable: %s", exc)
-        return JSONResponse({"detail": "the store is unavailable; retry shortly"}, 503, headers={"Retry-After": "5"})
+        return store_unavailable_response()
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError) -> JSONResponse:
         log.error("store error: %s", exc)
-        return JSONResponse({"detail": "the store could not answer this query"}, 500)
+        return store_error_response()
 
     return app

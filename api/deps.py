@@ -76,7 +76,7 @@ class ApiState:
     classifier: ClassifierSource
     keys: KeyRing
     limiter: RateLimiter
-    chars: RateLimiter
+    tokens: RateLimiter
     auth_failures: RateLimiter
     metrics: ApiMetrics
 
@@ -109,19 +109,39 @@ MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 _bearer = HTTPBearer(auto_error=False, description="an API key from `finsent api-key create`")
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def verified_key(state: ApiState, token: str | None, address: str) -> ApiKeyRow | None:
+    """The valid key ``token`` is, or None; counts nothing.
+
+    An address over its budget of failed authentications still gets a valid key verified, but
+    only tokens naming an existing key id are looked up: guesses buy no store query.
+    """
+    if token is None:
+        return None
+    if state.auth_failures.wait_s(address) > 0 and not state.keys.may_exist(token):
+        return None
+    return state.keys.verify(token)
+
+
 def _require(scope: str) -> Callable[..., ApiKeyRow]:
-    """A dependency: the request's API key, if valid, of ``scope`` or above, and within its rate limit."""
+    """A dependency: the request's API key, if valid, of ``scope`` or above, and within its rate limit.
+
+    A failed authentication is counted against the client's address, which gets 429 instead of
+    401 once over its budget; a valid key is never refused for its neighbours' failures.
+    """
 
     def check(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> ApiKeyRow:
         state = api_state(request)
-        address = request.client.host if request.client else "unknown"
-        if (wait_s := state.auth_failures.wait_s(address)) > 0:
-            raise _too_many("too many failed authentications from this address", wait_s)
-        key = state.keys.verify(credentials.credentials) if credentials else None
+        address = client_address(request)
+        key = verified_key(state, credentials.credentials if credentials else None, address)
         if key is None:
-            state.auth_failures.acquire(address)
+            if (wait_s := state.auth_failures.acquire(address)) > 0:
+                raise _too_many("too many failed authentications from this address", wait_s)
             raise HTTPException(401, "a valid API key is required", headers={"WWW-Authenticate": "Bearer"})
         if not grants(key.scope, scope):
             raise HTTPException(403, f"this key has scope {key.scope!r}; this route needs {scope!r}")
@@ -136,10 +156,12 @@ def _too_many(message: str, wait_s: float) -> HTTPException:
     return HTTPException(429, message, headers={"Retry-After": str(int(wait_s) + 1)})
 
 
-def charge_characters(request: Request, key: ApiKeyRow, characters: int) -> None:
-    """Take ``characters`` from the key's per-minute classification budget, or answer 429."""
-    if (wait_s := api_state(request).chars.acquire(key.key_id, characters)) > 0:
-        raise _too_many("this key's characters-per-minute budget for classification is spent", wait_s)
+def charge_tokens(request: Request, key: ApiKeyRow, tokens: int) -> None:
+    """Take ``tokens`` from the key's per-minute classification budget, or answer 429."""
+    state = api_state(request)
+    if (wait_s := state.tokens.acquire(key.key_id, tokens)) > 0:
+        per_min = state.settings.key_tokens_per_min
+        raise _too_many(f"this key's classification budget of {per_min} tokens per minute is spent", wait_s)
 
 
 ReadKey = Annotated[ApiKeyRow, Depends(_require("read"))]

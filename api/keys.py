@@ -40,6 +40,7 @@ class KeyRing:
         self._cache_s = cache_s
         self._clock = clock
         self._cache: dict[str, tuple[float, ApiKeyRow | None]] = {}
+        self._known: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
         self._lock = threading.Lock()
 
     def create(self, name: str, scope: ApiScope) -> tuple[ApiKeyRow, str]:
@@ -66,6 +67,24 @@ class KeyRing:
         if row is None or row.revoked:
             return None
         return row if hmac.compare_digest(row.key_hash, _digest(row.salt, secret)) else None
+
+    def may_exist(self, token: str) -> bool:
+        """Whether ``token`` names the id of a key that exists, from a list of ids read at most every ``cache_s``.
+
+        Lets an address that is throttled for failed authentications still present a valid key,
+        without buying a store lookup for every guessed key id.
+        """
+        match = _TOKEN.match(token)
+        if not match:
+            return False
+        now = self._clock()
+        with self._lock:
+            read_at, known = self._known
+        if now - read_at >= max(self._cache_s, 1.0):
+            known = frozenset(row.key_id for row in self.list())
+            with self._lock:
+                self._known = (now, known)
+        return match.group(1) in known
 
     def revoke(self, key_id: str) -> bool:
         """Revoke ``key_id``; False if there is no such key or it was already revoked."""

@@ -106,9 +106,13 @@ class ApiSettings:
     max_texts: int
     max_text_chars: int
     max_body_bytes: int
+    max_anonymous_body_bytes: int
+    """The body cap for a request without a valid key (checked before the body is read on)."""
     max_request_chars: int
+    max_request_tokens: int
+    """Tokens one classify request may cost, counted after truncation to the model's windows."""
     rate_limit_per_min: int
-    key_chars_per_min: int
+    key_tokens_per_min: int
     auth_failures_per_min: int
     key_cache_s: float
     grafana: GrafanaSettings

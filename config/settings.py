@@ -105,9 +105,11 @@ class Settings(BaseSettings):
     api_max_texts: int = Field(256, ge=1)
     api_max_text_chars: int = Field(20_000, ge=1)
     api_max_body_bytes: int = Field(8_000_000, ge=1_000)
+    api_max_anonymous_body_bytes: int = Field(16_384, ge=1_000)
     api_max_request_chars: int = Field(200_000, ge=1)
+    api_max_request_tokens: int = Field(8_192, ge=256)
     api_rate_limit_per_min: int = Field(600, ge=1)
-    api_key_chars_per_min: int = Field(2_000_000, ge=1)
+    api_key_tokens_per_min: int = Field(65_536, ge=256)
     api_auth_failures_per_min: int = Field(30, ge=1)
     api_key_cache_s: float = Field(30.0, ge=0)
 
@@ -123,8 +125,8 @@ class Settings(BaseSettings):
     def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.environment == "production" and self.author_hash_key.get_secret_value() == DEV_AUTHOR_KEY:
             raise ValueError("FINSENT_AUTHOR_HASH_KEY must be set to a real secret in production")
-        if self.api_key_chars_per_min < self.api_max_request_chars:
-            raise ValueError("FINSENT_API_KEY_CHARS_PER_MIN must be at least FINSENT_API_MAX_REQUEST_CHARS")
+        if self.api_key_tokens_per_min < self.api_max_request_tokens:
+            raise ValueError("FINSENT_API_KEY_TOKENS_PER_MIN must be at least FINSENT_API_MAX_REQUEST_TOKENS")
         if self.environment == "production" and self.model == "null":
             raise ValueError("FINSENT_MODEL=null is the benchmarking-only model; it cannot run in production")
         return self
@@ -232,9 +234,11 @@ class Settings(BaseSettings):
             max_texts=self.api_max_texts,
             max_text_chars=self.api_max_text_chars,
             max_body_bytes=self.api_max_body_bytes,
+            max_anonymous_body_bytes=min(self.api_max_anonymous_body_bytes, self.api_max_body_bytes),
             max_request_chars=self.api_max_request_chars,
+            max_request_tokens=self.api_max_request_tokens,
             rate_limit_per_min=self.api_rate_limit_per_min,
-            key_chars_per_min=self.api_key_chars_per_min,
+            key_tokens_per_min=self.api_key_tokens_per_min,
             auth_failures_per_min=self.api_auth_failures_per_min,
             key_cache_s=self.api_key_cache_s,
             grafana=self.grafana,

@@ -197,6 +197,16 @@ class Classifier:
         topic_probs, sentiment_probs = self.predict_probabilities(texts)
         return [self._prediction(t, s) for t, s in zip(topic_probs, sentiment_probs, strict=True)]
 
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens each text costs to score: its capped windows' tokens, special tokens included.
+
+        The measure of work the API budgets (characters are not: a CJK or emoji character is a token).
+        """
+        counts = [0] * len(texts)
+        for chunk in self.tokenizer.chunks(texts, self.spec.max_length, self.max_windows, self.spec.text_normaliser):
+            counts[chunk.doc] += len(chunk.ids)
+        return counts
+
     def predict_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per-text topic and sentiment probabilities (rows in input order)."""
         chunks = self.tokenizer.chunks(texts, self.spec.max_length, self.max_windows, self.spec.text_normaliser)

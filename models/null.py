@@ -36,3 +36,7 @@ class NullClassifier:
         if any(not text.strip() for text in texts):
             raise EmptyTextError("cannot classify empty or whitespace-only text")
         return [_FIXED] * len(texts)
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """One token per text: the null model computes nothing."""
+        return [1] * len(texts)

@@ -133,12 +133,16 @@ def test_a_request_has_a_character_budget(api_store: Store, classifier_source, k
     assert answer.status_code == 413 and "3001 characters in all" in answer.text
 
 
-def test_a_key_has_a_character_budget_per_minute(api_store: Store, classifier_source, keys) -> None:
-    client = make_client(api_store, classifier_source, api_key_chars_per_min=3_000, api_max_request_chars=2_500)
+def test_a_key_has_a_token_budget_per_minute(api_store: Store, classifier_source, keys) -> None:
     texts = {"texts": ["Acme shares plunge " * 100]}
+    (tokens,) = classifier_source.get().token_counts(texts["texts"])
+    assert tokens >= 256  # the settings' floor
+    client = make_client(
+        api_store, classifier_source, api_key_tokens_per_min=tokens * 3 // 2, api_max_request_tokens=tokens
+    )
     assert client.post("/v1/classify", json=texts, headers=auth(keys["read"])).status_code == 200
     spent = client.post("/v1/classify", json=texts, headers=auth(keys["read"]))
-    assert spent.status_code == 429 and "characters-per-minute" in spent.text
+    assert spent.status_code == 429 and "tokens per minute is spent" in spent.text
     assert int(spent.headers["Retry-After"]) >= 1
 
 
@@ -147,12 +151,13 @@ def test_failed_authentications_are_rate_limited_per_address(api_store: Store, c
     params = {"symbol": "NVDA"}
     guesses = [client.get("/v1/sentiment", params=params, headers=auth(f"fsk_guess_{n}")).status_code for n in range(3)]
     assert guesses == [401, 401, 429]
-    blocked = client.get("/v1/sentiment", params=params, headers=auth(keys["read"]))
+    blocked = client.get("/v1/sentiment", params=params, headers=auth("fsk_guess_again"))
     assert blocked.status_code == 429 and "failed authentications" in blocked.text
+    assert client.get("/v1/sentiment", params=params, headers=auth(keys["read"])).status_code == 200
 
 
 def test_classification_stops_when_the_client_goes_away() -> None:
-    from api.routers.classify import CHUNK_TEXTS, ClientGone, predict_while_connected
+    from api.routers.classify import CHUNK_TOKENS, ClientGone, predict_while_connected
 
     calls: list[int] = []
     checks = iter([False, False, True])
@@ -164,9 +169,10 @@ def test_classification_stops_when_the_client_goes_away() -> None:
     async def disconnected() -> bool:
         return next(checks)
 
+    texts, counts = ["t"] * 10, [CHUNK_TOKENS // 2] * 10
     with pytest.raises(ClientGone):
-        asyncio.run(predict_while_connected(predict, ["t"] * (CHUNK_TEXTS * 5), disconnected))
-    assert calls == [CHUNK_TEXTS, CHUNK_TEXTS]
+        asyncio.run(predict_while_connected(predict, texts, counts, disconnected))
+    assert calls == [2, 2]
 
 
 def test_oversized_bodies_are_refused_before_parsing(api_store: Store, classifier_source, keys) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from fastapi.testclient import TestClient
 
 from api.deps import get_classifier, get_store
-from models import NullClassifier, Prediction
+from models import NullClassifier
 from storage import Store, StoreUnavailable
 from tests.api.conftest import auth
 
@@ -19,11 +17,8 @@ class DownStore:
         raise StoreUnavailable("connection refused")
 
 
-class FixedClassifier:
+class FixedClassifier(NullClassifier):
     model_version = "fixed+test"
-
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        return NullClassifier().predict(texts)
 
 
 def test_healthz_reports_a_store_swapped_in_by_override(client: TestClient) -> None:

@@ -122,5 +122,5 @@ def test_each_component_receives_its_slice_without_printing_secrets(tmp_path: Pa
 
 
 def test_a_key_budget_below_one_request_is_refused() -> None:
-    with pytest.raises(ValueError, match="FINSENT_API_KEY_CHARS_PER_MIN must be at least"):
-        Settings(api_key_chars_per_min=1_000, api_max_request_chars=2_000)
+    with pytest.raises(ValueError, match="FINSENT_API_KEY_TOKENS_PER_MIN must be at least"):
+        Settings(api_key_tokens_per_min=1_000, api_max_request_tokens=2_000)
