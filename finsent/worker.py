@@ -7,6 +7,7 @@ from contextlib import ExitStack
 
 from alerts.agent import add_alert_agent, start_alerting
 from config import Settings
+from config.files import private_dir
 from finsent.dev.broker import EmbeddedBroker, free_port
 from learning.drift import serving_reference
 from learning.registry import Registry
@@ -29,7 +30,7 @@ def run_worker(settings: Settings) -> None:
     with ExitStack() as stack:
         bootstrap = settings.kafka_bootstrap
         if not bootstrap:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(settings.data_dir)
             broker = stack.enter_context(EmbeddedBroker(log_file=settings.data_dir / "tansu.log"))
             bootstrap = broker.bootstrap
             log.warning(

@@ -20,6 +20,7 @@ import orjson
 from alerts.history import StoreHistory
 from alerts.rules import load_rules, rules_file
 from config import Settings
+from config.files import private_dir
 from config.kafka import kafka_client_config
 from finsent.dev.broker import EmbeddedBroker
 from finsent.dev.live import ScoreBoard, render
@@ -83,7 +84,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> dict[str, object]:
     _interrupt_on_signals()
     seed = options.seed if options.seed is not None else int(time.time())
     data_dir = settings.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     burst, burst_can_fire = pick_burst(settings)
     sent = _Sent()
     stop = threading.Event()
