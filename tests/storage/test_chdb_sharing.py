@@ -61,7 +61,7 @@ def test_reads_and_writes_go_through_the_holder(tmp_path: Path, make_document: C
         handle = path / HANDLE_NAME
         assert stat.S_IMODE(handle.stat().st_mode) == 0o600
         with open_store(f"chdb://{path}", create=False) as store:
-            store.write_batch([], [make_document("through")])
+            store.insert_documents([make_document("through")])
             assert store.existing_documents(["through", "other"]) == {"through": "hash-through"}
             with pytest.raises(StoreError, match="Syntax error"):
                 store._query("SELECT (")

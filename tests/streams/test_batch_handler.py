@@ -38,24 +38,23 @@ class FakeStore:
         self.stored = dict(stored or {})
         self.fail: dict[str, BaseException] = {}
         self.unavailable_for: dict[str, int] = {}
-        self._next_write = "write_scores"
 
     def _step(self, name: str) -> None:
         if self.unavailable_for.get(name, 0) > 0:
             self.unavailable_for[name] -= 1
             raise StoreUnavailable(f"{name}: connection refused")
         if name in self.fail:
-            self._next_write = "write_scores"  # the batch is abandoned; a retry starts over
             raise self.fail[name]
         self.journal.calls.append(name)
 
     def existing(self, doc_ids: Sequence[str]) -> dict[str, str]:
         return {i: self.stored[i] for i in doc_ids if i in self.stored}
 
-    def write_batch(self, scores: Sequence[ScoreRecord], documents: Sequence[DocumentRow]) -> None:
-        # The handler writes twice per batch: the scores first, the documents (the commit marker) last.
-        self._step(self._next_write)
-        self._next_write = "write_documents" if self._next_write == "write_scores" else "write_scores"
+    def insert_scores(self, scores: Sequence[ScoreRecord]) -> None:
+        self._step("write_scores")
+
+    def insert_documents(self, documents: Sequence[DocumentRow]) -> None:
+        self._step("write_documents")
         for row in documents:
             self.stored[row.doc_id] = row.content_hash
 
