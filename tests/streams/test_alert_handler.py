@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 import pytest
 
 from schemas.alerts import AlertInput, AlertRecord
-from storage import StoreError, StoreUnavailable
+from storage import StoreError
 from streams.alert_agent import AlertHandler
 from tests.streams.test_alert_inputs import score
-from tests.streams.test_batch_handler import FakeProducer, Journal, quick_retries
+from tests.streams.test_batch_handler import FakeProducer, Journal, Steps, quick_retries
 
 __all__ = ["quick_retries"]  # the fixture makes store retries instant here too
 
@@ -29,26 +29,9 @@ FIRED = AlertRecord(
 INPUTS = [AlertInput.model_validate(fields) for _, fields in AlertInput.fields_of(score(0, "NVDA"))]
 
 
-class Steps:
-    """Counts down a step's outages and raises its lasting failure, else journals it."""
-
-    def __init__(self, journal: Journal) -> None:
-        self.journal = journal
-        self.fail: dict[str, BaseException] = {}
-        self.unavailable_for: dict[str, int] = {}
-
-    def __call__(self, name: str) -> None:
-        if self.unavailable_for.get(name, 0) > 0:
-            self.unavailable_for[name] -= 1
-            raise StoreUnavailable(f"{name}: connection refused")
-        if name in self.fail:
-            raise self.fail[name]
-        self.journal.calls.append(name)
-
-
 class FakeRules:
-    def __init__(self, step: Steps, fired: list[AlertRecord]) -> None:
-        self.step = step
+    def __init__(self, steps: Steps, fired: list[AlertRecord]) -> None:
+        self.steps = steps
         self.fired = fired
         self.seen: list[AlertInput] = []
         self.resets = 0
@@ -58,7 +41,7 @@ class FakeRules:
         return len({i.partition_key for i in self.seen})
 
     def observe(self, inputs: Sequence[AlertInput]) -> list[AlertRecord]:
-        self.step("observe")
+        self.steps.step("observe")
         self.seen += inputs
         return self.fired
 
@@ -67,12 +50,12 @@ class FakeRules:
 
 
 class FakeOutbox:
-    def __init__(self, step: Steps) -> None:
-        self.step = step
+    def __init__(self, steps: Steps) -> None:
+        self.steps = steps
         self.stored: dict[str, AlertRecord] = {}
 
     def enqueue(self, alerts: Sequence[AlertRecord]) -> int:
-        self.step("enqueue")
+        self.steps.step("enqueue")
         new = {a.alert_id: a for a in alerts if a.alert_id not in self.stored}
         self.stored.update(new)
         return len(new)
