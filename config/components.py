@@ -2,8 +2,8 @@
 
 A component takes only what it reads (the worker's Faust app a ``KafkaSettings`` and a
 ``BatchSettings``, the API an ``ApiSettings``, ...), so its signature says what configures it.
-``Settings.kafka``, ``Settings.api`` and their siblings build them; the defaults live there
-only, so these classes have none.
+``Settings.kafka``, ``Settings.api`` and their siblings cut them by field name (``port`` of
+``ApiSettings`` is the setting ``api_port``); the defaults live there only, so these classes have none.
 """
 
 from __future__ import annotations

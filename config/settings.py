@@ -7,10 +7,11 @@ also come from a file named like its variable (``FINSENT_STORE_PASSWORD``) in th
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -31,6 +32,10 @@ from config.masking import MASK, mask_url
 
 __all__ = ["DEV_AUTHOR_KEY", "MASK", "Settings", "mask_url"]
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+C = TypeVar("C", bound="DataclassInstance")
 DEV_AUTHOR_KEY = "finsent-development-only"
 
 
@@ -158,92 +163,60 @@ class Settings(BaseSettings):
 
     @property
     def topics(self) -> TopicNames:
-        return TopicNames(
-            news=self.news_topic,
-            social=self.social_topic,
-            scores=self.scores_topic,
-            dead_letters=self.deadletter_topic,
-            alert_inputs=self.alert_inputs_topic,
-            alerts=self.alerts_topic,
-        )
+        return self._slice(TopicNames, "{}_topic", dead_letters=self.deadletter_topic)
 
     @property
     def kafka(self) -> KafkaSettings:
         password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
-        security = KafkaSecurity(
+        security = self._slice(
+            KafkaSecurity,
+            "kafka_ssl_{}",
             protocol=self.kafka_security_protocol,
             mechanism=self.kafka_sasl_mechanism,
             username=self.kafka_sasl_username,
             password=password,
-            cafile=self.kafka_ssl_cafile,
-            certfile=self.kafka_ssl_certfile,
-            keyfile=self.kafka_ssl_keyfile,
         )
-        return KafkaSettings(
-            bootstrap=self.kafka_bootstrap,
-            security=security,
-            topics=self.topics,
-            partitions=self.topic_partitions,
-            consumer_group=self.consumer_group,
-            session_timeout_s=self.kafka_session_timeout_s,
-            unavailable_exit_s=self.kafka_unavailable_exit_s,
-            fetch_max_wait_ms=self.kafka_fetch_max_wait_ms,
-        )
+        return self._slice(KafkaSettings, "kafka_{}", security=security, partitions=self.topic_partitions)
 
     @property
     def batching(self) -> BatchSettings:
-        return BatchSettings(
-            max_size=self.batch_max_size, max_wait_s=self.batch_max_wait_s, max_future_skew_s=self.max_future_skew_s
-        )
+        return self._slice(BatchSettings, "batch_{}")
 
     @property
     def classifier(self) -> ModelSettings:
-        return ModelSettings(
-            name=self.model, backend=self.model_backend, max_windows=self.model_max_windows, device=self.device
-        )
+        return self._slice(ModelSettings, "model_{}", name=self.model)
 
     @property
     def learning(self) -> LearningSettings:
-        return LearningSettings(
-            registry_dir=self.model_registry_dir or self.data_dir / "models",
-            follow=self.model_follow,
-            poll_s=self.model_poll_s,
-            training_data=self.training_data,
-        )
+        registry_dir = self.model_registry_dir or self.data_dir / "models"
+        return self._slice(LearningSettings, "model_{}", registry_dir=registry_dir)
 
     @property
     def grafana(self) -> GrafanaSettings:
-        return GrafanaSettings(
-            url=self.grafana_url,
-            token=self.grafana_token,
-            timeout_s=self.grafana_timeout_s,
-            verify_tls=self.grafana_verify_tls,
-            datasource_uid=self.grafana_datasource_uid,
-        )
+        return self._slice(GrafanaSettings, "grafana_{}")
 
     @property
     def alerting(self) -> AlertSettings:
-        return AlertSettings(rules_file=self.rules_file, enabled=self.alerts_enabled, grafana=self.grafana)
+        return self._slice(AlertSettings, "alerts_{}")
 
     @property
     def api(self) -> ApiSettings:
-        return ApiSettings(
-            rules_file=self.rules_file,
-            host=self.api_host,
-            port=self.api_port,
-            max_texts=self.api_max_texts,
-            max_text_chars=self.api_max_text_chars,
-            max_body_bytes=self.api_max_body_bytes,
+        return self._slice(
+            ApiSettings,
+            "api_{}",
             max_anonymous_body_bytes=min(self.api_max_anonymous_body_bytes, self.api_max_body_bytes),
-            max_request_chars=self.api_max_request_chars,
-            max_request_tokens=self.api_max_request_tokens,
-            rate_limit_per_min=self.api_rate_limit_per_min,
-            key_tokens_per_min=self.api_key_tokens_per_min,
-            auth_failures_per_min=self.api_auth_failures_per_min,
-            key_cache_s=self.api_key_cache_s,
-            grafana=self.grafana,
-            model=self.model,
         )
+
+    def _slice(self, component: type[C], pattern: str, **given: Any) -> C:
+        """``component`` (a dataclass) with each field not ``given`` read from this object by name:
+        the setting ``pattern.format(field)`` if there is one (``"api_{}"``: ``port`` is ``api_port``),
+        else the attribute named like the field (a setting such as ``model`` or a slice such as ``grafana``)."""
+        values = dict(given)
+        for item in dataclasses.fields(component):
+            if item.name not in given:
+                prefixed = pattern.format(item.name)
+                values[item.name] = getattr(self, prefixed if prefixed in type(self).model_fields else item.name)
+        return component(**values)
 
     def public_view(self) -> dict[str, object]:
         """Settings as printable values: secrets masked, credentials in any URL masked."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import ExitStack
 
-from alerts.agent import add_alert_agent, start_alerting
+from alerts.alerting import start_alerting
 from config import Settings
 from config.files import private_dir
 from finsent.dev.broker import EmbeddedBroker, free_port
@@ -16,6 +16,7 @@ from learning.shadow import ShadowScorer
 from models.entities import SymbolExtractor
 from models.follow import ModelFollower
 from storage import open_store
+from streams.alert_agent import add_alert_agent
 from streams.app import create_app
 from streams.pipeline import BatchProcessor
 from streams.watchdog import BrokerWatchdog
@@ -66,7 +67,7 @@ def run_worker(settings: Settings) -> None:
         )  # fmt: skip
         if alerting.enabled:
             alerts = start_alerting(alerting, store, stack, serving_reference(models))
-            add_alert_agent(app, kafka.topics, batching, alerts, stats)
+            add_alert_agent(app, kafka.topics, batching, alerts.engine, alerts.outbox, stats)
         log.info(
             "worker %s: store %s, model %s, stats at http://127.0.0.1:%d/finsent/stats",
             settings.consumer_group,

@@ -123,14 +123,19 @@ class Store(abc.ABC):
             found.update(self._query(_EXISTING_SQL, {"ids": tuple(chunk)}))
         return found
 
-    def write_batch(self, scores: Sequence[ScoreRecord], documents: Sequence[DocumentRow]) -> None:
-        """Insert ``scores``, then ``documents`` (the batch's commit marker); empty lists are skipped.
-
-        Rows already stored are not filtered here: callers skip them via ``existing_documents``,
-        since the rollup views count every inserted document row.
-        """
+    def insert_scores(self, scores: Sequence[ScoreRecord]) -> None:
+        """Insert a batch's score rows (idempotent: ReplacingMergeTree on a deterministic key); empties are skipped."""
         with self._open():
             self._insert_records("scores", scores)
+
+    def insert_documents(self, documents: Sequence[DocumentRow]) -> None:
+        """Insert a batch's document rows, its commit marker, under its insert token; empty lists are skipped.
+
+        Rows already stored are not filtered here: callers skip them via ``existing_documents``,
+        since the rollup views count every inserted document row. With one token for the whole
+        insert (and a server that honours tokens), a retried insert is dropped, views included.
+        """
+        with self._open():
             tokens = {row.insert_token for row in documents}
             token = tokens.pop() if len(tokens) == 1 and self.supports_insert_tokens() else ""
             self._insert_records("documents", documents, dedup_settings(token) if token else None)
@@ -144,7 +149,7 @@ class Store(abc.ABC):
         of the last ``REDO_WITHIN_S`` are replayed, well inside the tables' deduplication window.
         Returns how many inserts were replayed; 0 where the server has no insert tokens.
 
-        The rows are read back and inserted the way ``write_batch`` inserted them. An
+        The rows are read back and inserted the way ``insert_documents`` inserted them. An
         ``INSERT … SELECT`` is not the same insert: the server may cut its rows into other blocks,
         whose derived tokens the tables have never seen, and then counts them a second time.
         """

@@ -9,6 +9,7 @@ from typing import Any
 
 from schemas.learning import LabelRow, LabelTask, ModelActivationRow, ModelVersionRow, ShadowRow, ShadowSettingRow
 from storage.base import Store
+from storage.clauses import Where
 from storage.queries import SENTIMENT_NAMES
 
 _LABEL_COLUMNS = ", ".join(LabelRow.model_fields)
@@ -40,24 +41,17 @@ def latest_labels(
     store: Store, *, task: LabelTask | None = None, since: datetime | None = None, limit: int = 1_000
 ) -> list[dict[str, Any]]:
     """The latest label of each labeller per document and task, newest first, with what the model said."""
-    where = ["1"]
-    params: dict[str, Any] = {"limit": limit}
-    if task is not None:
-        where.append("task = %(task)s")
-        params["task"] = task
-    if since is not None:
-        where.append("labelled_at >= %(since)s")
-        params["since"] = since
+    where = Where().given("task = %(task)s", task=task).given("labelled_at >= %(since)s", since=since)
     sql = f"""
         SELECT doc_id, toString(task) AS task, label, labeller, labelled_at, model_version,
                if(toString(task) = 'sentiment', {_sentiment_name("sentiment")}, topic)
                    AS predicted
-        FROM (SELECT {_LABEL_COLUMNS} FROM labels FINAL WHERE {" AND ".join(where)}) AS l
+        FROM (SELECT {_LABEL_COLUMNS} FROM labels FINAL WHERE {where.sql}) AS l
         ANY LEFT JOIN (SELECT doc_id, sentiment, topic FROM documents FINAL) AS d USING doc_id
         ORDER BY labelled_at DESC, doc_id, task, labeller
         LIMIT %(limit)s
     """
-    return store._query_dicts(sql, params)
+    return store._query_dicts(sql, where.params | {"limit": limit})
 
 
 def label_disagreements(store: Store, limit: int = 1_000) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from schemas.api import MAX_ALERTS_PAGE, MAX_DOCUMENTS_PAGE
 from storage.base import Store
+from storage.clauses import Where
 
 SENTIMENT_LABELS = {"negative": -1, "neutral": 0, "positive": 1}
 SENTIMENT_NAMES = {value: name for name, value in SENTIMENT_LABELS.items()}
@@ -58,30 +59,28 @@ def _sentiment_series_sql(
         raise ValueError("give one of symbol or topic, not both (neither: the whole market)")
     if interval_s < 60 or interval_s % 60:
         raise ValueError("the interval must be a whole number of minutes (the rollups are per minute)")
-    if symbol is not None:
-        rollup, key_filter, key = _ROLLUPS["symbol"], "symbol = %(key)s", symbol.upper()
-    elif topic is not None:
-        rollup, key_filter, key = _ROLLUPS["topic"], "lowerUTF8(topic) = %(key)s", topic.lower()
-    else:  # every document has exactly one topic, so all topics together are the market
-        rollup, key_filter, key = _ROLLUPS["topic"], "1", ""
+    # Every document has exactly one topic, so all topics together (no key) are the market.
+    rollup = _ROLLUPS["symbol" if symbol is not None else "topic"]
+    where = Where().given("symbol = %(key)s", key=symbol and symbol.upper())
+    where.given("lowerUTF8(topic) = %(key)s", key=topic and topic.lower()).between("minute", start, end)
     sql = f"""
         SELECT toDateTime(intDiv(toUInt32(minute), %(step)s) * %(step)s, 'UTC') AS time,
                countMerge(docs) AS docs, avgMerge(score_avg) AS mean_score,
                sumMerge(negatives) AS negatives, sumMerge(positives) AS positives
         FROM {rollup}
-        WHERE {key_filter} AND minute >= %(start)s AND minute < %(end)s
+        WHERE {where.sql}
         GROUP BY time ORDER BY time"""
-    params = {"step": interval_s, "key": key, "start": start, "end": end}
-    return sql, params
+    return sql, where.params | {"step": interval_s}
 
 
 def documents_per_symbol(store: Store, symbols: Sequence[str], since: datetime) -> dict[str, int]:
     """How many documents named each of ``symbols`` from ``since`` on (symbols without any are left out)."""
-    sql = """
+    where = Where().add("symbol IN %(symbols)s", symbols=tuple(symbols)).add("minute >= %(since)s", since=since)
+    sql = f"""
         SELECT symbol, countMerge(docs) AS docs FROM sentiment_by_symbol_1m
-        WHERE symbol IN %(symbols)s AND minute >= %(since)s
+        WHERE {where.sql}
         GROUP BY symbol"""
-    return {symbol: int(docs) for symbol, docs in store._query(sql, {"symbols": tuple(symbols), "since": since})}
+    return {symbol: int(docs) for symbol, docs in store._query(sql, where.params)}
 
 
 def documents_page(
@@ -97,19 +96,23 @@ def documents_page(
 ) -> list[dict[str, Any]]:
     """Documents newest first (``event_time``, then ``doc_id``, descending), strictly after ``before``
     in that order when given: keyset paging that stays stable while new documents arrive."""
-    clauses = ["event_time >= %(start)s", "event_time < %(end)s"]
-    params: dict[str, Any] = {"start": start, "end": end, "limit": limit}
-    _filter_documents(clauses, params, symbol, topic, sentiment)
-    if before is not None:
-        clauses.append("(event_time < %(before_time)s OR (event_time = %(before_time)s AND doc_id < %(before_id)s))")
-        params["before_time"], params["before_id"] = before
+    where = Where().between("event_time", start, end)
+    where.given("has(symbols, %(symbol)s)", symbol=symbol and symbol.upper())
+    where.given("lowerUTF8(topic) = %(topic)s", topic=topic and topic.lower())
+    where.given("sentiment = %(sentiment)s", sentiment=None if sentiment is None else SENTIMENT_LABELS[sentiment])
+    before_time, before_id = before or (None, None)
+    where.given(
+        "(event_time < %(before_time)s OR (event_time = %(before_time)s AND doc_id < %(before_id)s))",
+        before_time=before_time,
+        before_id=before_id,
+    )
     sql = f"""
         SELECT doc_id, event_time AS time, kind, source, headline, url, symbols, topic, sentiment, score
         FROM documents FINAL
-        WHERE {" AND ".join(clauses)}
+        WHERE {where.sql}
         ORDER BY event_time DESC, doc_id DESC
         LIMIT %(limit)s"""
-    rows = store._query_dicts(sql, params | {"limit": min(limit, MAX_DOCUMENTS_PAGE)})
+    rows = store._query_dicts(sql, where.params | {"limit": min(limit, MAX_DOCUMENTS_PAGE)})
     for row in rows:
         row["sentiment"] = SENTIMENT_NAMES[int(row["sentiment"])]
     return rows
@@ -118,14 +121,15 @@ def documents_page(
 def activity(store: Store, kind: str, *, start: datetime, end: datetime, limit: int = 100) -> list[dict[str, Any]]:
     """Symbols (``kind="symbol"``) or topics with documents in [start, end): the busiest first."""
     column = {"symbol": "symbol", "topic": "topic"}[kind]
+    where = Where().between("minute", start, end)
     sql = f"""
         SELECT {column} AS name, countMerge(docs) AS docs, avgMerge(score_avg) AS mean_score
         FROM {_ROLLUPS[kind]}
-        WHERE minute >= %(start)s AND minute < %(end)s
+        WHERE {where.sql}
         GROUP BY name
         ORDER BY docs DESC, name
         LIMIT %(limit)s"""
-    return store._query_dicts(sql, {"start": start, "end": end, "limit": int(limit)})
+    return store._query_dicts(sql, where.params | {"limit": int(limit)})
 
 
 def top_movers(
@@ -168,25 +172,27 @@ def top_movers(
 
 def dead_letter_reasons(store: Store, *, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Dead letters in [start, end) per reason (the error up to its first colon), the commonest first."""
-    sql = """
+    where = Where().between("failed_at", start, end)
+    sql = f"""
         SELECT splitByChar(':', error)[1] AS reason, count() AS messages, max(failed_at) AS latest
         FROM dead_letters FINAL
-        WHERE failed_at >= %(start)s AND failed_at < %(end)s
+        WHERE {where.sql}
         GROUP BY reason
         ORDER BY messages DESC, reason
         LIMIT 100"""
-    return store._query_dicts(sql, {"start": start, "end": end})
+    return store._query_dicts(sql, where.params)
 
 
 def latest_dead_letters(store: Store, *, start: datetime, end: datetime, limit: int = 20) -> list[dict[str, Any]]:
     """The newest dead letters in [start, end): where they came from, why, and the start of their bytes."""
-    sql = """
+    where = Where().between("failed_at", start, end)
+    sql = f"""
         SELECT failed_at, topic, partition, offset, error, raw_preview
         FROM dead_letters FINAL
-        WHERE failed_at >= %(start)s AND failed_at < %(end)s
+        WHERE {where.sql}
         ORDER BY failed_at DESC, topic, partition, offset DESC
         LIMIT %(limit)s"""
-    return store._query_dicts(sql, {"start": start, "end": end, "limit": min(int(limit), MAX_DOCUMENTS_PAGE)})
+    return store._query_dicts(sql, where.params | {"limit": min(int(limit), MAX_DOCUMENTS_PAGE)})
 
 
 def fired_alerts(
@@ -200,51 +206,26 @@ def fired_alerts(
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Alerts fired in [start, end), newest first, with their delivery state."""
-    clauses = ["fired_at >= %(start)s", "fired_at < %(end)s"]
-    params: dict[str, Any] = {"start": start, "end": end, "limit": min(limit, MAX_ALERTS_PAGE)}
-    if rule_id is not None:
-        clauses.append("rule_id = %(rule_id)s")
-        params["rule_id"] = rule_id
-    if symbol is not None:
-        clauses.append("symbol = %(symbol)s")
-        params["symbol"] = symbol.upper()
-    if topic is not None:
-        clauses.append("lowerUTF8(topic) = %(topic)s")
-        params["topic"] = topic.lower()
+    where = Where().between("fired_at", start, end).given("rule_id = %(rule_id)s", rule_id=rule_id)
+    where.given("symbol = %(symbol)s", symbol=symbol and symbol.upper())
+    where.given("lowerUTF8(topic) = %(topic)s", topic=topic and topic.lower())
     sql = f"""
         SELECT alert_id, rule_id, toString(severity) AS severity, toString(scope) AS scope, symbol, topic,
                metric, comparison, value, threshold, window_s, doc_count, fired_at, headlines,
                toString(delivery_state) AS delivery_state
         FROM (SELECT * FROM alerts FINAL)
-        WHERE {" AND ".join(clauses)}
+        WHERE {where.sql}
         ORDER BY fired_at DESC, alert_id
         LIMIT %(limit)s"""
-    return store._query_dicts(sql, params)
-
-
-def _filter_documents(
-    clauses: list[str], params: dict[str, Any], symbol: str | None, topic: str | None, sentiment: str | None
-) -> None:
-    """Add the optional symbol, topic and sentiment conditions (parameterized) to a documents query."""
-    if symbol is not None:
-        clauses.append("has(symbols, %(symbol)s)")
-        params["symbol"] = symbol.upper()
-    if topic is not None:
-        clauses.append("lowerUTF8(topic) = %(topic)s")
-        params["topic"] = topic.lower()
-    if sentiment is not None:
-        clauses.append("sentiment = %(sentiment)s")
-        params["sentiment"] = SENTIMENT_LABELS[sentiment]
+    return store._query_dicts(sql, where.params | {"limit": min(limit, MAX_ALERTS_PAGE)})
 
 
 def count_score_rows_of(store: Store, doc_ids: Sequence[str], chunk: int = 2_000) -> int:
     """Score rows (after dedup) of the given documents."""
     total = 0
     for start in range(0, len(doc_ids), chunk):
-        rows = store._query(
-            "SELECT count() FROM scores FINAL WHERE doc_id IN %(ids)s", {"ids": tuple(doc_ids[start : start + chunk])}
-        )
-        total += int(rows[0][0])
+        where = Where().add("doc_id IN %(ids)s", ids=tuple(doc_ids[start : start + chunk]))
+        total += int(store._query(f"SELECT count() FROM scores FINAL WHERE {where.sql}", where.params)[0][0])
     return total
 
 

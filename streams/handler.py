@@ -43,7 +43,9 @@ Message = tuple[bytes | None, bytes]
 class BatchStore(Protocol):
     """The store operations a batch needs (``storage.Store`` has them)."""
 
-    def write_batch(self, scores: Sequence[ScoreRecord], documents: Sequence[DocumentRow]) -> None: ...
+    def insert_scores(self, scores: Sequence[ScoreRecord]) -> None: ...
+
+    def insert_documents(self, documents: Sequence[DocumentRow]) -> None: ...
 
     def insert_dead_letters(self, rows: Sequence[DeadLetterRow]) -> None: ...
 
@@ -94,12 +96,12 @@ class BatchHandler:
         )
         if result.replayed:  # delivered again, so possibly after a crash inside their insert
             await store_call("complete interrupted inserts", self.store.redo_recent_inserts, result.replayed)
-        await store_call("store documents", self.store.write_batch, [], result.documents)
+        await store_call("store documents", self.store.insert_documents, result.documents)
         await ack()
         return result
 
     def _write_scores_and_dead_letters(self, result: BatchResult) -> None:
-        self.store.write_batch(result.scores, [])
+        self.store.insert_scores(result.scores)
         self.store.insert_dead_letters([DeadLetterRow.of(letter) for letter in result.dead_letters])
 
     async def _send_dead_letters(self, letters: Sequence[DeadLetter]) -> None:

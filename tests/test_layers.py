@@ -20,8 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"config", "schemas"},
     "ingest": {"config", "schemas"},
     "streams": {"config", "schemas", "models", "storage"},
-    # The alert agent runs on the stream's Faust plumbing; streams never import alerts.
-    "alerts": {"config", "schemas", "storage", "streams"},
+    "alerts": {"config", "schemas", "storage"},
     "learning": {"config", "schemas", "models", "storage"},
     "api": {"config", "schemas", "models", "storage", "alerts", "learning"},
     "finsent": {"config", "schemas", "models", "storage", "ingest", "streams", "alerts", "api", "learning"},

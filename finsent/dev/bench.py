@@ -220,7 +220,8 @@ def naive_throughput(messages: Sequence[OutgoingMessage], model: str | None, bac
                         raw = IncomingMessage(record.value, record.topic, record.partition, record.offset,
                                               kinds[record.topic])  # fmt: skip
                         result = processor.process([raw])
-                        store.write_batch(result.scores, result.documents)
+                        store.insert_scores(result.scores)
+                        store.insert_documents(result.documents)
                         consumer.commit()
                         done += 1
             consumer.close()

@@ -322,7 +322,7 @@ def stored(store: Store, items: list[AlertInput], symbols: Callable[[AlertInput]
         )
         for i in items
     ]
-    store.write_batch([], rows)
+    store.insert_documents(rows)
 
 
 def test_a_restarted_engine_resumes_the_windows_from_the_store(history_store: Store) -> None:

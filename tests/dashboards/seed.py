@@ -105,7 +105,8 @@ def _pipeline_rows(seed: int = 11) -> tuple[list[DeadLetterRow], list[BatchRow]]
 def seed(store: Store) -> None:
     """Documents (and so the rollups), their score rows, three alerts, dead letters and batch figures."""
     scores, documents = _rows()
-    store.write_batch(scores, documents)
+    store.insert_scores(scores)
+    store.insert_documents(documents)
     letters, batches = _pipeline_rows()
     store.insert_dead_letters(letters)
     store.insert_batch_stats(batches)

@@ -91,7 +91,7 @@ def test_query_commands_read_what_the_worker_stored(tmp_path: Path, monkeypatch:
     )
     with open_store(f"chdb://{tmp_path / 'chdb'}") as store:
         store.init_schema()
-        store.write_batch([], [row])
+        store.insert_documents([row])
     series = CliRunner().invoke(main, ["query", "sentiment", "--symbol", "nvda", "--since", "1h", "--format", "json"])
     assert series.exit_code == 0, series.output
     (point,) = json.loads(series.stdout)  # one JSON array; symbols in any case

@@ -93,7 +93,7 @@ def recent_document(data_dir: Path, symbol: str) -> None:
         model_version="m",
     )  # fmt: skip
     with open_store(f"chdb://{(data_dir / 'chdb').resolve()}") as store:
-        store.write_batch([], [document])
+        store.insert_documents([document])
 
 
 def test_a_second_demo_bursts_on_a_symbol_the_rule_may_still_fire_for(tmp_path: Path) -> None:

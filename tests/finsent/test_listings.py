@@ -35,7 +35,7 @@ def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                              raw_bytes=1, failed_at=now - timedelta(minutes=1)) for offset in (1, 2)]  # fmt: skip
     with open_store(f"chdb://{tmp_path / 'chdb'}") as store:
         store.init_schema()
-        store.write_batch([], [document])
+        store.insert_documents([document])
         store.insert_dead_letters(letters)
     return tmp_path
 

@@ -34,7 +34,7 @@ def labelled_store(tmp_path: Path) -> Iterator[Store]:
     with open_store(f"chdb://{tmp_path / 'chdb'}") as store:
         store.init_schema()
         documents = [labelled_document(i, headline) for i, (headline, _) in enumerate(LABELLED)]
-        store.write_batch([], documents)
+        store.insert_documents(documents)
         insert_labels(store, [
             LabelRow(doc_id=doc.doc_id, task="sentiment", label=label, labeller="k1",
                      labelled_at=T0 + timedelta(hours=1, minutes=i), model_version=doc.model_version)

@@ -41,7 +41,7 @@ def test_a_shifted_mix_has_a_large_psi_and_a_steady_one_a_small_one(tmp_path: Pa
             docs.append(doc.model_copy(update={"sentiment": sentiment, "event_time": at}))
     with open_store(f"chdb://{tmp_path / 'chdb'}") as store:
         store.init_schema()
-        store.write_batch([], docs)
+        store.insert_documents(docs)
         register_version(store, ModelVersionRow(version="v1", parent="", path=str(reference), created_at=T0,
                                                 summary="{}", metrics="{}"))  # fmt: skip
         record_activation(store, ModelActivationRow(sequence=1, changed_at=T0, version="v1", previous="", reason="",

@@ -27,7 +27,7 @@ def test_label_list_review_drift_and_registry_errors(
     monkeypatch.delenv("FINSENT_STORE_URL", raising=False)
     with open_store(f"chdb://{tmp_path / 'chdb'}") as store:
         store.init_schema()
-        store.write_batch([], [labelled_document(i, headline) for i, (headline, _) in enumerate(LABELLED[:6])])
+        store.insert_documents([labelled_document(i, headline) for i, (headline, _) in enumerate(LABELLED[:6])])
     code, out = run("label", "doc-001", "--sentiment", "positive", "--topic", "earnings")
     assert code == 0, out
     assert [(row["task"], row["label"], row["labeller"]) for row in json.loads(out)] == [

@@ -31,7 +31,7 @@ def test_a_shadowed_version_scores_offered_documents_and_the_report_shows_it(
     documents = [labelled_document(i, headline) for i, (headline, _) in enumerate(LABELLED)]
     with open_store(f"chdb://{tmp_path / 'chdb'}") as store:
         store.init_schema()
-        store.write_batch([], documents)
+        store.insert_documents(documents)
         registry = Registry(store, tmp_path / "registry")
         with pytest.raises(LearningError, match="no model version"):
             registry.shadow("tiny-test", 1.0, "cli")

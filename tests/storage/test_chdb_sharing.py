@@ -62,7 +62,7 @@ def test_reads_and_writes_go_through_the_holder(tmp_path: Path, make_document: C
         handle = path / HANDLE_NAME
         assert stat.S_IMODE(handle.stat().st_mode) == 0o600
         with open_store(f"chdb://{path}", create=False) as store:
-            store.write_batch([], [make_document("through")])
+            store.insert_documents([make_document("through")])
             assert store.existing_documents(["through", "other"]) == {"through": "hash-through"}
             with pytest.raises(StoreError, match="Syntax error"):
                 store._query("SELECT (")
@@ -130,7 +130,7 @@ def test_a_store_whose_holder_exits_takes_the_path_over(
     path = tmp_path / "chdb"
     with hosted(path) as host:
         store = open_store(f"chdb://{path}")
-        store.write_batch([], [make_document("kept")])
+        store.insert_documents([make_document("kept")])
         stop(host)
     try:
         assert store.count_documents() == 1, "a read whose holder went away is asked again"
@@ -139,7 +139,7 @@ def test_a_store_whose_holder_exits_takes_the_path_over(
         assert handle is not None and handle.pid == os.getpid(), "the store taken over is shared in turn"
         with hosted(path):
             assert HostHandle.read(path) == handle, "a process started later uses the new holder"
-            store.write_batch([], [make_document("later")])
+            store.insert_documents([make_document("later")])
         assert store.count_documents() == 2
     finally:
         store.close()
@@ -158,8 +158,8 @@ def test_a_write_whose_holder_was_killed_fails_once_and_then_works(
     try:
         # The write was sent before the break showed: it may have run, so it is not repeated here.
         with pytest.raises(StoreUnavailable, match="lost the connection"):
-            store.write_batch([], [make_document("after")])
-        store.write_batch([], [make_document("after")])
+            store.insert_documents([make_document("after")])
+        store.insert_documents([make_document("after")])
         assert store.existing_documents(["after"]) == {"after": "hash-after"}
     finally:
         store.close()

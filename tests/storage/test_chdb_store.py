@@ -50,7 +50,7 @@ def test_data_survives_close_and_reopen(tmp_path: Path, make_document: Callable[
     url = f"chdb://{tmp_path / 'db'}?database=finsent"
     with open_store(url) as store:
         store.init_schema()
-        store.write_batch([], [make_document("kept")])
+        store.insert_documents([make_document("kept")])
     with open_store(url) as store:
         assert store.existing_documents(["kept"]) == {"kept": "hash-kept"}
         assert store._query("SELECT currentDatabase()") == [("finsent",)]

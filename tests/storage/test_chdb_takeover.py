@@ -93,7 +93,7 @@ def test_the_api_keeps_answering_when_the_holder_is_killed(
         store = open_store(f"chdb://{path}", create=False)
         try:
             store.share()  # as `finsent api` does: a no-op while another process holds the path
-            store.write_batch([], [make_document("before")])
+            store.insert_documents([make_document("before")])
             _, token = KeyRing(store).create("reader", "read")
             settings = Settings(_env_file=None, api_key_cache_s=0)  # type: ignore[call-arg]
             api = TestClient(create_app(settings.api, store, ClassifierSource(no_classifier)))
@@ -121,7 +121,7 @@ def test_two_processes_that_lose_the_holder_at_once_agree_on_a_new_one(
     path = tmp_path / "chdb"
     with hosted(path) as holder:
         with open_store(f"chdb://{path}") as store:
-            store.write_batch([], [make_document("kept")])
+            store.insert_documents([make_document("kept")])
         with client_process(path) as first, client_process(path) as second:
             assert (ask(first), ask(second)) == ("client", "client")
             holder.kill()

@@ -59,8 +59,8 @@ def tokens_store(tmp_path: Path) -> Iterator[Store]:
 
 def test_a_retried_insert_counts_once_in_the_rollups(tokens_store: Store, make_document) -> None:
     documents = batch(make_document, 10)
-    tokens_store.write_batch([], documents)
-    tokens_store.write_batch([], documents)  # the retry of an insert that had in fact succeeded
+    tokens_store.insert_documents(documents)
+    tokens_store.insert_documents(documents)  # the retry of an insert that had in fact succeeded
     assert tokens_store.count_documents(final=False) == 10
     assert rollup_counts(tokens_store) == [10, 10]
 
@@ -68,7 +68,7 @@ def test_a_retried_insert_counts_once_in_the_rollups(tokens_store: Store, make_d
 def test_an_insert_the_views_missed_is_completed_once(tokens_store: Store, make_document) -> None:
     documents = batch(make_document, 10)
     with views_detached(tokens_store):
-        tokens_store.write_batch([], documents)
+        tokens_store.insert_documents(documents)
     assert tokens_store.count_documents() == 10 and rollup_counts(tokens_store) == [0, 0]
 
     assert tokens_store.redo_recent_inserts(["d3", "d7", "unknown"]) == 1
@@ -79,7 +79,7 @@ def test_an_insert_the_views_missed_is_completed_once(tokens_store: Store, make_
 
 
 def test_a_complete_insert_replayed_is_not_counted_again(tokens_store: Store, make_document) -> None:
-    tokens_store.write_batch([], batch(make_document, 4))
+    tokens_store.insert_documents(batch(make_document, 4))
     assert tokens_store.redo_recent_inserts(["d0", "d1", "d2", "d3"]) == 1
     assert rollup_counts(tokens_store) == [4, 4]
 
@@ -91,7 +91,7 @@ def test_replaying_many_complete_inserts_counts_each_once(tokens_store: Store, m
     for number in range(5):
         token = f"{number:032x}"
         documents = [make_document(f"d{number * 10 + i}", ingested_at=now, insert_token=token) for i in range(10)]
-        tokens_store.write_batch([], documents)
+        tokens_store.insert_documents(documents)
     assert tokens_store.redo_recent_inserts([f"d{i}" for i in range(50)]) == 5
     assert rollup_counts(tokens_store) == [50, 50]
     assert tokens_store.count_documents(final=False) == 50
@@ -99,9 +99,9 @@ def test_replaying_many_complete_inserts_counts_each_once(tokens_store: Store, m
 
 def test_only_recent_inserts_are_replayed(tokens_store: Store, make_document) -> None:
     long_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=REDO_WITHIN_S + 60)
-    tokens_store.write_batch([], batch(make_document, 3, ingested_at=long_ago))
+    tokens_store.insert_documents(batch(make_document, 3, ingested_at=long_ago))
     untokened = [make_document("plain")]
-    tokens_store.write_batch([], untokened)
+    tokens_store.insert_documents(untokened)
     assert tokens_store.redo_recent_inserts(["d0", "plain"]) == 0
 
 
@@ -111,7 +111,7 @@ def test_old_servers_replay_nothing(clickhouse_url: str, make_document) -> None:
         store.init_schema()
         try:
             assert not store.supports_insert_tokens()  # the tests' server is 18.16
-            store.write_batch([], batch(make_document, 3))
+            store.insert_documents(batch(make_document, 3))
             assert store.redo_recent_inserts(["d0"]) == 0
             assert store.count_documents() == 3 and rollup_counts(store) == [3, 3]
         finally:
@@ -121,5 +121,5 @@ def test_old_servers_replay_nothing(clickhouse_url: str, make_document) -> None:
 def test_init_schema_adds_the_token_column_to_an_older_documents_table(store: Store, make_document) -> None:
     store._command("ALTER TABLE documents DROP COLUMN insert_token")
     store.init_schema()
-    store.write_batch([], batch(make_document, 2))
+    store.insert_documents(batch(make_document, 2))
     assert store._query("SELECT DISTINCT insert_token FROM documents") == [(TOKEN,)]

@@ -36,7 +36,7 @@ def label(doc_id: str, value: str, labeller: str = "k1", minutes: int = 0, task:
 def test_the_latest_label_per_labeller_counts_and_disagreements_are_reported(
     store: Store, make_document: Callable[..., DocumentRow]
 ) -> None:
-    store.write_batch([], [make_document("a", sentiment=1), make_document("b", sentiment=-1, topic="Macro")])
+    store.insert_documents([make_document("a", sentiment=1), make_document("b", sentiment=-1, topic="Macro")])
     insert_labels(store, [label("a", "neutral"), label("a", "negative", minutes=1), label("a", "positive", "k2")])
     insert_labels(store, [label("b", "negative"), label("b", "Earnings", task="topic")])
     rows = latest_labels(store)
@@ -57,7 +57,7 @@ def test_the_latest_label_per_labeller_counts_and_disagreements_are_reported(
 def test_training_examples_take_the_majority_and_drop_ties(
     store: Store, make_document: Callable[..., DocumentRow]
 ) -> None:
-    store.write_batch([], [make_document(d, headline=f"headline {d}", body="") for d in ("a", "b", "c")])
+    store.insert_documents([make_document(d, headline=f"headline {d}", body="") for d in ("a", "b", "c")])
     insert_labels(store, [label("a", "negative"), label("a", "negative", "k2"), label("a", "neutral", "k3")])
     insert_labels(store, [label("b", "positive"), label("b", "neutral", "k2")])  # a tie: left out
     insert_labels(store, [label("c", "neutral", minutes=5), label("zz", "neutral")])  # zz: no document
@@ -77,7 +77,7 @@ def test_review_lists_unlabelled_low_confidence_and_new_documents_balanced_by_cl
     ] + [make_document("p0", sentiment=1, p_negative=0.1, p_neutral=0.1, p_positive=0.8),
          make_document("fresh", sentiment=0, p_negative=0.05, p_neutral=0.9, p_positive=0.05, source="newwire",
                        ingested_at=T0 + timedelta(days=2))]  # fmt: skip
-    store.write_batch([], docs)
+    store.insert_documents(docs)
     insert_labels(store, [label("n0", "negative")])
     found = review_candidates(store, start=T0 - timedelta(days=1), end=T0 + timedelta(days=1), limit=4,
                               new_since=T0 + timedelta(days=1))  # fmt: skip
@@ -104,7 +104,7 @@ def test_the_active_version_is_the_latest_activation(store: Store) -> None:
 
 
 def test_prediction_mix_per_hour_and_source(store: Store, make_document: Callable[..., DocumentRow]) -> None:
-    store.write_batch([], [
+    store.insert_documents([
         make_document("a", sentiment=-1, p_negative=0.5, p_neutral=0.3, p_positive=0.2),
         make_document("b", sentiment=1, p_negative=0.1, p_neutral=0.1, p_positive=0.8),
         make_document("c", sentiment=0, source="blog", p_negative=0.1, p_neutral=0.9, p_positive=0.0),
@@ -136,7 +136,7 @@ def test_shadow_settings_scores_and_report(store: Store, make_document: Callable
     set_shadow(store, ShadowSettingRow(sequence=1, changed_at=T0, version="v2", sample_rate=0.1, actor="cli"))
     set_shadow(store, ShadowSettingRow(sequence=2, changed_at=T0, version="", sample_rate=0.0, actor="cli"))
     assert current_shadow(store).version == ""  # type: ignore[union-attr]
-    store.write_batch([], [make_document("a", headline="Acme soars"), make_document("b")])
+    store.insert_documents([make_document("a", headline="Acme soars"), make_document("b")])
 
     def shadow(doc_id: str, said: int, score: float) -> ShadowRow:
         return ShadowRow(doc_id=doc_id, champion="v1", challenger="v2", champion_sentiment=1, challenger_sentiment=said,

@@ -32,7 +32,7 @@ def history(store: Store, make_document: Callable[..., DocumentRow]) -> Store:
         make_document("d3", symbols=["NVDA"], score=0.6, sentiment=1, event_time=T0 + timedelta(minutes=3)),
         make_document("d4", symbols=[], topic="Macro", score=0.0, sentiment=0, event_time=T0 + timedelta(minutes=4)),
     ]
-    store.write_batch([], documents)
+    store.insert_documents(documents)
     return store
 
 
@@ -110,7 +110,7 @@ def test_top_movers_compare_the_window_with_its_baseline(
         make_document(f"a{i}", symbols=["AMD"], score=0.1, event_time=now + timedelta(minutes=i)) for i in range(6)
     ]
     rows += [make_document("q1", symbols=["QUIET"], score=-1.0, event_time=now)]
-    store.write_batch([], rows)
+    store.insert_documents(rows)
     movers = top_movers(store, "symbol", start=T0, end=T0 + timedelta(hours=1), baseline_start=T0 - timedelta(hours=24))
     assert [row["name"] for row in movers] == ["NVDA", "AMD"]  # QUIET has fewer than 5 documents
     nvda, amd = movers

@@ -35,18 +35,20 @@ def test_init_schema_is_idempotent(store: Store) -> None:
     assert store.count_score_rows() == 0
 
 
-def test_write_batch_inserts_scores_and_documents(store: Store, make_document, make_score) -> None:
+def test_a_batch_inserts_scores_then_documents(store: Store, make_document, make_score) -> None:
     documents = [make_document(f"d{i}") for i in range(3)]
     scores = [make_score("d0", "AAPL"), make_score("d0", "MSFT"), make_score("d1"), make_score("d2")]
-    store.write_batch(scores, documents)
+    store.insert_scores(scores)
+    store.insert_documents(documents)
     assert store.count_documents() == 3
     assert store.count_score_rows() == 4
 
 
 def test_empty_lists_write_nothing(store: Store, make_document, make_score) -> None:
-    store.write_batch([], [])
-    store.write_batch([make_score("d0")], [])
-    store.write_batch([], [make_document("d0")])
+    store.insert_documents([])
+    store.insert_scores([])
+    store.insert_scores([make_score("d0")])
+    store.insert_documents([make_document("d0")])
     assert store.count_documents() == 1
     assert store.count_score_rows() == 1
 
@@ -54,8 +56,9 @@ def test_empty_lists_write_nothing(store: Store, make_document, make_score) -> N
 def test_same_batch_twice_keeps_final_counts(store: Store, make_document, make_score) -> None:
     documents = [make_document(f"d{i}", symbols=["AAPL", "MSFT"]) for i in range(20)]
     scores = [make_score(f"d{i}", symbol) for i in range(20) for symbol in ("AAPL", "MSFT")]
-    store.write_batch(scores, documents)
-    store.write_batch(scores, documents)
+    for _ in range(2):
+        store.insert_scores(scores)
+        store.insert_documents(documents)
     assert store.count_documents() == 20
     assert store.count_score_rows() == 40
     assert store.count_documents(final=False) in (20, 40)
@@ -63,7 +66,7 @@ def test_same_batch_twice_keeps_final_counts(store: Store, make_document, make_s
 
 
 def test_existing_documents_returns_stored_hashes(store: Store, make_document) -> None:
-    store.write_batch([], [make_document(f"d{i}", content_hash=f"h{i}") for i in range(5_000)])
+    store.insert_documents([make_document(f"d{i}", content_hash=f"h{i}") for i in range(5_000)])
     wanted = [f"d{i}" for i in range(5_000)] + [f"missing{i}" for i in range(50)] + ["d7"]
     found = store.existing_documents(wanted)
     assert len(found) == 5_000
@@ -102,7 +105,8 @@ def test_every_column_round_trips(store: Store, make_document, make_score) -> No
         )
         for i, text in enumerate(TRICKY_TEXTS)
     ]
-    store.write_batch([make_score("doc-0", TRICKY_TEXTS[1], event_time=event, kind="social", score=-1.0)], documents)
+    store.insert_scores([make_score("doc-0", TRICKY_TEXTS[1], event_time=event, kind="social", score=-1.0)])
+    store.insert_documents(documents)
 
     rows = store._query_dicts("SELECT * FROM documents ORDER BY doc_id")
     assert [row["headline"] for row in rows] == TRICKY_TEXTS
@@ -121,8 +125,7 @@ def test_every_column_round_trips(store: Store, make_document, make_score) -> No
 
 def test_rollups_are_fed_by_the_views(store: Store, make_document) -> None:
     minute = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
-    store.write_batch(
-        [],
+    store.insert_documents(
         [
             make_document("a", symbols=["AAPL"], topic="earnings", score=0.5, sentiment=1, event_time=minute),
             make_document(
@@ -136,7 +139,7 @@ def test_rollups_are_fed_by_the_views(store: Store, make_document) -> None:
             make_document(
                 "c", symbols=[], topic="macro", score=0.25, sentiment=0, event_time=minute + timedelta(seconds=61)
             ),
-        ],
+        ]
     )
     by_symbol = store._query(
         "SELECT symbol, minute, countMerge(docs), avgMerge(score_avg), sumMerge(negatives), sumMerge(positives)"
@@ -161,7 +164,7 @@ def test_query_json_matches_query_dicts(store: Store, make_document) -> None:
         make_document(f"doc-{i}", headline=text, symbols=[text, "BRK.B"], event_time=event, likes=4_000_000_000)
         for i, text in enumerate(TRICKY_TEXTS)
     ]
-    store.write_batch([], documents)
+    store.insert_documents(documents)
     select = """SELECT doc_id, headline, symbols, event_time, likes, toFloat64(score) AS score
                 FROM documents WHERE doc_id != %(skip)s ORDER BY doc_id"""
     rows = store._query_dicts(select, {"skip": "doc-0"})
@@ -173,7 +176,7 @@ def test_query_json_matches_query_dicts(store: Store, make_document) -> None:
 
 
 def test_query_parameters_are_escaped(store: Store, make_document) -> None:
-    store.write_batch([], [make_document(text, headline=text) for text in TRICKY_TEXTS])
+    store.insert_documents([make_document(text, headline=text) for text in TRICKY_TEXTS])
     select = "SELECT doc_id FROM documents WHERE headline = %(headline)s"
     for text in TRICKY_TEXTS:
         assert store._query(select, {"headline": text}) == [(text,)]
@@ -184,7 +187,7 @@ def test_query_parameters_are_escaped(store: Store, make_document) -> None:
 
 def test_datetime_parameters_mean_instants(store: Store, make_document) -> None:
     base = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
-    store.write_batch([], [make_document(f"d{i}", event_time=base + timedelta(minutes=i)) for i in range(10)])
+    store.insert_documents([make_document(f"d{i}", event_time=base + timedelta(minutes=i)) for i in range(10)])
     kolkata = timezone(timedelta(hours=5, minutes=30))
     since = (base + timedelta(minutes=7)).astimezone(kolkata)
     select = "SELECT count() FROM documents WHERE event_time >= %(since)s"
@@ -194,7 +197,8 @@ def test_datetime_parameters_mean_instants(store: Store, make_document) -> None:
 
 
 def test_drop_all_then_init_schema_gives_empty_tables(store: Store, make_document, make_score) -> None:
-    store.write_batch([make_score("d0")], [make_document("d0")])
+    store.insert_scores([make_score("d0")])
+    store.insert_documents([make_document("d0")])
     store.drop_all()
     assert table_names(store) == set()
     store.init_schema()
@@ -209,7 +213,7 @@ def test_threads_share_one_store(store: Store, make_document) -> None:
     def work(worker: int) -> None:
         try:
             for batch in range(3):
-                store.write_batch([], [make_document(f"w{worker}-{batch}-{i}") for i in range(50)])
+                store.insert_documents([make_document(f"w{worker}-{batch}-{i}") for i in range(50)])
                 store.existing_documents([f"w{worker}-{batch}-0"])
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)

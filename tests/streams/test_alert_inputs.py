@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from alerts.agent import parse_alert_inputs
 from schemas import ScoreRecord
 from schemas.alerts import ALERT_INPUTS, AlertInput
+from streams.alert_agent import parse_alert_inputs
 from streams.handler import ALERT_INPUTS_PER_MESSAGE, alert_input_messages
 
 T0 = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)

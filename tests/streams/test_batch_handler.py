@@ -33,38 +33,44 @@ class Journal:
     calls: list[str] = field(default_factory=list)
 
 
-class FakeStore:
-    def __init__(self, journal: Journal, stored: dict[str, str] | None = None):
+class Steps:
+    """Journals each step, unless it is made to fail: ``unavailable_for`` times, then for good with ``fail``."""
+
+    def __init__(self, journal: Journal) -> None:
         self.journal = journal
-        self.stored = dict(stored or {})
         self.fail: dict[str, BaseException] = {}
         self.unavailable_for: dict[str, int] = {}
-        self._next_write = "write_scores"
 
-    def _step(self, name: str) -> None:
+    def step(self, name: str) -> None:
         if self.unavailable_for.get(name, 0) > 0:
             self.unavailable_for[name] -= 1
             raise StoreUnavailable(f"{name}: connection refused")
         if name in self.fail:
-            self._next_write = "write_scores"  # the batch is abandoned; a retry starts over
             raise self.fail[name]
         self.journal.calls.append(name)
+
+
+class FakeStore(Steps):
+    def __init__(self, journal: Journal, stored: dict[str, str] | None = None):
+        super().__init__(journal)
+        self.stored = dict(stored or {})
 
     def existing(self, doc_ids: Sequence[str]) -> dict[str, str]:
         return {i: self.stored[i] for i in doc_ids if i in self.stored}
 
-    def write_batch(self, scores: Sequence[ScoreRecord], documents: Sequence[DocumentRow]) -> None:
-        # The handler writes twice per batch: the scores first, the documents (the commit marker) last.
-        self._step(self._next_write)
-        self._next_write = "write_documents" if self._next_write == "write_scores" else "write_scores"
+    def insert_scores(self, scores: Sequence[ScoreRecord]) -> None:
+        self.step("write_scores")
+
+    def insert_documents(self, documents: Sequence[DocumentRow]) -> None:
+        self.step("write_documents")
         for row in documents:
             self.stored[row.doc_id] = row.content_hash
 
     def insert_dead_letters(self, rows: Sequence[DeadLetterRow]) -> None:
-        self._step("insert_dead_letters")
+        self.step("insert_dead_letters")
 
     def redo_recent_inserts(self, doc_ids: Sequence[str]) -> int:
-        self._step("redo_recent_inserts")
+        self.step("redo_recent_inserts")
         return len(doc_ids)
 
 
