@@ -38,7 +38,8 @@ def settings(tmp_path: Path) -> Settings:
         "grafana_token": "g-token", "grafana_timeout_s": 4.5, "grafana_verify_tls": False,
         "grafana_datasource_uid": "uid", "api_host": "0.0.0.0", "api_port": 8081, "api_max_texts": 9,
         "api_max_text_chars": 99, "api_max_body_bytes": 9_999, "api_max_request_chars": 999,
-        "api_rate_limit_per_min": 19, "api_key_chars_per_min": 1_999, "api_auth_failures_per_min": 29,
+        "api_rate_limit_per_min": 19, "api_key_tokens_per_min": 1_999,
+        "api_max_anonymous_body_bytes": 8_888, "api_max_request_tokens": 777, "api_auth_failures_per_min": 29,
         "api_key_cache_s": 3.5,
     }  # fmt: skip
     return Settings(**values)  # type: ignore[arg-type]
@@ -67,7 +68,8 @@ def test_every_slice_field_comes_from_its_setting(settings: Settings, tmp_path: 
     assert settings.alerting == AlertSettings(rules_file=tmp_path / "rules.yaml", enabled=False, grafana=grafana)
     assert settings.api == ApiSettings(
         rules_file=tmp_path / "rules.yaml", host="0.0.0.0", port=8081, max_texts=9, max_text_chars=99,
-        max_body_bytes=9_999, max_request_chars=999, rate_limit_per_min=19, key_chars_per_min=1_999,
+        max_body_bytes=9_999, max_anonymous_body_bytes=8_888, max_request_chars=999, max_request_tokens=777,
+        rate_limit_per_min=19, key_tokens_per_min=1_999,
         auth_failures_per_min=29, key_cache_s=3.5, grafana=grafana, model="org/model",
     )  # fmt: skip
 
