@@ -121,5 +121,5 @@ def _limited(rows: LabelledTexts, limit: int | None) -> LabelledTexts:
 def _encode(pool: _Pool, tokenizer: Any, config: TrainConfig) -> Examples:
     normalised = [normalise(text, config.text_normaliser) or text for text in pool.texts]
     ids = tokenizer(normalised, truncation=True, max_length=config.max_length)["input_ids"]
-    labels = {t: np.array(pool.labels[t], dtype=np.int64) for t in TASKS}
+    labels: dict[str, np.ndarray] = {t: np.array(pool.labels[t], dtype=np.int64) for t in TASKS}
     return Examples(pool.texts, ids, labels, pad_id=tokenizer.pad_token_id or 0)

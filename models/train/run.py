@@ -64,7 +64,17 @@ def train(
         save_model_dir(model, tokenizer, data.classes, config, partial, {})
 
     loss = joint_loss(config, data)
-    trainer = Trainer(model, config, data.train, loss, evaluator(data), optimizer, scheduler, save_best, progress)
+    trainer = Trainer(
+        model,
+        config,
+        data.train,
+        loss,
+        evaluator(data),
+        optimizer,
+        scheduler,
+        on_best=save_best,
+        show_progress=progress,
+    )
     if resume:
         trainer.resume()
     state = trainer.run(stop_after_steps)
