@@ -92,8 +92,7 @@ class Trainer:
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
         torch.set_rng_state(payload["torch_rng"])
-        self.state = Progress(**payload["progress"])
-        state = self.state
+        self.state = state = Progress(**payload["progress"])
         log.info("resuming at epoch %d, batch %d (step %d)", state.epoch, state.next_batch, state.global_step)
         return True
 
