@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from models.bases import resolve_base_path
 from models.labels import TASKS
@@ -79,6 +80,15 @@ def train(
         trainer.resume()
     state = trainer.run(stop_after_steps)
     model.load_state_dict(trainer.best_weights(), strict=False)
+    metrics, temperatures = _final_metrics(model, data, state, config, steps_per_epoch)
+    save_model_dir(model, tokenizer, data.classes, config, metrics, temperatures)
+    return TrainResult(config.out_dir, state.best_at, metrics, time.monotonic() - started)
+
+
+def _final_metrics(
+    model: nn.Module, data: TrainData, state: Progress, config: TrainConfig, steps_per_epoch: int
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """metrics.json of a finished run (the best weights loaded), and the heads' fitted temperatures."""
     temperatures, calibration = calibrate(model, data)
     metrics = {
         "validation": validation_report(model, data, temperatures),
@@ -92,8 +102,7 @@ def train(
         "machine": machine(),
         "config": config.to_json(),
     }
-    save_model_dir(model, tokenizer, data.classes, config, metrics, temperatures)
-    return TrainResult(config.out_dir, state.best_at, metrics, time.monotonic() - started)
+    return metrics, temperatures
 
 
 def _seed_everything(seed: int) -> None:
