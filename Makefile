@@ -12,10 +12,12 @@ export TOKENIZERS_PARALLELISM := false
 
 # Where the labelled corpora live (training, evaluation, model benchmarks); see docs/models.md.
 DATA ?= ../shared/data
+# The packages mypy checks (`make typecheck`, and `make test` before the tests).
+TYPED := config finsent models streams schemas storage ingest alerts api learning
 
 help:
 	@echo "make demo       run broker + worker + store + synthetic feed (embedded, no servers)"
-	@echo "make test       install everything and run the test suite (incl. integration tests)"
+	@echo "make test       install everything, run ruff and mypy, then the test suite (incl. integration tests)"
 	@echo "make test-fast  unit tests only"
 	@echo "make lint       ruff; make typecheck: mypy"
 	@echo "make bench      model and pipeline benchmarks (print JSON; DATA=$(DATA))"
@@ -57,6 +59,7 @@ demo: install
 
 test: install system-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy $(TYPED)
 	$(BIN)/python -m pytest
 
 test-fast: install
@@ -70,7 +73,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy config finsent models streams schemas storage ingest alerts api learning
+	$(BIN)/mypy $(TYPED)
 
 clean:
 	rm -rf .finsent build *.egg-info

@@ -26,13 +26,12 @@ from models.classifier import Classifier
 from models.corpora import Corpora, EvalSet
 from models.data import read_labelled
 from models.evaluate import evaluate_file
-from models.labels import resolve_label_map
+from models.labels import TASKS, resolve_label_map
 from models.train import TrainConfig, train
 from schemas.learning import LabelTask
 from storage.learning import count_labels_since, labelled_examples, summary_of
 
 log = logging.getLogger(__name__)
-TASKS: tuple[LabelTask, ...] = ("sentiment", "topic")
 LABELS_SET = "labels_{task}"
 
 

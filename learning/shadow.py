@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from learning.registry import Registry
+from models.background import BackgroundThread
 from models.follow import Scorer
 from schemas import DocumentRow
 from schemas.documents import classifier_text
@@ -48,8 +49,7 @@ class ShadowScorer:
         self._version = ""
         self._rate = 0.0
         self._challenger: Scorer | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._background = BackgroundThread("finsent-shadow", self._run)
         self.dropped = 0
 
     def offer(self, documents: Sequence[DocumentRow]) -> None:
@@ -107,18 +107,15 @@ class ShadowScorer:
 
     def start(self) -> ShadowScorer:
         self.refresh()
-        self._thread = threading.Thread(target=self._run, name="finsent-shadow", daemon=True)
-        self._thread.start()
+        self._background.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._background.stop()
 
-    def _run(self) -> None:
+    def _run(self, stopping: threading.Event) -> None:
         checked = time.monotonic()
-        while not self._stop.is_set():
+        while not stopping.is_set():
             try:
                 documents = self._queue.get(timeout=self._poll_s)
             except queue.Empty:

@@ -17,3 +17,7 @@ class ModelConfigError(ModelError, ValueError):
 
 class EmptyTextError(ModelError, ValueError):
     """A text to classify is empty or only whitespace."""
+
+
+class TrainingStopped(ModelError):
+    """A training run cut off between checkpoints, as by a kill (the ``stop_after_steps`` hook of tests)."""

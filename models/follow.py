@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from models.background import BackgroundThread
+
 log = logging.getLogger(__name__)
 
 
@@ -76,8 +78,7 @@ class ModelFollower:
         self._load = load
         self._poll_s = poll_s
         self._failed: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._background = BackgroundThread("finsent-model-follower", self._run)
 
     def current(self) -> Scorer:
         return self._model
@@ -108,15 +109,12 @@ class ModelFollower:
         return True
 
     def start(self) -> ModelFollower:
-        self._thread = threading.Thread(target=self._run, name="finsent-model-follower", daemon=True)
-        self._thread.start()
+        self._background.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._background.stop()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._poll_s):
+    def _run(self, stopping: threading.Event) -> None:
+        while not stopping.wait(self._poll_s):
             self.check()

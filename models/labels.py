@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from models.exceptions import ModelConfigError
 
-TASKS: tuple[str, ...] = ("sentiment", "topic")
+Task = Literal["sentiment", "topic"]
+TASKS: tuple[Task, ...] = ("sentiment", "topic")
 """The classifier's two heads."""
 SENTIMENT_CLASSES: tuple[str, ...] = ("negative", "neutral", "positive")
 SENTIMENT_VALUES: Mapping[str, int] = {"negative": -1, "neutral": 0, "positive": 1}

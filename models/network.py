@@ -28,6 +28,11 @@ class MultiTaskClassifier(nn.Module):
         pooled = self.dropout(mean_pool(states, attention_mask))
         return self.topic_head(pooled), self.sentiment_head(pooled)
 
+    def logits_by_task(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each head's logits under its task's name (what training, evaluation and distillation read)."""
+        topic, sentiment = self(input_ids, attention_mask)
+        return {"topic": topic, "sentiment": sentiment}
+
     def head_state(self) -> dict[str, torch.Tensor]:
         """The head weights alone, for saving beside a LoRA adapter."""
         return {

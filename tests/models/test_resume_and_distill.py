@@ -13,8 +13,11 @@ from safetensors.torch import load_file
 
 from models import Classifier
 from models.artifact import ModelSpec
-from models.exceptions import ModelConfigError
-from models.train import MISSING, LossFunctions, TrainConfig, TrainingStopped, checkpoint_marks, load_config, train
+from models.exceptions import ModelConfigError, TrainingStopped
+from models.train import TrainConfig, load_config, train
+from models.train.examples import MISSING, Batch
+from models.train.losses import JointLoss, joint_loss
+from models.train.trainer import checkpoint_marks
 
 TEXTS = ["Acme shares plunge after weak guidance", "Globex beats estimates and raises guidance"]
 
@@ -150,13 +153,18 @@ def _loss_test_config(**overrides: Any) -> TrainConfig:
 
 def _sentiment_only_loss(
     config: TrainConfig, labels: dict[str, torch.Tensor], teacher: dict[str, torch.Tensor]
-) -> LossFunctions:
+) -> JointLoss:
     """The loss of a run distilling the sentiment head only, without class weights."""
     data = SimpleNamespace(
         train=SimpleNamespace(teacher_logits=teacher, labels={"sentiment": labels["sentiment"].numpy()}),
         classes={"sentiment": ["negative", "neutral", "positive"]},
     )
-    return LossFunctions(config, data)  # type: ignore[arg-type]
+    return joint_loss(config, data)  # type: ignore[arg-type]
+
+
+def _batch(labels: dict[str, torch.Tensor], teacher: dict[str, torch.Tensor]) -> Batch:
+    rows = len(labels["sentiment"])
+    return Batch(torch.zeros((rows, 1), dtype=torch.long), torch.ones((rows, 1), dtype=torch.long), labels, teacher)
 
 
 def _soft_loss_per_row(student: torch.Tensor, teacher: torch.Tensor, t: float) -> torch.Tensor:
@@ -178,7 +186,7 @@ def test_a_head_left_out_of_distillation_learns_from_its_true_labels_alone() -> 
     soft = _soft_loss_per_row(logits["sentiment"], teacher["sentiment"], t).sum()
     ce = {k: torch.nn.functional.cross_entropy(logits[k], labels[k], reduction="sum") for k in labels}
     expected = (0.5 * ce["sentiment"] + 0.5 * t * t * soft + ce["topic"]) / 4
-    assert torch.allclose(loss(logits, labels, teacher), expected)
+    assert torch.allclose(loss.of_logits(logits, _batch(labels, teacher)), expected)
 
 
 def test_the_soft_loss_on_texts_without_a_heads_label_is_weighted_down() -> None:
@@ -199,7 +207,7 @@ def test_the_soft_loss_on_texts_without_a_heads_label_is_weighted_down() -> None
         for k in labels
     }
     expected = (0.5 * ce["sentiment"] + 0.5 * t * t * soft + ce["topic"]) / 4
-    assert torch.allclose(loss(logits, labels, teacher), expected)
+    assert torch.allclose(loss.of_logits(logits, _batch(labels, teacher)), expected)
 
 
 def test_an_unlabelled_weight_outside_zero_to_one_is_refused() -> None:

@@ -61,7 +61,8 @@ def test_normalisers_by_name() -> None:
 def test_training_and_inference_read_an_emoji_text_alike(tiny_model_dir: Path) -> None:
     from transformers import AutoTokenizer
 
-    from models.train import TrainConfig, _encode, _Pool
+    from models.train import TrainConfig
+    from models.train.dataset import _encode, _Pool
 
     spec = ModelSpec.from_dir(tiny_model_dir)
     assert spec.text_normaliser == TrainConfig.text_normaliser == "demojize+strip-urls"

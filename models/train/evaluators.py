@@ -1,0 +1,134 @@
+"""Evaluators: callables that score a model and name the metric that says how good it is.
+
+Training is handed one (``train(..., evaluator=...)``); at every checkpoint it calls it and keeps
+the weights whose primary metric is highest. The default, ``holdout_evaluator``, is the mean
+macro-F1 of the heads on the held-out slice of the training texts. A new head adds its own
+evaluator to that mean; the loop does not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.calibration import expected_calibration_error, fit_temperature, softmax
+from models.labels import TASKS
+from models.metrics import classification_metrics
+from models.train.dataset import TrainData
+from models.train.examples import MISSING, Examples
+
+
+class Evaluator(Protocol):
+    """Scores a model: a metric dict whose ``primary_metric`` entry is higher when better (None: no score)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def primary_metric(self) -> str: ...
+
+    def __call__(self, model: nn.Module) -> dict[str, Any]: ...
+
+
+@dataclass
+class HeadEvaluator:
+    """One head's metrics on the rows of ``examples`` that carry its label (ECE included)."""
+
+    task: str
+    examples: Examples
+    classes: tuple[str, ...]
+    with_confusion: bool = False
+    temperature: float = 1.0
+    primary_metric: str = "macro_f1"
+
+    @property
+    def name(self) -> str:
+        return self.task
+
+    def __call__(self, model: nn.Module) -> dict[str, Any]:
+        logits, labels = task_logits(model, self.examples, self.task)
+        if not len(labels):
+            return {"n": 0, "accuracy": None, "macro_f1": None, "ece": None}
+        predicted = logits.argmax(axis=1)
+        classes = self.classes
+        metrics = classification_metrics([classes[i] for i in labels], [classes[i] for i in predicted], classes)
+        metrics["ece"] = expected_calibration_error(softmax(logits, self.temperature), labels)
+        if self.with_confusion:
+            from sklearn.metrics import confusion_matrix
+
+            metrics["classes"] = list(classes)
+            metrics["confusion"] = confusion_matrix(labels, predicted, labels=range(len(classes))).tolist()
+        return metrics
+
+
+@dataclass
+class MeanEvaluator:
+    """Several evaluators as one: each one's ``summary`` metrics under its name, their mean primary metric as its own.
+
+    An evaluator without a score (no labelled rows) is left out of the mean; with none scored, the score is None.
+    """
+
+    evaluators: Sequence[Evaluator]
+    name: str = "holdout"
+    primary_metric: str = "holdout_score"
+    summary: tuple[str, ...] = ("accuracy", "macro_f1")
+
+    def __call__(self, model: nn.Module) -> dict[str, Any]:
+        results = [(evaluator, evaluator(model)) for evaluator in self.evaluators]
+        scored = [result[e.primary_metric] for e, result in results if result[e.primary_metric] is not None]
+        score = round(float(np.mean(scored)), 4) if scored else None
+        summaries = {e.name: {k: result[k] for k in self.summary} for e, result in results}
+        return {self.primary_metric: score, **summaries}
+
+
+def holdout_evaluator(data: TrainData) -> MeanEvaluator:
+    """What picks the checkpoint: the heads' mean macro-F1 on the held-out slice of the training texts."""
+    return MeanEvaluator([HeadEvaluator(task, data.holdout, data.classes[task]) for task in TASKS])
+
+
+def validation_report(model: nn.Module, data: TrainData, temperatures: dict[str, float]) -> dict[str, Any]:
+    """The final figures: each head on its validation file, with confusion matrix and calibrated ECE."""
+    return {
+        task: HeadEvaluator(task, data.validation[task], data.classes[task], True, temperatures[task])(model)
+        for task in TASKS
+    }
+
+
+@torch.inference_mode()
+def task_logits(model: Any, examples: Examples, task: str, batch_size: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """Logits of one head for the rows that carry that task's label, and those labels."""
+    model.eval()
+    rows = [int(i) for i in np.flatnonzero(examples.labels[task] != MISSING)]
+    rows.sort(key=lambda i: len(examples.token_ids[i]))
+    out: list[np.ndarray] = []
+    for start in range(0, len(rows), batch_size):
+        batch = examples.batch(rows[start : start + batch_size])
+        out.append(model.logits_by_task(batch.input_ids, batch.attention_mask)[task].float().numpy())
+    n_classes = getattr(model, f"{task}_head").out_features
+    logits = np.concatenate(out) if out else np.zeros((0, n_classes), np.float32)
+    return logits, examples.labels[task][rows]
+
+
+def calibrate(model: nn.Module, data: TrainData) -> tuple[dict[str, float], dict[str, Any]]:
+    """Fit one temperature per head on the held-out slice; ECE before and after, there and on validation."""
+    temperatures: dict[str, float] = {}
+    report: dict[str, Any] = {}
+    for task in TASKS:
+        logits, labels = task_logits(model, data.holdout, task)
+        temperature = fit_temperature(logits, labels)
+        val_logits, val_labels = task_logits(model, data.validation[task], task)
+        temperatures[task] = temperature
+        report[task] = {
+            "temperature": temperature,
+            "fitted_on": f"held-out training slice ({len(labels)} texts)",
+            "holdout_ece_before": expected_calibration_error(softmax(logits), labels),
+            "holdout_ece_after": expected_calibration_error(softmax(logits, temperature), labels),
+            "validation_ece_before": expected_calibration_error(softmax(val_logits), val_labels),
+            "validation_ece_after": expected_calibration_error(softmax(val_logits, temperature), val_labels),
+        }
+    return temperatures, report
