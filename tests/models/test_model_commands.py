@@ -89,7 +89,7 @@ def test_distill_takes_the_recipe_of_its_base(
 ) -> None:  # fmt: skip
     """An mpnet student is a new teacher: the teacher's rank (its adapter must fit a shipped model), rate, epochs."""
     configs: list = []
-    monkeypatch.setattr(finsent.cli, "_run_training", lambda config, resume: configs.append(config))
+    monkeypatch.setattr(finsent.training_cli, "_run_training", lambda config, resume: configs.append(config))
     result = CliRunner().invoke(
         main, ["distill", "--teacher", str(tiny_model_dir), "--base", base, "--data-root", str(data_root),
                "--out", str(tmp_path / "student")],
@@ -108,7 +108,7 @@ def test_distill_heads_default_to_both(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     configs: list = []
-    monkeypatch.setattr(finsent.cli, "_run_training", lambda config, resume: configs.append(config))
+    monkeypatch.setattr(finsent.training_cli, "_run_training", lambda config, resume: configs.append(config))
     result = CliRunner().invoke(
         main, ["distill", "--teacher", str(tiny_model_dir), "--data-root", str(data_root), *flags,
                "--out", str(tmp_path / "student")],
