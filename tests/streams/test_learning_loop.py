@@ -78,7 +78,7 @@ def test_label_retrain_promote_switch_and_roll_back(
             answer = httpx.post(f"{url}/v1/labels", json={"doc_id": first[headline]["doc_id"], "sentiment": "positive"},
                                 headers={"Authorization": f"Bearer {key}"})  # fmt: skip
             assert answer.status_code == 200, answer.text
-    assert len(json.loads(finsent(env, "query", "labels", "--format", "json"))["labels"]) == 40
+    assert len(json.loads(finsent(env, "query", "labels", "--format", "json"))) == 40
 
     report = json.loads(finsent(env, "retrain", "--epochs", "3", "--learning-rate", "3e-3", "--batch-size", "8",
                                 "--tolerance", "0.2"))  # fmt: skip
