@@ -115,7 +115,7 @@ def test_label_retrain_promote_switch_and_roll_back(
     news(env, tmp_path, "shadowed", shadowed)
     wait_stored(env, worker, shadowed)
     while True:
-        agreement = json.loads(finsent(env, "query", "shadow", "--format", "json"))["agreement"]
+        agreement = json.loads(finsent(env, "query", "shadow", "--format", "json"))
         if agreement and agreement[0]["docs"] >= len(shadowed):
             break
         assert time.monotonic() < deadline, agreement
