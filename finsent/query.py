@@ -111,19 +111,7 @@ def plot_sentiment(
     score_axis.set_ylim(-1.05, 1.05)
     score_axis.set_ylabel("mean score (p_positive − p_negative)")
     handles: list[Any] = [line, bars]
-    for index, alert in enumerate(alerts):
-        color = {"critical": "#b00020", "warning": "#e65100"}.get(str(alert["severity"]), "#f9a825")
-        score_axis.axvline(mdates.date2num(alert["fired_at"]), color=color, linewidth=1.2, alpha=0.8)
-        score_axis.annotate(
-            f"{alert['rule_id']} ({alert['severity']})",
-            (mdates.date2num(alert["fired_at"]), 0.97 - 0.09 * (index % 4)),
-            fontsize=8,
-            color=color,
-            xytext=(-3, 0),
-            textcoords="offset points",
-            va="top",
-            ha="right",
-        )
+    _mark_alerts(score_axis, alerts)
     if alerts:
         handles.append(Line2D([], [], color="#e65100", linewidth=1.2, label="alert fired"))
     # Above the plot area, under the title, so it never hides a bar or a point.
@@ -139,3 +127,22 @@ def plot_sentiment(
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def _mark_alerts(score_axis: Any, alerts: Sequence[dict[str, Any]]) -> None:
+    """A vertical line and a label per fired alert, coloured by severity; labels staggered over four rows."""
+    import matplotlib.dates as mdates
+
+    for index, alert in enumerate(alerts):
+        color = {"critical": "#b00020", "warning": "#e65100"}.get(str(alert["severity"]), "#f9a825")
+        score_axis.axvline(mdates.date2num(alert["fired_at"]), color=color, linewidth=1.2, alpha=0.8)
+        score_axis.annotate(
+            f"{alert['rule_id']} ({alert['severity']})",
+            (mdates.date2num(alert["fired_at"]), 0.97 - 0.09 * (index % 4)),
+            fontsize=8,
+            color=color,
+            xytext=(-3, 0),
+            textcoords="offset points",
+            va="top",
+            ha="right",
+        )
