@@ -585,6 +585,14 @@ query.command(name="topics")(_activity_command("topic"))
 @click.option("--seed", type=int, default=13, show_default=True)
 @click.option("--model", default=None, help="model dir, HF id, or 'null' (default: the shipped model)")
 @click.option("--backend", default="auto", show_default=True)
+@click.option(
+    "--broker",
+    type=click.Choice(["embedded", "apache-kafka"]),
+    default="embedded",
+    show_default=True,
+    help="apache-kafka: restarts rejoin one consumer group (needs `make kafka`, or --bootstrap)",
+)
+@click.option("--bootstrap", default=None, help="with --broker apache-kafka: a running broker (HOST:PORT)")
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
 def chaos(fmt: str, **options: Any) -> None:
     """Stream DOCS documents while SIGKILLing the worker KILLS times; print lost and duplicated counts."""
@@ -695,6 +703,7 @@ def _register_subcommands() -> None:
         query_shadow,
         retrain,
     )
+    from finsent.topics_cli import topics
 
     main.add_command(alerts)
     main.add_command(api)
@@ -702,6 +711,7 @@ def _register_subcommands() -> None:
     main.add_command(label)
     main.add_command(retrain)
     main.add_command(models_group)
+    main.add_command(topics)
     query.add_command(query_labels)
     query.add_command(query_review)
     query.add_command(query_drift)

@@ -1,0 +1,90 @@
+"""What a downstream consumer of ``finsent.scores`` and ``finsent.alert-inputs`` sees after crashes.
+
+Both topics are at-least-once: a worker killed after it emitted a batch's records and before it
+stored the batch's documents emits them again when the batch is redone. A consumer makes them
+exactly-once by keeping the last record per idempotency key:
+
+- ``finsent.scores``: ``(doc_id, symbol)``, the key of the store's ``scores`` table;
+- ``finsent.alert-inputs``: ``(message key, doc_id)`` per element of a message's array.
+
+``count_output_duplicates`` reads both topics to their ends and counts, per topic, the records
+beyond one per key and the keys whose copies differ in anything but ``ingested_at`` (a copy
+must be the same fact, not a new one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+VOLATILE_FIELDS = frozenset({"ingested_at"})
+"""Fields a re-emitted record may change: when it was (re)processed, not what it says."""
+
+
+def read_topic(client_config: dict[str, Any], topic: str, timeout_s: float = 60.0) -> list[tuple[bytes | None, bytes]]:
+    """Every ``(key, value)`` on ``topic`` from the beginning to its end offsets at the time of the call."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(**client_config, enable_auto_commit=False, consumer_timeout_ms=int(timeout_s * 1000))
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        unread = {tp: end for tp, end in consumer.end_offsets(partitions).items() if end > 0}
+        records: list[tuple[bytes | None, bytes]] = []
+        for record in consumer if unread else ():
+            tp = TopicPartition(record.topic, record.partition)
+            if record.offset < unread.get(tp, 0):
+                records.append((record.key, record.value))
+            if record.offset + 1 >= unread.get(tp, 0):
+                unread.pop(tp, None)
+            if not unread:
+                break
+        if unread:
+            raise TimeoutError(f"{topic}: not read to its end within {timeout_s:.0f}s")
+        return records
+    finally:
+        consumer.close()
+
+
+def score_facts(records: Iterable[tuple[bytes | None, bytes]]) -> Iterable[tuple[tuple[str, ...], dict[str, Any]]]:
+    for _, value in records:
+        score = orjson.loads(value)
+        yield (score["doc_id"], score["symbol"]), score
+
+
+def alert_input_facts(
+    records: Iterable[tuple[bytes | None, bytes]],
+) -> Iterable[tuple[tuple[str, ...], dict[str, Any]]]:
+    for key, value in records:
+        for item in orjson.loads(value):
+            yield ((key or b"").decode(), item["doc_id"]), item
+
+
+def duplicate_counts(facts: Iterable[tuple[tuple[str, ...], dict[str, Any]]]) -> dict[str, int]:
+    """Records, distinct keys, records beyond one per key, and keys whose copies disagree."""
+    seen: dict[tuple[str, ...], dict[str, Any]] = {}
+    records = conflicting = 0
+    conflicted: set[tuple[str, ...]] = set()
+    for key, fact in facts:
+        records += 1
+        stable = {name: value for name, value in fact.items() if name not in VOLATILE_FIELDS}
+        first = seen.setdefault(key, stable)
+        if first != stable and key not in conflicted:
+            conflicted.add(key)
+            conflicting += 1
+    return {"records": records, "keys": len(seen), "duplicates": records - len(seen), "conflicting": conflicting}
+
+
+def count_output_duplicates(
+    client_config: dict[str, Any], scores_topic: str, alert_inputs_topic: str
+) -> dict[str, Any]:
+    """Duplicate counts on the scores and alert-inputs topics, and the doc ids ``finsent.scores`` carries."""
+    scores = read_topic(client_config, scores_topic)
+    return {
+        "scores": duplicate_counts(score_facts(scores)),
+        "alert_inputs": duplicate_counts(alert_input_facts(read_topic(client_config, alert_inputs_topic))),
+        "score_doc_ids": {orjson.loads(value)["doc_id"] for _, value in scores},
+    }
