@@ -66,16 +66,14 @@ def alert_input_facts(
 def duplicate_counts(facts: Iterable[tuple[tuple[str, ...], dict[str, Any]]]) -> dict[str, int]:
     """Records, distinct keys, records beyond one per key, and keys whose copies disagree."""
     seen: dict[tuple[str, ...], dict[str, Any]] = {}
-    records = conflicting = 0
     conflicted: set[tuple[str, ...]] = set()
+    records = 0
     for key, fact in facts:
         records += 1
         stable = {name: value for name, value in fact.items() if name not in VOLATILE_FIELDS}
-        first = seen.setdefault(key, stable)
-        if first != stable and key not in conflicted:
+        if seen.setdefault(key, stable) != stable:
             conflicted.add(key)
-            conflicting += 1
-    return {"records": records, "keys": len(seen), "duplicates": records - len(seen), "conflicting": conflicting}
+    return {"records": records, "keys": len(seen), "duplicates": records - len(seen), "conflicting": len(conflicted)}
 
 
 def count_output_duplicates(
