@@ -33,13 +33,15 @@ def apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKaf
         yield broker
 
 
-def create_own_topics(bootstrap: str, env: dict[str, str] | None = None) -> tuple[Settings, dict[str, str]]:
+def create_own_topics(
+    bootstrap: str, env: dict[str, str] | None = None, partitions: int = 4
+) -> tuple[Settings, dict[str, str]]:
     """Create a topic set of its own on ``bootstrap``: its Settings and the worker environment naming it."""
     topics = own_topics(f"t-{uuid.uuid4().hex[:8]}")
-    settings = Settings(kafka_bootstrap=bootstrap).model_copy(update=topics)
+    settings = Settings(kafka_bootstrap=bootstrap).model_copy(update={**topics, "topic_partitions": partitions})
     with admin_client(settings.kafka, bootstrap) as admin:
         create_topics(admin, topic_specs(settings.kafka))
-    return settings, topics_env(topics) | (env or {})
+    return settings, topics_env(topics) | {"FINSENT_TOPIC_PARTITIONS": str(partitions)} | (env or {})
 
 
 @pytest.fixture
