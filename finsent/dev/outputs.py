@@ -8,8 +8,9 @@ exactly-once by keeping the last record per idempotency key:
 - ``finsent.alert-inputs``: ``(message key, doc_id)`` per element of a message's array.
 
 ``count_output_duplicates`` reads both topics to their ends and counts, per topic, the records
-beyond one per key and the keys whose copies differ in anything but ``ingested_at`` (a copy
-must be the same fact, not a new one).
+beyond one per key and the keys whose copies describe another document (``conflicting``: must
+be 0). A copy may differ in ``ingested_at`` and, slightly, in the model's output: the batch it
+was scored in again is another batch, and the int8 model quantizes activations per batch.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import orjson
 
 VOLATILE_FIELDS = frozenset({"ingested_at"})
 """Fields a re-emitted record may change: when it was (re)processed, not what it says."""
+MODEL_FIELDS = frozenset({"sentiment", "topic", "topic_confidence", "p_negative", "p_neutral", "p_positive", "score"})
+"""What the model said: a document scored again in another batch may move a little (the int8
+model quantizes activations per batch), rarely enough to change a label."""
 
 
 def read_topic(client_config: dict[str, Any], topic: str, timeout_s: float = 60.0) -> list[tuple[bytes | None, bytes]]:
@@ -63,17 +67,36 @@ def alert_input_facts(
             yield ((key or b"").decode(), item["doc_id"]), item
 
 
-def duplicate_counts(facts: Iterable[tuple[tuple[str, ...], dict[str, Any]]]) -> dict[str, int]:
-    """Records, distinct keys, records beyond one per key, and keys whose copies disagree."""
+def duplicate_counts(facts: Iterable[tuple[tuple[str, ...], dict[str, Any]]]) -> dict[str, Any]:
+    """Records, distinct keys, records beyond one per key, keys whose copies describe another
+    document (``conflicting``: any field but the model's output and ``ingested_at`` differs),
+    copies whose labels changed, and the largest change of a model probability or score."""
     seen: dict[tuple[str, ...], dict[str, Any]] = {}
     conflicted: set[tuple[str, ...]] = set()
-    records = 0
+    records, relabelled, largest = 0, 0, 0.0
     for key, fact in facts:
         records += 1
-        stable = {name: value for name, value in fact.items() if name not in VOLATILE_FIELDS}
-        if seen.setdefault(key, stable) != stable:
+        first = seen.setdefault(key, fact)
+        if first is fact:
+            continue
+        if _identity(first) != _identity(fact):
             conflicted.add(key)
-    return {"records": records, "keys": len(seen), "duplicates": records - len(seen), "conflicting": len(conflicted)}
+        outputs = [name for name in MODEL_FIELDS if name in fact]
+        relabelled += any(first.get(name) != fact[name] for name in outputs if not isinstance(fact[name], float))
+        changes = [abs(first[name] - fact[name]) for name in outputs if isinstance(fact[name], float) and name in first]
+        largest = max([largest, *changes])
+    return {
+        "records": records,
+        "keys": len(seen),
+        "duplicates": records - len(seen),
+        "conflicting": len(conflicted),
+        "relabelled": relabelled,
+        "max_score_change": round(largest, 6),
+    }
+
+
+def _identity(fact: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in fact.items() if name not in VOLATILE_FIELDS | MODEL_FIELDS}
 
 
 def count_output_duplicates(
