@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import click
 
-from config import Settings
 from finsent.clisupport import settings_for_cli
-from streams.topics import admin_client, check_topics, create_topics, topic_specs
+from streams.topics import TopicSpec, admin_client, check_topics, create_topics, topic_specs
 
 REPLICATION = click.option(
     "--replication",
@@ -20,10 +22,14 @@ REPLICATION = click.option(
 )
 
 
-def _bootstrap(settings: Settings) -> str:
+@contextmanager
+def _configured_admin(replication: int) -> Iterator[tuple[Any, list[TopicSpec]]]:
+    """An admin client on the configured brokers, and the topics finsent expects there."""
+    settings = settings_for_cli()
     if not settings.kafka_bootstrap:
         raise click.UsageError("FINSENT_KAFKA_BOOTSTRAP is not set: point it at the Kafka cluster")
-    return settings.kafka_bootstrap
+    with admin_client(settings.kafka, settings.kafka_bootstrap) as admin:
+        yield admin, topic_specs(settings.kafka, replication)
 
 
 @click.group()
@@ -35,9 +41,7 @@ def topics() -> None:
 @REPLICATION
 def topics_create(replication: int) -> None:
     """Create the missing topics (existing ones are left as they are), then check them all; print JSON."""
-    settings = settings_for_cli()
-    specs = topic_specs(settings.kafka, replication)
-    with admin_client(settings.kafka, _bootstrap(settings)) as admin:
+    with _configured_admin(replication) as (admin, specs):
         outcome = create_topics(admin, specs)
         problems = check_topics(admin, specs)
     click.echo(json.dumps({**outcome, "problems": problems}))
@@ -48,9 +52,7 @@ def topics_create(replication: int) -> None:
 @REPLICATION
 def topics_check(replication: int) -> None:
     """Report how the topics differ from what finsent expects; exit 1 if they do."""
-    settings = settings_for_cli()
-    specs = topic_specs(settings.kafka, replication)
-    with admin_client(settings.kafka, _bootstrap(settings)) as admin:
+    with _configured_admin(replication) as (admin, specs):
         problems = check_topics(admin, specs)
     click.echo(json.dumps({"topics": [s.name for s in specs], "problems": problems}))
     sys.exit(1 if problems else 0)

@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from finsent.dev.broker import die_with_parent, free_port
+from finsent.dev.broker import die_with_parent, free_port, stop_process
 from streams.exceptions import BrokerError
 from streams.watchdog import reachable
 
@@ -181,15 +180,8 @@ class ApacheKafkaBroker:
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """SIGTERM (a controlled shutdown that flushes the log), SIGKILL after ``timeout_s``."""
-        if self._process is None:
-            return
-        if self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
-            try:
-                self._process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        if self._process is not None:
+            stop_process(self._process, timeout_s)
         self._process = None
 
     def alive(self) -> bool:

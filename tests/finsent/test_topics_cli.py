@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from config import Settings
 from finsent.cli import main
 from finsent.dev.apache_kafka import ApacheKafkaBroker, ScramUser, own_topics, topics_env
-from tests.kafka.broker import require_apache_kafka
-from tests.streams.feed import AUTHOR_KEY, send_feed, start_worker
+from tests.kafka.broker import kafka_worker_env, require_apache_kafka
+from tests.streams.feed import send_feed, start_worker
 from tests.streams.test_worker_integration import chdb_url, stored_counts, wait_for
 
 
@@ -74,10 +74,8 @@ def test_scram_credentials_create_topics_and_carry_a_worker(
         monkeypatch.setenv("FINSENT_KAFKA_SASL_PASSWORD", user.password)
         created = CliRunner().invoke(main, ["topics", "create"])
         assert created.exit_code == 0 and json.loads(created.output)["created"] == list(topics.values())
-        env |= {"FINSENT_KAFKA_SASL_PASSWORD": user.password, "FINSENT_DATA_DIR": str(tmp_path / "data"),
-                "FINSENT_MODEL": str(tiny_model_dir), "FINSENT_MODEL_BACKEND": "onnx-int8",
-                "FINSENT_CONSUMER_GROUP": "scram", "FINSENT_KAFKA_SESSION_TIMEOUT_S": "6",
-                "FINSENT_AUTHOR_HASH_KEY": AUTHOR_KEY}  # fmt: skip
+        env = kafka_worker_env(broker.bootstrap, tmp_path / "data", tiny_model_dir, "scram", **env)
+        env["FINSENT_KAFKA_SASL_PASSWORD"] = user.password
         worker = start_worker(env, tmp_path / "worker.log")
         feed = send_feed(broker.bootstrap, docs=100, bad_ratio=0.0, seed=505, settings=Settings())
         wait_for([worker], "stored_documents", len(feed.valid_ids))

@@ -44,22 +44,16 @@ def create_own_topics(
     return settings, topics_env(topics) | {"FINSENT_TOPIC_PARTITIONS": str(partitions)} | (env or {})
 
 
-@pytest.fixture
-def kafka_worker_env(
-    apache_kafka: ApacheKafkaBroker, tiny_model_dir: Path, tmp_path: Path
-) -> tuple[Settings, dict[str, str]]:
-    """Settings and a worker environment on the session broker: its own topics, group and chdb store."""
-    return create_own_topics(
-        apache_kafka.bootstrap,
-        {
-            "FINSENT_KAFKA_BOOTSTRAP": apache_kafka.bootstrap,
-            "FINSENT_DATA_DIR": str(tmp_path / "data"),
-            "FINSENT_MODEL": str(tiny_model_dir),
-            "FINSENT_MODEL_BACKEND": "onnx-int8",
-            "FINSENT_CONSUMER_GROUP": f"test-{uuid.uuid4().hex[:8]}",
-            "FINSENT_KAFKA_SESSION_TIMEOUT_S": "6",
-            "FINSENT_BATCH_MAX_WAIT_S": "0.2",
-            "FINSENT_BATCH_MAX_SIZE": "64",
-            "FINSENT_AUTHOR_HASH_KEY": AUTHOR_KEY,
-        },
-    )
+def kafka_worker_env(bootstrap: str, data_dir: Path, model_dir: Path, group: str, **extra: str) -> dict[str, str]:
+    """A worker's environment on an Apache Kafka test broker: its own store, the tiny model, short timeouts."""
+    return {
+        "FINSENT_KAFKA_BOOTSTRAP": bootstrap,
+        "FINSENT_DATA_DIR": str(data_dir),
+        "FINSENT_MODEL": str(model_dir),
+        "FINSENT_MODEL_BACKEND": "onnx-int8",
+        "FINSENT_CONSUMER_GROUP": group,
+        "FINSENT_KAFKA_SESSION_TIMEOUT_S": "6",
+        "FINSENT_BATCH_MAX_SIZE": "32",
+        "FINSENT_AUTHOR_HASH_KEY": AUTHOR_KEY,
+        **extra,
+    }

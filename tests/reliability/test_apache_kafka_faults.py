@@ -11,8 +11,8 @@ from finsent.dev.apache_kafka import ApacheKafkaBroker
 from storage import open_store
 from storage.queries import rollup_document_count
 from streams.watchdog import EXIT_BROKER_GONE
-from tests.kafka.broker import create_own_topics, require_apache_kafka
-from tests.streams.feed import AUTHOR_KEY, send_feed, start_worker
+from tests.kafka.broker import create_own_topics, kafka_worker_env, require_apache_kafka
+from tests.streams.feed import send_feed, start_worker
 from tests.streams.test_worker_integration import chdb_url, stored_counts, wait_for
 
 pytestmark = pytest.mark.integration
@@ -24,13 +24,9 @@ def test_broker_restart_mid_stream_loses_nothing_then_a_lasting_outage_exits_75(
 ) -> None:
     require_apache_kafka()
     with ApacheKafkaBroker(work_dir=tmp_path / "kafka") as broker:
-        settings, env = create_own_topics(broker.bootstrap, {
-            "FINSENT_KAFKA_BOOTSTRAP": broker.bootstrap, "FINSENT_DATA_DIR": str(tmp_path / "data"),
-            "FINSENT_MODEL": str(tiny_model_dir), "FINSENT_MODEL_BACKEND": "onnx-int8",
-            "FINSENT_CONSUMER_GROUP": "restart", "FINSENT_KAFKA_SESSION_TIMEOUT_S": "6",
-            "FINSENT_BATCH_MAX_SIZE": "32", "FINSENT_AUTHOR_HASH_KEY": AUTHOR_KEY,
-            "FINSENT_KAFKA_UNAVAILABLE_EXIT_S": str(GIVE_UP_S),
-        })  # fmt: skip
+        env = kafka_worker_env(broker.bootstrap, tmp_path / "data", tiny_model_dir, "restart",
+                               FINSENT_KAFKA_UNAVAILABLE_EXIT_S=str(GIVE_UP_S))  # fmt: skip
+        settings, env = create_own_topics(broker.bootstrap, env)
         worker = start_worker(env, tmp_path / "worker.log")
         before = send_feed(broker.bootstrap, docs=1_500, bad_ratio=0.05, seed=606, settings=settings)
         wait_for([worker], "stored_documents", 150)

@@ -16,8 +16,8 @@ import pytest
 from finsent.dev.apache_kafka import ApacheKafkaBroker
 from finsent.dev.process import WorkerProcess
 from storage import open_store
-from tests.kafka.broker import create_own_topics
-from tests.streams.feed import AUTHOR_KEY, Feed, send_feed, start_worker
+from tests.kafka.broker import create_own_topics, kafka_worker_env
+from tests.streams.feed import Feed, send_feed, start_worker
 from tests.streams.test_worker_integration import stored_counts, wait_for
 
 pytestmark = pytest.mark.integration
@@ -44,12 +44,9 @@ def wait_until_owned(workers: list[WorkerProcess]) -> float:
 def test_kill_add_kill_loses_nothing_and_leaves_no_idle_owner(
     apache_kafka: ApacheKafkaBroker, tiny_model_dir: Path, tmp_path: Path, clickhouse_url: str
 ) -> None:
-    settings, env = create_own_topics(apache_kafka.bootstrap, {
-        "FINSENT_KAFKA_BOOTSTRAP": apache_kafka.bootstrap, "FINSENT_DATA_DIR": str(tmp_path / "data"),
-        "FINSENT_STORE_URL": clickhouse_url, "FINSENT_MODEL": str(tiny_model_dir),
-        "FINSENT_MODEL_BACKEND": "onnx-int8", "FINSENT_CONSUMER_GROUP": "rebalance",
-        "FINSENT_KAFKA_SESSION_TIMEOUT_S": "6", "FINSENT_BATCH_MAX_SIZE": "32", "FINSENT_AUTHOR_HASH_KEY": AUTHOR_KEY,
-    }, partitions=TOPIC_PARTITIONS)  # fmt: skip
+    env = kafka_worker_env(apache_kafka.bootstrap, tmp_path / "data", tiny_model_dir, "rebalance",
+                           FINSENT_STORE_URL=clickhouse_url)  # fmt: skip
+    settings, env = create_own_topics(apache_kafka.bootstrap, env, partitions=TOPIC_PARTITIONS)
     with open_store(clickhouse_url) as store:
         store.init_schema()
     workers = [start_worker(env, tmp_path / f"worker-{n}.log") for n in range(3)]
