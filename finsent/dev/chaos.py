@@ -150,7 +150,8 @@ def _open_broker(options: ChaosOptions, stack: contextlib.ExitStack, run_id: str
     stack.callback(delete_topics, admin, names)
     if version is None:  # a running broker: its version as kafka-python infers it from the API versions
         node = admin.describe_cluster()["brokers"][0]["broker_id"]
-        version = ".".join(map(str, admin.get_broker_version_data(node).broker_version)) + " (inferred)"
+        inferred = ".".join(map(str, admin.get_broker_version_data(node).broker_version))
+        version = f"{inferred} or later (from its API versions)"
     return ChaosBroker("apache-kafka", version, settings, same_group=True, topics=topics, admin=admin)
 
 
