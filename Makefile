@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install system-deps demo test test-fast lint typecheck bench clean help
+.PHONY: install system-deps kafka demo test test-fast lint typecheck bench clean help
 
 # Where the labelled corpora live (training, evaluation, model benchmarks); see docs/models.md.
 DATA ?= ../shared/data
@@ -19,6 +19,7 @@ help:
 	@echo "make demo       run broker + worker + store + synthetic feed (embedded, no servers)"
 	@echo "make test       install everything, run ruff and mypy, then the test suite (incl. integration tests)"
 	@echo "make test-fast  unit tests only"
+	@echo "make kafka      fetch Apache Kafka's jars (Maven) for the tests and finsent chaos --broker apache-kafka"
 	@echo "make lint       ruff; make typecheck: mypy"
 	@echo "make bench      model and pipeline benchmarks (print JSON; DATA=$(DATA))"
 
@@ -54,10 +55,29 @@ system-deps:
 		else echo "docker-compose missing and apt unusable: the compose test will skip"; fi; \
 	fi
 
+# Apache Kafka's jars (Maven Central) for the tests that need a real broker and for
+# `finsent chaos --broker apache-kafka`; fetched once, in the folder finsent/dev/apache_kafka.py
+# reads. Without java or mvn, or offline, those tests skip with a reason and the rest still run.
+KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' tests/kafka/pom.xml)
+export FINSENT_KAFKA_JARS ?= $(HOME)/.cache/finsent/kafka-$(KAFKA_VERSION)
+
+kafka:
+	@if [ -f "$(FINSENT_KAFKA_JARS)/kafka_2.13-$(KAFKA_VERSION).jar" ]; then :; \
+	elif ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then \
+		echo "java or mvn missing: the Apache Kafka tests will skip"; \
+	else \
+		echo "fetching Apache Kafka $(KAFKA_VERSION) and its dependencies into $(FINSENT_KAFKA_JARS)"; \
+		rm -rf "$(FINSENT_KAFKA_JARS).partial"; \
+		if mvn -q -B -Dstyle.color=never -f tests/kafka/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+			-DoutputDirectory="$(FINSENT_KAFKA_JARS).partial"; then \
+			rm -rf "$(FINSENT_KAFKA_JARS)" && mv "$(FINSENT_KAFKA_JARS).partial" "$(FINSENT_KAFKA_JARS)"; \
+		else echo "fetching Apache Kafka failed: the Apache Kafka tests will skip"; fi; \
+	fi
+
 demo: install
 	$(BIN)/finsent demo
 
-test: install system-deps
+test: install system-deps kafka
 	$(BIN)/ruff check .
 	$(BIN)/mypy $(TYPED)
 	$(BIN)/python -m pytest

@@ -82,13 +82,23 @@ def schemas_export(out_dir: Path) -> None:
 
 
 def _register_subcommands() -> None:
-    from finsent import alerts_cli, api_cli, bench_cli, feed_cli, learning_cli, query_cli, service_cli, training_cli
+    from finsent import (
+        alerts_cli,
+        api_cli,
+        bench_cli,
+        feed_cli,
+        learning_cli,
+        query_cli,
+        service_cli,
+        topics_cli,
+        training_cli,
+    )
 
     commands = [
         service_cli.demo, service_cli.worker, service_cli.chaos, feed_cli.replay, feed_cli.generate,
         training_cli.train, training_cli.distill, training_cli.ship, training_cli.evaluate,
         query_cli.query, bench_cli.bench, alerts_cli.alerts, api_cli.api, api_cli.api_key,
-        learning_cli.label, learning_cli.retrain, learning_cli.models_group,
+        learning_cli.label, learning_cli.retrain, learning_cli.models_group, topics_cli.topics,
     ]  # fmt: skip
     for command in commands:
         main.add_command(command)

@@ -69,6 +69,14 @@ def worker() -> None:
 @click.option("--seed", type=int, default=13, show_default=True)
 @click.option("--model", default=None, help="model dir, HF id, or 'null' (default: the shipped model)")
 @click.option("--backend", default="auto", show_default=True)
+@click.option(
+    "--broker",
+    type=click.Choice(["embedded", "apache-kafka"]),
+    default="embedded",
+    show_default=True,
+    help="apache-kafka: restarts rejoin one consumer group (needs `make kafka`, or --bootstrap)",
+)
+@click.option("--bootstrap", default=None, help="with --broker apache-kafka: a running broker (HOST:PORT)")
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
 def chaos(fmt: str, **options: Any) -> None:
     """Stream DOCS documents while SIGKILLing the worker KILLS times; print lost and duplicated counts."""

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-# clickhouse_server / clickhouse_url / closed_port for every test folder.
-pytest_plugins = ["tests.storage.clickhouse_server"]
+# clickhouse_server / clickhouse_url / closed_port, and apache_kafka / kafka_worker_env, for every test folder.
+pytest_plugins = ["tests.storage.clickhouse_server", "tests.kafka.broker"]
 
 SENTIMENT_ROWS = [
     ("{} shares plunge after weak guidance", 0),

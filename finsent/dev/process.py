@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from finsent.dev.broker import die_with_parent, free_port
+from finsent.dev.broker import die_with_parent, free_port, stop_process
 from streams.exceptions import StreamError
 
 
@@ -133,16 +132,7 @@ class WorkerProcess:
 
     def stop(self, timeout_s: float = 30.0) -> int | None:
         """SIGTERM (graceful: Faust commits acked offsets), then SIGKILL after the timeout."""
-        if self._process is None:
-            return None
-        if self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
-            try:
-                self._process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        return self._process.returncode
+        return stop_process(self._process, timeout_s) if self._process is not None else None
 
     def kill(self) -> None:
         """SIGKILL, as a crash would."""

@@ -152,8 +152,18 @@ def _secret_values(node: Any, key: str = "") -> Iterator[tuple[str, Any]]:
         yield key, node
 
 
-def test_the_topic_job_creates_every_topic_the_service_uses() -> None:
-    [creator] = [s for s in services().values() if "TOPICS" in s.get("environment", {})]
-    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
-    used = {getattr(defaults, name) for name in Settings.model_fields if name.endswith("_topic")}
-    assert set(creator["environment"]["TOPICS"].split()) == used
+def test_the_topic_job_creates_the_configured_topics_before_any_worker_starts() -> None:
+    init = services()["kafka-init"]
+    assert init["command"] == ["finsent", "topics", "create"] and init["restart"] == "no"
+    assert init["environment"]["FINSENT_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert services()["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    for name in ("worker", "worker-gpu"):
+        assert services()[name]["depends_on"]["kafka-init"]["condition"] == "service_completed_successfully"
+
+
+def test_the_kafka_image_is_the_version_the_tests_run() -> None:
+    from finsent.dev.apache_kafka import KAFKA_VERSION
+
+    pom = (ROOT / "tests/kafka/pom.xml").read_text()
+    assert f"<kafka.version>{KAFKA_VERSION}</kafka.version>" in pom
+    assert services()["kafka"]["image"] == f"apache/kafka:{KAFKA_VERSION}"

@@ -25,14 +25,17 @@ class Feed:
     valid_ids: list[str] = field(default_factory=list)
 
 
-def send_feed(bootstrap: str, docs: int, bad_ratio: float, seed: int, rate: float | None = None) -> Feed:
+def send_feed(
+    bootstrap: str, docs: int, bad_ratio: float, seed: int, rate: float | None = None, settings: Settings | None = None
+) -> Feed:
+    """Send a generated feed to ``bootstrap`` (to ``settings``' input topics, else the default ones)."""
     config = FeedConfig(seed=seed, bad_ratio=bad_ratio, start=datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     messages = list(FeedGenerator(config).messages(docs))
     valid_ids = []
     for message in messages:
         with contextlib.suppress(InvalidMessage):
             valid_ids.append(parse_document(message.value, message.kind, AUTHOR_KEY.encode()).doc_id)
-    settings = Settings()
+    settings = settings or Settings()
     stats = produce(
         messages,
         kafka_client_config(settings.kafka, bootstrap),
