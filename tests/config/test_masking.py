@@ -12,6 +12,7 @@ from config.masking import MASK, is_secret_name, mask_url
     ("text", "masked"),
     [
         ("https://admin:pw@grafana:3000/x?page=2", f"https://{MASK}@grafana:3000/x?page=2"),
+        ("https://token@h", f"https://{MASK}@h"),
         ("clickhouse://u:p@ss@db:9000/finsent", f"clickhouse://{MASK}@db:9000/finsent"),
         ("https://h/api?password=hunter2", f"https://h/api?password={MASK}"),
         ("https://h/?user=bob&token=t0k&page=2", f"https://h/?user=bob&token={MASK}&page=2"),

@@ -59,22 +59,6 @@ def test_config_command_masks_credentials_in_every_url(monkeypatch: pytest.Monke
     assert "https://**********@grafana.example.com/" in result.output
 
 
-@pytest.mark.parametrize(
-    ("text", "masked"),
-    [
-        ("https://u:p@h:3000/x?y=1", "https://**********@h:3000/x?y=1"),
-        ("https://token@h", "https://**********@h"),
-        ("https://h/path", "https://h/path"),
-        ("not a url", "not a url"),
-        ("mailto:someone@example.com", "mailto:someone@example.com"),
-    ],
-)
-def test_mask_url(text: str, masked: str) -> None:
-    from config.settings import mask_url
-
-    assert mask_url(text) == masked
-
-
 def test_kafka_sasl_ssl_settings_reach_both_clients(tmp_path: Path) -> None:
     settings = Settings(
         kafka_security_protocol="SASL_SSL",
