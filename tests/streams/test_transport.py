@@ -1,4 +1,5 @@
-"""The worker's Kafka consumer fetches with FINSENT_KAFKA_FETCH_MAX_WAIT_MS, not Faust's fixed 1,500 ms."""
+"""The worker's Kafka consumer fetches with FINSENT_KAFKA_FETCH_MAX_WAIT_MS, not Faust's fixed 1,500 ms, and
+seeks a partition without a committed offset to its start after a rebalance."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 
 import faust
 
-from streams.transport import FetchWaitConsumerThread, use_fetch_max_wait
+from streams.transport import FetchWaitConsumerThread, seek_to_committed_or_reset, use_fetch_max_wait
 
 
 def created_consumer_wait(app: faust.App) -> int:
@@ -32,3 +33,33 @@ def test_faust_alone_would_wait_1500_ms() -> None:
     # If Faust ever makes this configurable or changes it, streams.transport can go.
     app = faust.App("fetch-wait-default", broker="kafka://127.0.0.1:9", web_enabled=False)
     assert created_consumer_wait(app) == 1500
+
+
+class RecordingConsumer:
+    """Answers ``seek_to_committed`` like aiokafka and records which partitions went to their start."""
+
+    def __init__(self, committed: dict[str, int | None]):
+        self.committed = committed
+        self.to_start: list[str] = []
+
+    async def seek_to_committed(self) -> dict[str, int | None]:
+        return dict(self.committed)
+
+    async def seek_to_beginning(self, *partitions: str) -> bool:
+        self.to_start.extend(partitions)
+        return True
+
+
+def test_a_partition_without_a_committed_offset_goes_back_to_its_start() -> None:
+    # aiokafka leaves such a partition at its fetch position, past the records Faust dropped
+    # during a rebalance: they were never processed and the next commit skipped them.
+    consumer = RecordingConsumer({"news/0": 17, "news/1": None, "social/0": 0})
+    committed = asyncio.run(seek_to_committed_or_reset(consumer, "earliest"))  # type: ignore[arg-type]
+    assert consumer.to_start == ["news/1", "social/0"]
+    assert committed == {"news/0": 17, "news/1": None, "social/0": 0}
+
+
+def test_only_earliest_sends_uncommitted_partitions_to_their_start() -> None:
+    consumer = RecordingConsumer({"news/1": None})
+    asyncio.run(seek_to_committed_or_reset(consumer, "latest"))  # type: ignore[arg-type]
+    assert consumer.to_start == []
