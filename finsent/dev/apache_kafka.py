@@ -107,6 +107,15 @@ class BrokerPorts:
     controller: int = field(default_factory=free_port)
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id; never one starting with "-", which the storage tool reads as an option
+    (Kafka's own ``Uuid.randomUuid`` skips those too)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class ApacheKafkaBroker:
     """Start, stop and restart one KRaft broker+controller on loopback; use as a context manager.
 
@@ -227,7 +236,7 @@ class ApacheKafkaBroker:
             LOG4J_CONFIG.format(log_file=self.log_file, level=self.log_level)
         )
         self._properties_file.write_text("".join(f"{k}={v}\n" for k, v in self._properties().items()))
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = new_cluster_id()
         command = ["java", *self._jvm_options(), "-cp", self._classpath(), "kafka.tools.StorageTool", "format"]
         command += ["--cluster-id", cluster_id, "--config", str(self._properties_file)]
         if self.scram_user is not None:
