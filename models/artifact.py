@@ -54,7 +54,9 @@ class ModelSpec:
     text_normaliser: str | None = None
     """Applied to every text before tokenising, in training and inference alike (models.text)."""
     temperatures: dict[str, float] = field(default_factory=dict)
-    """Per head (``sentiment``, ``topic``): logits are divided by it before the softmax."""
+    """Per head (``sentiment``, ``topic``, ``entity``): logits are divided by it before the softmax."""
+    entity_head: bool = False
+    """Whether the model scores the sentiment toward each mention (``models.network.EntityHead``)."""
     format: int = 1
 
     def to_json(self) -> str:
@@ -124,7 +126,7 @@ def load_torch_model(directory: Path, spec: ModelSpec) -> MultiTaskClassifier:
         encoder = AutoModel.from_pretrained(str(directory / "encoder"))
     else:
         raise ModelConfigError(f"unknown fine-tune method {spec.finetune!r} in {directory}")
-    model = MultiTaskClassifier(encoder, len(spec.topics), len(spec.sentiments))
+    model = MultiTaskClassifier(encoder, len(spec.topics), len(spec.sentiments), entity_head=spec.entity_head)
     model.load_head_state(load_file(str(directory / HEADS_FILE)))
     return model.eval()
 

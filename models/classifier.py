@@ -8,6 +8,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -44,6 +45,29 @@ class Prediction:
     p_positive: float
     score: float
     model_version: str
+
+
+EntitySource = Literal["mention", "document"]
+"""Where an entity's sentiment comes from: the entity head read the mention, or the document's is copied."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntityPrediction:
+    """Sentiment toward one mention (the ``[start, end)`` characters of its text)."""
+
+    start: int
+    end: int
+    sentiment: int
+    sentiment_label: str
+    p_negative: float
+    p_neutral: float
+    p_positive: float
+    score: float
+    source: EntitySource
+
+
+EntityItem = tuple[str, Sequence[tuple[int, int]]]
+"""A text and the character spans of its mentions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +221,21 @@ class Classifier:
         topic_probs, sentiment_probs = self.predict_probabilities(texts)
         return [self._prediction(t, s) for t, s in zip(topic_probs, sentiment_probs, strict=True)]
 
+    def predict_entities(self, items: Sequence[EntityItem]) -> list[list[EntityPrediction]]:
+        """Per item, the sentiment toward each of its spans, in span order."""
+        return [entities for _, entities in self.predict_with_entities(items)]
+
+    def predict_with_entities(self, items: Sequence[EntityItem]) -> list[tuple[Prediction, list[EntityPrediction]]]:
+        """Per item its document prediction and the sentiment toward each span, from one pass.
+
+        A model without an entity head gives every span the document's sentiment (``source`` says so).
+        """
+        predictions = self.predict([text for text, _ in items])
+        return [
+            (doc, [copied_entity(doc, start, end) for start, end in spans])
+            for doc, (_, spans) in zip(predictions, items, strict=True)
+        ]
+
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text costs to score: its capped windows' tokens, special tokens included.
 
@@ -261,6 +300,14 @@ class Classifier:
             score=p_pos - p_neg,
             model_version=self.model_version,
         )
+
+
+def copied_entity(doc: Prediction, start: int, end: int) -> EntityPrediction:
+    """The document's sentiment given to a span it has no reading of its own for."""
+    return EntityPrediction(
+        start, end, doc.sentiment, doc.sentiment_label, doc.p_negative, doc.p_neutral, doc.p_positive, doc.score,
+        "document",
+    )  # fmt: skip
 
 
 def optimal_cuts(lengths: Sequence[int], max_batch: int, token_budget: int, call_cost: int) -> list[int]:

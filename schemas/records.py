@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.documents import SCHEMA_VERSION
 
@@ -37,6 +37,20 @@ class ScoreRecord(BaseModel):
     doc_first: bool = Field(
         True, description="on Kafka only: true on exactly one of a document's records (per-document aggregates)"
     )
+    symbol_sentiment: Literal[-1, 0, 1] = Field(description="the text's sentiment toward this symbol")
+    symbol_score: float = Field(ge=-1, le=1, description="p_positive - p_negative toward this symbol")
+    symbol_source: Literal["mention", "document"] = Field(
+        "document", description="mention: read from the symbol's mentions; document: the document's, copied"
+    )
+    relevance: int = Field(100, ge=0, le=100, description="how much the document is about this symbol")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _document_values_by_default(cls, data: Any) -> Any:
+        """Records written before per-symbol sentiment carry the document's values for their symbol."""
+        if isinstance(data, dict):
+            data = {"symbol_sentiment": data.get("sentiment"), "symbol_score": data.get("score"), **data}
+        return data
 
 
 KAFKA_ONLY_FIELDS = frozenset({"schema_version", "headline", "doc_first"})

@@ -32,6 +32,13 @@ _RECENT_TOKENS_SQL = (
 _TOKEN_ROWS_SQL = "SELECT {columns} FROM documents FINAL WHERE insert_token = %(token)s"
 _TOKEN = re.compile(r"^[0-9a-f]{1,64}$")
 DEDUP_WINDOW = 100_000
+SCORES_PER_SYMBOL_COLUMNS = (
+    ("symbol_sentiment", "Int8 DEFAULT sentiment"),
+    ("symbol_score", "Float32 DEFAULT score"),
+    ("symbol_source", "Enum8('document' = 1, 'mention' = 2) DEFAULT 'document'"),
+    ("relevance", "UInt8 DEFAULT 100"),
+)
+"""Per-symbol columns of ``scores`` added after it first shipped; a row from before reads the document's values."""
 """Insert tokens each deduplicating table remembers: a replayed insert older than this many inserts
 is no longer recognised, so replays are limited to ``REDO_WITHIN_S``."""
 REDO_WITHIN_S = 600
@@ -88,6 +95,7 @@ class Store(abc.ABC):
                 self._command(statement)
             if self._column_type("documents", "insert_token") is None:
                 self._command("ALTER TABLE documents ADD COLUMN insert_token String DEFAULT ''")
+            self._add_missing_columns("scores", SCORES_PER_SYMBOL_COLUMNS)
             # Alerts tables from before ``not_configured`` existed get the value (a metadata-only change).
             if "not_configured" not in str(self._column_type("alerts", "delivery_state")):
                 self._command(f"ALTER TABLE alerts MODIFY COLUMN delivery_state {DELIVERY_STATE_TYPE}")
@@ -95,6 +103,12 @@ class Store(abc.ABC):
                 window = f"non_replicated_deduplication_window = {DEDUP_WINDOW}"
                 for table in ["documents", *rollup_tables()]:
                     self._command(f"ALTER TABLE {table} MODIFY SETTING {window}")
+
+    def _add_missing_columns(self, table: str, columns: tuple[tuple[str, str], ...]) -> None:
+        """Add each ``(name, type and default)`` missing from ``table``: old rows read the default."""
+        for name, definition in columns:
+            if self._column_type(table, name) is None:
+                self._command(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
 
     def _column_type(self, table: str, column: str) -> str | None:
         """The type of ``table.column`` in this store's database, or None if there is no such column."""

@@ -50,7 +50,11 @@ CREATE TABLE IF NOT EXISTS scores
     p_positive Float32,
     score Float32,
     model_version String,
-    ingested_at DateTime('UTC')
+    ingested_at DateTime('UTC'),
+    symbol_sentiment Int8 DEFAULT sentiment,
+    symbol_score Float32 DEFAULT score,
+    symbol_source Enum8('document' = 1, 'mention' = 2) DEFAULT 'document',
+    relevance UInt8 DEFAULT 100
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(event_time)
