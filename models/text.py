@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import emoji
 
@@ -107,3 +107,62 @@ def in_holdout(text: str, fraction: float) -> bool:
         return False
     bucket = int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
     return bucket % 10_000 < fraction * 10_000
+
+
+_START_MARK, _END_MARK = 0xE000, 0xF000
+"""Private-use code points marking span boundaries while a text is normalised (no normaliser touches them)."""
+MAX_MARKED_SPANS = 0x1000
+
+
+def normalise_with_spans(
+    text: str, spans: Sequence[tuple[int, int]], normaliser: str | None
+) -> tuple[str, list[tuple[int, int] | None]]:
+    """Normalise ``text`` and carry the character spans of its mentions into the normalised text.
+
+    Each span's ends are marked with private-use characters, the marked text is normalised once,
+    and the marks' positions become the new spans; so a mention covers the normalised form of
+    exactly its characters, and the text is the one ``normalise`` gives. A span the normaliser
+    removed (inside a link) is None. Training and inference both call this, so a model pools the
+    same tokens for a mention in either. At most ``MAX_MARKED_SPANS`` spans.
+    """
+    if len(spans) > MAX_MARKED_SPANS:
+        raise ValueError(f"at most {MAX_MARKED_SPANS} spans a text, not {len(spans)}")
+    if normaliser is None or not spans:
+        return normalise(text, normaliser), [(start, end) for start, end in spans]
+    marks: dict[int, list[str]] = {}
+    for index, (start, end) in enumerate(_trimmed(text, span) for span in spans):
+        marks.setdefault(start, []).append(chr(_START_MARK + index))
+        marks.setdefault(end, []).insert(0, chr(_END_MARK + index))
+    marked = "".join("".join(marks.get(i, ())) + (text[i] if i < len(text) else "") for i in range(len(text) + 1))
+    normalised = normalise(marked, normaliser)
+    found: dict[int, int] = {}
+    plain: list[str] = []
+    for char in normalised:
+        code = ord(char)
+        if _START_MARK <= code < _START_MARK + MAX_MARKED_SPANS or _END_MARK <= code < _END_MARK + MAX_MARKED_SPANS:
+            found[code] = len(plain)
+        else:
+            plain.append(char)
+    out = SPACES.sub(" ", "".join(plain)).strip() if len(plain) != len(normalised) else "".join(plain)
+    return out, [_span_found(found, index, "".join(plain), out) for index in range(len(spans))]
+
+
+def _trimmed(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """The span clipped to the text and without whitespace at its ends (marks never sit between spaces)."""
+    start, end = max(0, min(span[0], len(text))), max(0, min(span[1], len(text)))
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _span_found(found: dict[int, int], index: int, plain: str, out: str) -> tuple[int, int] | None:
+    start, end = found.get(_START_MARK + index), found.get(_END_MARK + index)
+    if start is None or end is None or start >= end:
+        return None
+    if plain == out:
+        return start, end
+    # Removing marks left doubled spaces that normalising collapses: shift by the spaces dropped before.
+    shift = len(plain[:start]) - len(SPACES.sub(" ", plain[:start]).lstrip())
+    return start - shift, end - shift
