@@ -89,6 +89,14 @@ class DocumentRow(BaseModel):
         pattern=r"^[0-9a-f]{0,64}$",
         description="the id of the insert that stored this row; replayed after a crash to complete the rollups",
     )
+    symbol_sentiments: list[int] = Field(
+        default_factory=list, description="per symbol (same order as ``symbols``) the text's sentiment toward it"
+    )
+    symbol_scores: list[float] = Field(default_factory=list, description="per symbol, p_positive - p_negative")
+    symbol_sources: list[Literal["mention", "document"]] = Field(
+        default_factory=list, description="per symbol: read from its mentions, or the document's copied"
+    )
+    relevances: list[int] = Field(default_factory=list, description="per symbol, 0-100")
 
 
 DEAD_LETTER_RAW_BYTES = 64 * 1024

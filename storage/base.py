@@ -39,6 +39,13 @@ SCORES_PER_SYMBOL_COLUMNS = (
     ("relevance", "UInt8 DEFAULT 100"),
 )
 """Per-symbol columns of ``scores`` added after it first shipped; a row from before reads the document's values."""
+DOCUMENTS_PER_SYMBOL_COLUMNS = (
+    ("symbol_sentiments", "Array(Int8) DEFAULT []"),
+    ("symbol_scores", "Array(Float32) DEFAULT []"),
+    ("symbol_sources", "Array(Enum8('document' = 1, 'mention' = 2)) DEFAULT []"),
+    ("relevances", "Array(UInt8) DEFAULT []"),
+)
+"""Per-symbol arrays of ``documents`` (parallel to ``symbols``); empty in rows from before: the document's values."""
 """Insert tokens each deduplicating table remembers: a replayed insert older than this many inserts
 is no longer recognised, so replays are limited to ``REDO_WITHIN_S``."""
 REDO_WITHIN_S = 600
@@ -96,6 +103,7 @@ class Store(abc.ABC):
             if self._column_type("documents", "insert_token") is None:
                 self._command("ALTER TABLE documents ADD COLUMN insert_token String DEFAULT ''")
             self._add_missing_columns("scores", SCORES_PER_SYMBOL_COLUMNS)
+            self._add_missing_columns("documents", DOCUMENTS_PER_SYMBOL_COLUMNS)
             # Alerts tables from before ``not_configured`` existed get the value (a metadata-only change).
             if "not_configured" not in str(self._column_type("alerts", "delivery_state")):
                 self._command(f"ALTER TABLE alerts MODIFY COLUMN delivery_state {DELIVERY_STATE_TYPE}")

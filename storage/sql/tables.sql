@@ -28,7 +28,11 @@ CREATE TABLE IF NOT EXISTS documents
     likes UInt32,
     reposts UInt32,
     replies UInt32,
-    insert_token String DEFAULT ''
+    insert_token String DEFAULT '',
+    symbol_sentiments Array(Int8) DEFAULT [],
+    symbol_scores Array(Float32) DEFAULT [],
+    symbol_sources Array(Enum8('document' = 1, 'mention' = 2)) DEFAULT [],
+    relevances Array(UInt8) DEFAULT []
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(event_time)
