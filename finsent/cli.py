@@ -6,6 +6,7 @@ module             commands
 service_cli        demo, worker, chaos
 feed_cli           replay, generate
 training_cli       train, distill, ship, eval
+data_cli           data synthetic
 query_cli          query sentiment|alerts|documents|movers|dead-letters|symbols|topics
 learning_cli       label, retrain, models …, query labels|review|drift|shadow
 alerts_cli         alerts rules …, alerts subscribe|subscriptions|unsubscribe
@@ -86,6 +87,7 @@ def _register_subcommands() -> None:
         alerts_cli,
         api_cli,
         bench_cli,
+        data_cli,
         feed_cli,
         learning_cli,
         query_cli,
@@ -99,6 +101,7 @@ def _register_subcommands() -> None:
         training_cli.train, training_cli.distill, training_cli.ship, training_cli.evaluate,
         query_cli.query, bench_cli.bench, alerts_cli.alerts, api_cli.api, api_cli.api_key,
         learning_cli.label, learning_cli.retrain, learning_cli.models_group, topics_cli.topics,
+        data_cli.data,
     ]  # fmt: skip
     for command in commands:
         main.add_command(command)
