@@ -23,8 +23,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="record results and the default in the model dir")
     parser.add_argument("--data-root", default=os.environ.get("FINSENT_TRAINING_DATA"))
     args = parser.parse_args()
-    root = corpora(args.data_root)
-    data = {"sentiment": root.sentiment_val, "topic": root.topic_val}
+    data = corpora(args.data_root).validation_files()
     print(json.dumps(benchmark_model(args.model, data, args.limit, args.write)))
 
 

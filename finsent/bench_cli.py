@@ -30,9 +30,7 @@ def bench_model_command(
     from finsent.dev.bench import bench_model
     from models.corpora import corpora
 
-    root = corpora(data_root)
-    data = {"sentiment": root.sentiment_val, "topic": root.topic_val}
-    click.echo(json.dumps(bench_model(model, data, limit, backends)))
+    click.echo(json.dumps(bench_model(model, corpora(data_root).validation_files(), limit, backends)))
 
 
 @bench.command(name="windows")

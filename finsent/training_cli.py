@@ -83,12 +83,7 @@ def _config_from_options(out: Path, base: str, options: dict[str, Any], **extra:
     from models.train import TrainConfig
 
     data = corpora(options.pop("data_root"))
-    files: dict[str, Any] = {
-        "sentiment_train": data.sentiment_train,
-        "sentiment_val": data.sentiment_val,
-        "topic_train": data.topic_train,
-        "topic_val": data.topic_val,
-    }
+    files: dict[str, Any] = data.training_files()
     options = {k: v for k, v in options.items() if v is not None}
     return TrainConfig(out_dir=out, base_model=base, **files, **options, **extra)
 

@@ -15,7 +15,7 @@ from ingest.content import burst_payload, news_payload, social_payload
 from ingest.corrupt import FLAW_NAMES, corrupt
 from ingest.exceptions import IngestError
 from ingest.headlines import BURST_HEADLINES
-from ingest.messages import OutgoingMessage
+from ingest.messages import MessageCounts, OutgoingMessage
 from schemas import DocumentKind
 
 _SYMBOL = re.compile(r"^[A-Z]{1,6}([.\-][A-Z]{1,2})?$")
@@ -70,24 +70,16 @@ class FeedConfig:
 
 
 @dataclass
-class FeedStats:
+class FeedStats(MessageCounts):
     """What the last ``messages`` call produced."""
 
-    produced: int = 0
-    valid: int = 0
-    invalid: int = 0
-    by_kind: Counter[str] = field(default_factory=Counter)
     by_flaw: Counter[str] = field(default_factory=Counter)
     burst_docs: Counter[str] = field(default_factory=Counter)
 
     def record(self, message: OutgoingMessage, burst: bool) -> None:
-        """Count one produced message."""
-        self.produced += 1
-        self.by_kind[message.kind.value] += 1
-        if message.valid:
-            self.valid += 1
-        else:
-            self.invalid += 1
+        """Count one produced message, with its flaw and the burst it belongs to."""
+        self.count(message)
+        if not message.valid:
             self.by_flaw[message.note] += 1
         if burst:
             self.burst_docs[message.note] += 1

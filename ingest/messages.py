@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from schemas import DocumentKind
 
@@ -23,3 +24,22 @@ class OutgoingMessage:
     note: str = ""
     position: int | None = None
     """Where it came from in a replayed file: line (JSONL), item (JSON array) or row (CSV), from 1."""
+
+
+@dataclass
+class MessageCounts:
+    """Messages counted as they are produced: in all, by validity and by kind."""
+
+    produced: int = 0
+    valid: int = 0
+    invalid: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)
+
+    def count(self, message: OutgoingMessage) -> None:
+        """Count one produced message."""
+        self.produced += 1
+        self.by_kind[message.kind.value] += 1
+        if message.valid:
+            self.valid += 1
+        else:
+            self.invalid += 1

@@ -10,7 +10,7 @@ from typing import Any
 from tqdm import tqdm
 
 from config.errors import FinsentError
-from ingest.messages import OutgoingMessage
+from ingest.messages import MessageCounts, OutgoingMessage
 
 
 class SendFailed(FinsentError):
@@ -32,23 +32,13 @@ class SendFailure:
 
 
 @dataclass
-class ProduceStats:
+class ProduceStats(MessageCounts):
     """What was sent, split by validity as the sender knows it, and what could not be sent."""
 
-    produced: int = 0
-    valid: int = 0
-    invalid: int = 0
     failed: int = 0
     seconds: float = 0.0
-    by_kind: dict[str, int] = field(default_factory=dict)
     failures: list[SendFailure] = field(default_factory=list)
     """The first ``MAX_NAMED_FAILURES`` failed sends."""
-
-    def count(self, message: OutgoingMessage) -> None:
-        self.produced += 1
-        self.valid += message.valid
-        self.invalid += not message.valid
-        self.by_kind[message.kind.value] = self.by_kind.get(message.kind.value, 0) + 1
 
     def fail(self, message: OutgoingMessage, error: BaseException) -> None:
         """Count ``message`` as not sent (it was counted as produced when it was handed over)."""

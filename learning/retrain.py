@@ -148,19 +148,17 @@ def _training_files(
     scratch: Path, corpora: Corpora, split: dict[LabelTask, tuple[list[dict], list[dict]]], limit: int | None
 ) -> tuple[dict[str, Path], dict[str, int]]:
     """Base corpora with class names for labels, plus the training share of people's labels; base row counts."""
+    corpus_files = corpora.training_files()
     files: dict[str, Path] = {}
     base_counts: dict[str, int] = {}
-    tasks: tuple[tuple[LabelTask, Path, Path, str], ...] = (
-        ("sentiment", corpora.sentiment_train, corpora.sentiment_val, "tfn-sentiment"),
-        ("topic", corpora.topic_train, corpora.topic_val, "tfn-topic"),
-    )
-    for task, train_file, val_file, label_map in tasks:
+    label_maps: tuple[tuple[LabelTask, str], ...] = (("sentiment", "tfn-sentiment"), ("topic", "tfn-topic"))
+    for task, label_map in label_maps:
         mapping = resolve_label_map(label_map)
-        base = read_labelled(train_file, mapping)
+        base = read_labelled(corpus_files[f"{task}_train"], mapping)
         base_rows = list(zip(base.texts, base.labels, strict=True))[:limit]
         people = [(document_text(row), row["label"]) for row in split[task][0]]
         files[f"{task}_train"] = _write_csv(scratch / f"{task}_train.csv", base_rows + people)
-        validation = read_labelled(val_file, mapping)
+        validation = read_labelled(corpus_files[f"{task}_val"], mapping)
         val_rows = list(zip(validation.texts, validation.labels, strict=True))[:limit]
         files[f"{task}_val"] = _write_csv(scratch / f"{task}_val.csv", val_rows)
         base_counts[task] = len(base_rows)

@@ -20,6 +20,8 @@ SENTIMENT_DIR = "twitter_financial_news_sentiment"
 TOPIC_DIR = "twitter_financial_news_topic"
 NEWS_HEADLINES = Path("news_headlines") / "dev.csv"
 NEWSMTSC = Path("newsmtsc") / "sentences.csv"
+TASK_DIRS = {"sentiment": SENTIMENT_DIR, "topic": TOPIC_DIR}
+SPLIT_FILES = {"train": "train.csv", "val": "validation.csv"}
 
 
 @dataclass(frozen=True)
@@ -42,27 +44,23 @@ class Corpora:
             raise ModelConfigError(f"{relative} not found under the data root {self.root} (--data-root)")
         return path
 
-    @property
-    def sentiment_train(self) -> Path:
-        return self.file(Path(SENTIMENT_DIR) / "train.csv")
+    def split(self, task: str, which: str) -> Path:
+        """A task's ``train`` or ``val`` file, e.g. ``twitter_financial_news_topic/validation.csv``."""
+        return self.file(Path(TASK_DIRS[task]) / SPLIT_FILES[which])
 
-    @property
-    def sentiment_val(self) -> Path:
-        return self.file(Path(SENTIMENT_DIR) / "validation.csv")
+    def training_files(self) -> dict[str, Path]:
+        """Every task's splits, named as ``TrainConfig`` takes them (``sentiment_train``, ``sentiment_val``, …)."""
+        return {f"{task}_{which}": self.split(task, which) for task in TASK_DIRS for which in SPLIT_FILES}
 
-    @property
-    def topic_train(self) -> Path:
-        return self.file(Path(TOPIC_DIR) / "train.csv")
-
-    @property
-    def topic_val(self) -> Path:
-        return self.file(Path(TOPIC_DIR) / "validation.csv")
+    def validation_files(self) -> dict[str, Path]:
+        """Each task's validation file, by task."""
+        return {task: self.split(task, "val") for task in TASK_DIRS}
 
     def eval_sets(self) -> list[EvalSet]:
         """Tweet validation splits (sentiment, topic) and the news headlines, in report order."""
         return [
-            EvalSet("tweets_sentiment", "sentiment", self.sentiment_val, "tfn-sentiment"),
-            EvalSet("tweets_topic", "topic", self.topic_val, "tfn-topic"),
+            EvalSet("tweets_sentiment", "sentiment", self.split("sentiment", "val"), "tfn-sentiment"),
+            EvalSet("tweets_topic", "topic", self.split("topic", "val"), "tfn-topic"),
             EvalSet("news_headlines", "sentiment", self.file(NEWS_HEADLINES), None),
         ]
 

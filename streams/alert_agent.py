@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import faust
@@ -51,15 +52,15 @@ class AlertQueue(Protocol):
     def enqueue(self, alerts: Sequence[AlertRecord]) -> int: ...
 
 
+@dataclass(eq=False, repr=False)
 class AlertHandler:
     """Owns the order of a batch of alert inputs: observe → outbox → emit → ack."""
 
-    def __init__(self, rules: AlertRules, outbox: AlertQueue, producer: BatchProducer, topic: str):
-        self.rules = rules
-        self.outbox = outbox
-        self.producer = producer
-        self.topic = topic
-        self._assignment: frozenset[Any] = frozenset()
+    rules: AlertRules
+    outbox: AlertQueue
+    producer: BatchProducer
+    topic: str
+    _assignment: frozenset[Any] = field(default=frozenset(), init=False)
 
     def assigned(self, partitions: Iterable[Any]) -> None:
         """Note the worker's partitions; when they changed, the engine forgets every key, since keys

@@ -75,14 +75,14 @@ async def store_call(what: str, function: Callable[..., T], *args: Any) -> T:
     return await retry_async(lambda: loop.run_in_executor(None, function, *args), StoreUnavailable, what)
 
 
+@dataclass(eq=False, repr=False)
 class BatchHandler:
     """Owns the write order of a batch: scores → emit → replay → documents → ack."""
 
-    def __init__(self, store: BatchStore, producer: BatchProducer, processor: BatchProcessor, topics: OutputTopics):
-        self.store = store
-        self.producer = producer
-        self.processor = processor
-        self.topics = topics
+    store: BatchStore
+    producer: BatchProducer
+    processor: BatchProcessor
+    topics: OutputTopics
 
     async def handle(self, messages: Sequence[IncomingMessage], ack: Callable[[], Awaitable[None]]) -> BatchResult:
         """Process, write and emit one batch, then ``ack``; raises (without acking) on a lasting failure."""

@@ -106,22 +106,26 @@ def documents(
     return DocumentPage(documents=page, next_cursor=next_cursor)
 
 
-@router.get("/v1/symbols", responses=ERRORS)
-def symbols(
-    key: ReadKey, store: StoreDep, start: From = None, end: To = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> list[Activity]:
-    """Symbols with documents in the range (default: the last 24 hours), the busiest first."""
-    start, end = time_range(start, end)
-    return [Activity(**row) for row in activity(store, "symbol", start=start, end=end, limit=limit)]
+ActivityLimit = Annotated[int, Query(ge=1, le=1000)]
 
 
-@router.get("/v1/topics", responses=ERRORS)
-def topics(
-    key: ReadKey, store: StoreDep, start: From = None, end: To = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> list[Activity]:
-    """Topics with documents in the range (default: the last 24 hours), the busiest first."""
-    start, end = time_range(start, end)
-    return [Activity(**row) for row in activity(store, "topic", start=start, end=end, limit=limit)]
+def _add_activity_route(kind: str, plural: str) -> None:
+    """``GET /v1/{plural}``: the symbols or topics with documents in a range, the busiest first."""
+
+    def busiest(
+        key: ReadKey, store: StoreDep, start: From = None, end: To = None, limit: ActivityLimit = 100
+    ) -> list[Activity]:
+        start, end = time_range(start, end)
+        return [Activity(**row) for row in activity(store, kind, start=start, end=end, limit=limit)]
+
+    busiest.__doc__ = (
+        f"{plural.capitalize()} with documents in the range (default: the last 24 hours), the busiest first."
+    )
+    router.get(f"/v1/{plural}", responses=ERRORS, name=plural)(busiest)
+
+
+for _kind, _plural in (("symbol", "symbols"), ("topic", "topics")):
+    _add_activity_route(_kind, _plural)
 
 
 @router.get("/v1/movers", responses=ERRORS)

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from finsent.dev.broker import die_with_parent, free_port, stop_process
+from finsent.dev.broker import ChildProcess, die_with_parent, free_port
 from streams.exceptions import BrokerError
 from streams.watchdog import reachable
 
@@ -116,11 +116,12 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
-class ApacheKafkaBroker:
+class ApacheKafkaBroker(ChildProcess):
     """Start, stop and restart one KRaft broker+controller on loopback; use as a context manager.
 
     ``work_dir`` holds ``server.properties``, the log dir and ``broker.log``; without one a
-    temporary folder is used and removed at exit. Restarts keep ports and data.
+    temporary folder is used and removed at exit. Restarts keep ports and data. ``stop`` is a
+    controlled shutdown (SIGTERM flushes the log), SIGKILL after its timeout.
     """
 
     def __init__(
@@ -139,6 +140,7 @@ class ApacheKafkaBroker:
             self._temp = tempfile.TemporaryDirectory(prefix="finsent-kafka-")
             work_dir = Path(self._temp.name)
         self.work_dir = work_dir
+        self.log_file: Path = work_dir / "broker.log"
         self._process: subprocess.Popen[bytes] | None = None
         self._formatted = False
 
@@ -149,10 +151,6 @@ class ApacheKafkaBroker:
     @property
     def version(self) -> str:
         return jar_version(self.jars_dir) or "unknown"
-
-    @property
-    def log_file(self) -> Path:
-        return self.work_dir / "broker.log"
 
     def client_config(self) -> dict[str, Any]:
         """kafka-python keyword arguments for this broker (with its SCRAM user when it has one)."""
@@ -187,20 +185,8 @@ class ApacheKafkaBroker:
         log.info("Apache Kafka %s listening on %s", self.version, self.bootstrap)
         return self
 
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """SIGTERM (a controlled shutdown that flushes the log), SIGKILL after ``timeout_s``."""
-        if self._process is not None:
-            stop_process(self._process, timeout_s)
-        self._process = None
-
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
 
     def close(self) -> None:
         self.stop()

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from streams.exceptions import BrokerError
 
@@ -55,8 +56,45 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
-class EmbeddedBroker:
+class ChildProcess:
+    """A subprocess this process starts and owns; a context manager: ``start`` on entry, ``stop`` on exit."""
+
+    stop_timeout_s = 30.0
+    log_file: Path | None = None
+    _process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self, timeout_s: float | None = None) -> int | None:
+        """SIGTERM, then SIGKILL after ``timeout_s`` (default ``stop_timeout_s``); the exit status, None if never
+        started."""
+        if self._process is None:
+            return None
+        return stop_process(self._process, self.stop_timeout_s if timeout_s is None else timeout_s)
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last ``lines`` lines of its log file."""
+        if self.log_file is None:
+            return "(no log)"
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class EmbeddedBroker(ChildProcess):
     """Starts tansu on a free loopback port; use as a context manager."""
+
+    stop_timeout_s = 5.0
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None, log_file: Path | None = None):
         self.host = host
@@ -108,22 +146,3 @@ class EmbeddedBroker:
             time.sleep(0.02)
         log.info("embedded Kafka broker (tansu) listening on %s", self.bootstrap)
         return self
-
-    def stop(self) -> None:
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
-
-    def __enter__(self) -> EmbeddedBroker:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

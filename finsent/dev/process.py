@@ -14,9 +14,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
-from finsent.dev.broker import die_with_parent, free_port, stop_process
+from finsent.dev.broker import ChildProcess, die_with_parent, free_port
 from streams.exceptions import StreamError
 
 
@@ -47,12 +46,13 @@ def worker_env(
     return env
 
 
-class WorkerProcess:
-    """One worker subprocess with its own web port (for ``/finsent/stats``) and log file."""
+class WorkerProcess(ChildProcess):
+    """One worker subprocess with its own web port (for ``/finsent/stats``) and log file; ``stop`` is graceful
+    (SIGTERM: Faust commits the acked offsets) before the SIGKILL."""
 
     def __init__(self, env: Mapping[str, str], log_file: Path, web_port: int | None = None):
         self.web_port = web_port or free_port()
-        self.log_file = log_file
+        self.log_file: Path = log_file
         self.env = {**os.environ, **env, "FINSENT_WEB_PORT": str(self.web_port)}
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -124,26 +124,8 @@ class WorkerProcess:
         stats = self.stats()
         return stats is not None and (not assigned or stats.get("assigned_partitions", 0) > 0)
 
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self, timeout_s: float = 30.0) -> int | None:
-        """SIGTERM (graceful: Faust commits acked offsets), then SIGKILL after the timeout."""
-        return stop_process(self._process, timeout_s) if self._process is not None else None
-
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-
-    def __enter__(self) -> WorkerProcess:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
