@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     def _empty_secret_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("routes", mode="before")
+    @classmethod
+    def _empty_routes_are_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # `none` turns routing off
+
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.environment == "production" and self.author_hash_key.get_secret_value() == DEV_AUTHOR_KEY:

@@ -53,6 +53,10 @@ def test_the_routing_slice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (routing.fallback, routing.backlog_s, routing.recover_s) == ("finsent-minilm", 60.0, 15.0)
     monkeypatch.delenv("FINSENT_ROUTES")
     assert Settings().routing.routes is None  # unset: the loader's defaults
+    monkeypatch.setenv("FINSENT_ROUTES", "")
+    assert Settings().routing.routes is None  # empty (compose's ${FINSENT_ROUTES:-}) is unset too
+    monkeypatch.setenv("FINSENT_ROUTES", "none")
+    assert Settings().routing.routes == ()
 
 
 def test_a_malformed_route_fails_when_read_and_recovery_must_sit_below_the_backlog() -> None:

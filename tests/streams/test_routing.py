@@ -176,3 +176,27 @@ def test_a_plain_classifier_is_the_default_route_alone(student: FakeModel) -> No
     assert [dataclasses.asdict(f) for f in scorer.router.snapshot().values()] == [
         {"model": "student-v1", "fallback": False, "fallbacks": 0, "documents": {"student-v1": 2}}
     ]
+
+
+class SwappingSource:
+    """A model source whose model changes when told, like a ``ModelFollower`` after a promotion."""
+
+    def __init__(self, model: FakeModel) -> None:
+        self.model = model
+
+    def current(self) -> FakeModel:
+        return self.model
+
+
+def test_the_default_route_and_routes_naming_it_follow_a_hot_swap(teacher: FakeModel) -> None:
+    served = SwappingSource(FakeModel("student-v1"))
+    router = Router(
+        served, [(Route("news", None, "finsent-mpnet"), FixedModel(teacher)), (Route("social", "x", "default"), served)]
+    )
+    scorer = processor(router)
+    before = scorer.process([social("s1", "Buying $TSLA"), news("n1", "Acme beats")])
+    served.model = FakeModel("student-v2")
+    after = scorer.process([social("s2", "Selling $AMC"), news("n2", "Acme cuts")])
+    assert [d.model_version for d in before.documents] == ["student-v1", "teacher-v1"]
+    assert [d.model_version for d in after.documents] == ["student-v2", "teacher-v1"]
+    assert scorer.classifier.model_version == "student-v2"
