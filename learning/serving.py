@@ -104,7 +104,7 @@ def route_sources(
 
     ``default`` and the configured model's own name are ``served`` (so they follow the registry);
     another shipped model or a model directory is loaded beside it. Anything else is a
-    ``ConfigError`` (one line) before any model is loaded.
+    ``ConfigError`` (one line), raised before any of these models is loaded.
     """
     wanted = {route.model: route.name for route in routes_in_force(routing, model)}
     wanted.setdefault(routing.fallback, "the fallback (FINSENT_ROUTE_FALLBACK)")
