@@ -7,6 +7,7 @@ from config.components import (
     GrafanaSettings,
     KafkaSettings,
     ModelSettings,
+    RouteSettings,
     TopicNames,
 )
 from config.settings import DEV_AUTHOR_KEY, Settings
@@ -19,6 +20,7 @@ __all__ = [
     "GrafanaSettings",
     "KafkaSettings",
     "ModelSettings",
+    "RouteSettings",
     "Settings",
     "TopicNames",
 ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from config.kafka import KafkaSecurity
+from config.routes import Route
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,19 @@ class ModelSettings:
     backend: str
     max_windows: int
     device: str
+
+
+@dataclass(frozen=True)
+class RouteSettings:
+    """Which model reads which documents, and when a route hands its documents to the fallback model."""
+
+    routes: tuple[Route, ...] | None
+    """``FINSENT_ROUTES`` parsed; None when unset (the loader's defaults apply)."""
+    fallback: str
+    backlog_s: float
+    """A route falls back once the oldest document of its share of a batch has waited this long in Kafka."""
+    recover_s: float
+    """... and returns to its own model once that oldest document has waited less than this."""
 
 
 @dataclass(frozen=True)

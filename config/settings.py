@@ -25,10 +25,12 @@ from config.components import (
     KafkaSettings,
     LearningSettings,
     ModelSettings,
+    RouteSettings,
     TopicNames,
 )
 from config.kafka import KafkaSecurity
 from config.masking import MASK, mask_url
+from config.routes import DEFAULT_MODEL, parse_routes
 
 __all__ = ["DEV_AUTHOR_KEY", "MASK", "Settings", "mask_url"]
 
@@ -87,6 +89,12 @@ class Settings(BaseSettings):
     batch_max_wait_s: float = Field(0.05, gt=0)
     max_future_skew_s: float = Field(300.0, ge=0)
 
+    # Routes: which model reads which kind (and source) of document; see config/routes.py.
+    routes: str | None = None
+    route_fallback: str = DEFAULT_MODEL
+    route_backlog_s: float = Field(30.0, gt=0)
+    route_recover_s: float = Field(10.0, ge=0)
+
     # The learning loop: registered model versions, hot swap, the base training data for retraining.
     model_registry_dir: Path | None = None
     model_follow: bool = True
@@ -126,6 +134,11 @@ class Settings(BaseSettings):
     def _empty_secret_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("routes", mode="before")
+    @classmethod
+    def _empty_routes_are_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # `none` turns routing off
+
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.environment == "production" and self.author_hash_key.get_secret_value() == DEV_AUTHOR_KEY:
@@ -134,6 +147,8 @@ class Settings(BaseSettings):
             raise ValueError("FINSENT_API_KEY_TOKENS_PER_MIN must be at least FINSENT_API_MAX_REQUEST_TOKENS")
         if self.environment == "production" and self.model == "null":
             raise ValueError("FINSENT_MODEL=null is the benchmarking-only model; it cannot run in production")
+        if self.route_recover_s >= self.route_backlog_s:
+            raise ValueError("FINSENT_ROUTE_RECOVER_S must be below FINSENT_ROUTE_BACKLOG_S (the gap stops flapping)")
         return self
 
     @cached_property
@@ -185,6 +200,12 @@ class Settings(BaseSettings):
     @property
     def classifier(self) -> ModelSettings:
         return self._slice(ModelSettings, "model_{}", name=self.model)
+
+    @property
+    def routing(self) -> RouteSettings:
+        """The routes (``ConfigError``, one line, if ``FINSENT_ROUTES`` is malformed)."""
+        routes = parse_routes(self.routes) if self.routes is not None else None
+        return self._slice(RouteSettings, "route_{}", routes=routes)
 
     @property
     def learning(self) -> LearningSettings:

@@ -27,6 +27,7 @@ from pathlib import Path
 import click
 
 from config import Settings
+from config.routes import format_routes
 from config.settings import mask_url
 from finsent.clisupport import FinsentGroup, settings_for_cli
 
@@ -47,13 +48,14 @@ def config() -> None:
 
 def resolved_view(settings: Settings) -> dict[str, object]:
     """``Settings.public_view`` with the values left unset filled in as finsent resolves them at run time."""
-    from learning.serving import configured_model_name
+    from learning.serving import configured_model_name, routes_in_force
 
     view = settings.public_view()
     view["data_dir"] = str(settings.data_dir.expanduser().resolve())
     if settings.store_url is None:  # the embedded chdb path; a configured URL stays as public_view masked it
         view["store_url"] = mask_url(settings.resolved_store_url)
     view["model"] = configured_model_name(settings.classifier)
+    view["routes"] = format_routes(routes_in_force(settings.routing, settings.classifier))
     view["model_registry_dir"] = str(settings.learning.registry_dir.expanduser().resolve())
     view["alert_rules_file"] = str(settings.rules_file.expanduser().resolve())
     if settings.kafka_bootstrap is None:

@@ -11,14 +11,15 @@ from config.files import private_dir
 from finsent.dev.broker import EmbeddedBroker, free_port
 from learning.drift import serving_reference
 from learning.registry import Registry
-from learning.serving import model_loader, serving_models
+from learning.serving import model_loader, route_sources, routes_in_force, serving_models
 from learning.shadow import ShadowScorer
 from models.entities import SymbolExtractor
-from models.follow import ModelFollower
+from models.follow import FixedModel, ModelFollower
 from storage import open_store
 from streams.alert_agent import add_alert_agent
 from streams.app import create_app
 from streams.pipeline import BatchProcessor
+from streams.routing import Router
 from streams.watchdog import BrokerWatchdog
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ def run_worker(settings: Settings) -> None:
     """Start consuming and block until SIGINT/SIGTERM; cleans up the broker and store it opened."""
     from faust.worker import Worker
 
+    routes_in_force(settings.routing, settings.classifier)  # a malformed FINSENT_ROUTES stops here, first
     with ExitStack() as stack:
         bootstrap = settings.kafka_bootstrap
         if not bootstrap:
@@ -50,7 +52,7 @@ def run_worker(settings: Settings) -> None:
         if isinstance(models, ModelFollower):
             stack.callback(models.stop)
         processor = BatchProcessor(
-            models,
+            worker_router(settings, models),
             store.existing_documents,
             SymbolExtractor.default(),
             settings.author_hash_key.get_secret_value().encode(),
@@ -69,10 +71,18 @@ def run_worker(settings: Settings) -> None:
             alerts = start_alerting(alerting, store, stack, serving_reference(models))
             add_alert_agent(app, kafka.topics, batching, alerts.engine, alerts.outbox, stats)
         log.info(
-            "worker %s: store %s, model %s, stats at http://127.0.0.1:%d/finsent/stats",
+            "worker %s: store %s, routes %s, stats at http://127.0.0.1:%d/finsent/stats",
             settings.consumer_group,
             store.description,
-            models.current().model_version,
+            {name: figures.model for name, figures in processor.router.snapshot().items()},
             web_port,
         )
         Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False).execute_from_commandline()
+
+
+def worker_router(settings: Settings, served: FixedModel | ModelFollower) -> Router:
+    """The routes of ``settings`` over ``served`` (the default route), each other model loaded once."""
+    routing = settings.routing
+    sources = route_sources(routing, settings.classifier, served)
+    routes = [(route, sources[route.model]) for route in routes_in_force(routing, settings.classifier)]
+    return Router(served, routes, sources[routing.fallback], routing.backlog_s, routing.recover_s)

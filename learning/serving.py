@@ -6,10 +6,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.components import LearningSettings, ModelSettings
+from config.components import LearningSettings, ModelSettings, RouteSettings
+from config.errors import ConfigError
+from config.routes import DEFAULT_MODEL, Route
 from learning.registry import Registry
 from models import NULL_MODEL, Classifier, NullClassifier, load_classifier
-from models.artifact import ARTIFACTS_DIR, SHIPPED_MODELS, ModelSpec, default_model_name, resolve_model_dir
+from models.artifact import (
+    ARTIFACTS_DIR,
+    SHIPPED_MODELS,
+    SPEC_FILE,
+    TEACHER,
+    ModelSpec,
+    default_model_name,
+    resolve_model_dir,
+)
 from models.backends import wants_cuda
 from models.follow import FixedModel, ModelFollower
 from storage import Store
@@ -75,3 +85,51 @@ def local_model(name: str) -> ConfiguredModel | None:
         return None
     path = resolve_model_dir(name)
     return ConfiguredModel(name, ModelSpec.from_dir(path).model_version, path)
+
+
+def routes_in_force(routing: RouteSettings, model: ModelSettings) -> tuple[Route, ...]:
+    """``FINSENT_ROUTES``, else the default: news read by the shipped teacher while ``FINSENT_MODEL`` is
+    unset (on CUDA the teacher is the served model as well), no routes when a model is configured."""
+    if routing.routes is not None:
+        return routing.routes
+    if model.name is None and (ARTIFACTS_DIR / TEACHER / SPEC_FILE).is_file():
+        return (Route("news", None, TEACHER),)
+    return ()
+
+
+def route_sources(
+    routing: RouteSettings, model: ModelSettings, served: FixedModel | ModelFollower
+) -> dict[str, FixedModel | ModelFollower]:
+    """The model each name of the routes in force and of the fallback stands for, each loaded once.
+
+    ``default`` and the configured model's own name are ``served`` (so they follow the registry);
+    another shipped model or a model directory is loaded beside it. Anything else is a
+    ``ConfigError`` (one line), raised before any of these models is loaded.
+    """
+    wanted = {route.model: route.name for route in routes_in_force(routing, model)}
+    wanted.setdefault(routing.fallback, "the fallback (FINSENT_ROUTE_FALLBACK)")
+    served_names = {DEFAULT_MODEL, configured_model_name(model)}
+    for name, used_by in wanted.items():
+        if name not in served_names and name != NULL_MODEL and local_model(name) is None:
+            raise ConfigError(
+                f"FINSENT_ROUTES: unknown model {name!r} for {used_by} "
+                f"(a shipped model: {', '.join(SHIPPED_MODELS)}; a model directory; or {DEFAULT_MODEL})"
+            )
+    load = model_loader(model)
+    loaded: dict[str, FixedModel | ModelFollower] = {}
+    sources: dict[str, FixedModel | ModelFollower] = {}
+    for name in wanted:
+        if name in served_names:
+            sources[name] = served
+            continue
+        where = _model_key(name)
+        if where not in loaded:
+            loaded[where] = FixedModel(load(name))
+        sources[name] = loaded[where]
+    return sources
+
+
+def _model_key(name: str) -> str:
+    """One key per model however it is named (a shipped name or its directory)."""
+    found = local_model(name)
+    return str(found.path.resolve()) if found is not None and found.path is not None else name

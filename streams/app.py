@@ -67,7 +67,7 @@ def create_app(
 
     handler = BatchHandler(store, FaustProducer(app), processor, topics)
     add_classify_agent(app, kafka.topics, batching, handler, batch_done)
-    add_stats_endpoints(app, stats, store)
+    add_stats_endpoints(app, stats, store, processor.router)
     return app, stats
 
 
@@ -108,9 +108,12 @@ def add_classify_agent(
         async for events in take_batches(stream, batching):
             started = time.monotonic()
             messages = [
-                IncomingMessage(e.value, e.message.topic, e.message.partition, e.message.offset, kinds[e.message.topic])
+                IncomingMessage(
+                    e.value, e.message.topic, e.message.partition, e.message.offset, kinds[e.message.topic],
+                    e.message.timestamp if e.message.timestamp and e.message.timestamp > 0 else None,
+                )
                 for e in events
-            ]
+            ]  # fmt: skip
             result = await handler.handle(messages, ack_events(stream, events))
             done(events, result, time.monotonic() - started)
 

@@ -15,10 +15,11 @@ from typing import Any
 
 from models import Classifier, NullClassifier, Prediction
 from models.entities import SymbolExtractor
-from models.follow import FixedModel, ModelFollower, Scorer, model_source
+from models.follow import FixedModel, ModelFollower, Scorer
 from schemas import DeadLetter, Document, DocumentKind, DocumentRow, InvalidMessage, ScoreRecord, parse_document
 from schemas.records import HEADLINE_CHARS
 from streams.exceptions import ClassifierUnavailable
+from streams.routing import RouteInput, Router, as_router
 
 Parsed = list[tuple["IncomingMessage", Document]]
 CANARY_TEXT = "Shares of the company rose after it reported quarterly earnings."
@@ -38,6 +39,8 @@ class IncomingMessage:
     partition: int
     offset: int
     kind: DocumentKind
+    enqueued_at: float | None = None
+    """When the message entered Kafka (its timestamp, epoch seconds): how long it waited is routing's backlog signal."""
 
 
 @dataclass
@@ -59,14 +62,14 @@ class BatchProcessor:
 
     def __init__(
         self,
-        classifier: Classifier | NullClassifier | FixedModel | ModelFollower,
+        classifier: Classifier | NullClassifier | FixedModel | ModelFollower | Router,
         existing: Callable[[Sequence[str]], dict[str, str]],
         symbols: SymbolExtractor | None = None,
         author_key: bytes = b"",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S,
     ):
-        self.models = model_source(classifier)
+        self.router = as_router(classifier)
         self.existing = existing
         self.symbols = symbols or SymbolExtractor.default()
         self.author_key = author_key
@@ -75,18 +78,34 @@ class BatchProcessor:
 
     @property
     def classifier(self) -> Scorer:
-        """The model the next batch will be scored by."""
-        return self.models.current()
+        """The model the next batch's unrouted documents will be scored by."""
+        return self.router.default_model()
 
     def process(self, messages: Sequence[IncomingMessage]) -> BatchResult:
         result = BatchResult()
         parsed = self._parse(messages, result)
         fresh = self._dedupe(parsed, result)
         if fresh:
-            # Taken once: a model switch lands between batches, never inside one.
-            classified = self._classify(self.models.current(), fresh, result)
+            classified = self._classify_by_route(fresh, result)
             self._rows([item for item, _ in classified], [p for _, p in classified], result)
         return result
+
+    def _classify_by_route(
+        self, fresh: Parsed, result: BatchResult
+    ) -> list[tuple[tuple[IncomingMessage, Document], Prediction]]:
+        """``_classify`` once per model the router picks for the batch's documents; results in input order.
+
+        The router takes each model once per batch: a model switch lands between batches, never inside one.
+        """
+        now = self.clock().timestamp()
+        plan = self.router.plan(
+            [RouteInput(doc.kind.value, doc.source, _waited(message, now)) for message, doc in fresh]
+        )
+        classified = []
+        for model, positions in plan:
+            classified += self._classify(model, [fresh[p] for p in positions], result)
+        order = {id(message): position for position, (message, _) in enumerate(fresh)}
+        return sorted(classified, key=lambda pair: order[id(pair[0][0])])
 
     def _classify(
         self, classifier: Scorer, fresh: Parsed, result: BatchResult
@@ -161,6 +180,10 @@ class BatchProcessor:
             result.documents.append(_document_row(doc, symbols, prediction, now, result.insert_token))
             for rank, symbol in enumerate(symbols or [""]):
                 result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0))
+
+
+def _waited(message: IncomingMessage, now: float) -> float | None:
+    return None if message.enqueued_at is None else max(0.0, now - message.enqueued_at)
 
 
 def _check_classifier_works(classifier: Scorer) -> None:

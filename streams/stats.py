@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import resource
@@ -12,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from storage import Store, StoreError
 from streams.pipeline import BatchResult
+from streams.routing import RouteCollector, Router
 
 log = logging.getLogger(__name__)
 STATS_PATH = "/finsent/stats"
+METRICS_PATH = "/finsent/metrics"
 
 
 @dataclass
@@ -72,8 +76,11 @@ def current_rss_bytes() -> int:
         return 0
 
 
-def add_stats_endpoints(app: faust.App, stats: WorkerStats, store: Store) -> None:
-    """Log ``stats`` every ten seconds; serve them, with the partitions and stored documents, at ``STATS_PATH``."""
+def add_stats_endpoints(app: faust.App, stats: WorkerStats, store: Store, router: Router) -> None:
+    """Log ``stats`` every ten seconds; serve them, with the partitions, stored documents and routes, at
+    ``STATS_PATH``; serve the routes' figures as Prometheus metrics at ``METRICS_PATH``."""
+    metrics = CollectorRegistry()
+    metrics.register(RouteCollector(router))
 
     @app.timer(interval=10.0)
     async def log_stats() -> None:
@@ -86,5 +93,19 @@ def add_stats_endpoints(app: faust.App, stats: WorkerStats, store: Store) -> Non
         except StoreError:
             in_store = None  # the store is down: the rest of the figures still help
         return web.json(
-            {**stats.as_dict(), "assigned_partitions": len(app.consumer.assignment()), "documents_in_store": in_store}
+            {
+                **stats.as_dict(),
+                "assigned_partitions": len(app.consumer.assignment()),
+                "documents_in_store": in_store,
+                "routes": route_stats(router),
+            }
         )
+
+    @app.page(METRICS_PATH)
+    async def metrics_page(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(metrics), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def route_stats(router: Router) -> dict[str, dict[str, Any]]:
+    """Per route: its model, whether it is on the fallback now, fallbacks so far, documents by model version."""
+    return {name: dataclasses.asdict(figures) for name, figures in router.snapshot().items()}

@@ -44,3 +44,11 @@ def test_configured_values_win_and_secrets_stay_masked(tmp_path: Path, monkeypat
     assert shown["store_url"] == "clickhouse://**********@db:9000/finsent"
     text = json.dumps(shown)
     assert "dbpw" not in text and "s3cret" not in text and "glsa_token" not in text
+
+
+def test_the_routes_in_force_are_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FINSENT_ROUTES", raising=False)
+    assert config(monkeypatch, FINSENT_DATA_DIR=str(tmp_path), FINSENT_DEVICE="cpu")["routes"] == "news=finsent-mpnet"
+    assert config(monkeypatch, FINSENT_DATA_DIR=str(tmp_path), FINSENT_MODEL="finsent-mpnet")["routes"] == "none"
+    routes = "social:x=finsent-mpnet,news=default"
+    assert config(monkeypatch, FINSENT_DATA_DIR=str(tmp_path), FINSENT_ROUTES=routes)["routes"] == routes
