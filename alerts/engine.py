@@ -194,7 +194,7 @@ class AlertEngine:
         self._history = history
         self._reference_mix = reference_mix
         self._keys: dict[StateKey, KeyState] = {}
-        self._floors: dict[ScopeKey, tuple[int, ...]] = {}
+        self._floors: dict[ScopeKey, tuple[tuple[int, StateKey], ...]] = {}
         self._last_rules: tuple[Rule, ...] = ()
 
     def reset(self) -> None:
@@ -212,11 +212,11 @@ class AlertEngine:
         if rules != self._last_rules:
             self._last_rules = rules  # windows and baselines were loaded for the old rules
             self.reset()
-        items = list(inputs)
+        items = [(item, self._state_keys(item, rules)) for item in inputs]
         fresh = self._load_new_keys(items, rules)
         touched: dict[StateKey, KeyState] = {}
-        for item in items:
-            for state_key in self._state_keys(item, rules):
+        for item, state_keys in items:
+            for state_key in state_keys:
                 state = self._keys.get(state_key)
                 # A key just rebuilt from the store may already hold this document: evaluate it anyway.
                 if state is not None and (state.add(item) or state_key in fresh):
@@ -236,9 +236,9 @@ class AlertEngine:
         scope_key = (item.scope, item.key)
         floors = self._floors.get(scope_key)
         if floors is None:
-            floors = tuple(sorted({rule.min_relevance for rule in rules if rule.applies_to(item.scope, item.key)}))
-            self._floors[scope_key] = floors
-        return [(item.scope, item.key, floor) for floor in floors if item.relevance >= floor]
+            found = sorted({rule.min_relevance for rule in rules if rule.applies_to(item.scope, item.key)})
+            floors = self._floors[scope_key] = tuple((floor, (item.scope, item.key, floor)) for floor in found)
+        return [state_key for floor, state_key in floors if item.relevance >= floor]
 
     def _evaluate(self, rule: Rule, scope: Scope, key: str, state: KeyState) -> AlertRecord | None:
         now = state.latest
@@ -257,13 +257,15 @@ class AlertEngine:
         armed.armed, armed.cooldown_until = False, now + rule.cooldown
         return _alert(rule, scope, key, measured, buckets, fired_at=now, window_end=end)
 
-    def _load_new_keys(self, items: Sequence[AlertInput], rules: Sequence[Rule]) -> set[StateKey]:
+    def _load_new_keys(
+        self, items: Sequence[tuple[AlertInput, list[StateKey]]], rules: Sequence[Rule]
+    ) -> set[StateKey]:
         """Create the state of every key (and relevance floor) in ``items`` that some rule watches and the
         engine has not met yet, rebuilt from the history (one set of queries per scope and floor); keys are
         registered only once loaded."""
         first_time: dict[StateKey, int] = {}
-        for item in items:
-            for state_key in self._state_keys(item, rules):
+        for item, state_keys in items:
+            for state_key in state_keys:
                 if state_key not in self._keys:
                     at = int(item.event_time.timestamp())
                     first_time[state_key] = min(first_time.get(state_key, at), at)
