@@ -181,15 +181,17 @@ MinRelevance = Annotated[
         ge=0,
         le=100,
         description="0-100: only documents at least this relevant to the symbol (symbols only; "
-        f"a range of at most {MAX_RELEVANCE_SPAN.days} days, read from the score rows)",
+        f"series and movers over at most {MAX_RELEVANCE_SPAN.days} days, read from the score rows)",
     ),
 ]
 
 
-def relevance_filter(min_relevance: int, start: datetime, end: datetime, *, per_symbol: bool) -> None:
+def relevance_filter(
+    min_relevance: int, start: datetime, end: datetime, *, per_symbol: bool, bounded: bool = True
+) -> None:
     """422 unless ``min_relevance`` may filter this query (``storage.queries.check_relevance_filter``)."""
     try:
-        check_relevance_filter(min_relevance, start, end, per_symbol=per_symbol)
+        check_relevance_filter(min_relevance, start, end, per_symbol=per_symbol, bounded=bounded)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
 

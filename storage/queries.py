@@ -76,13 +76,16 @@ def sentiment_series_json(
     return store._query_json(*_sentiment_series_sql(symbol, topic, start, end, interval_s, min_relevance))
 
 
-def check_relevance_filter(min_relevance: int, start: datetime, end: datetime, *, per_symbol: bool) -> None:
-    """ValueError unless ``min_relevance`` is 0-100 and, when above 0, filters symbols over a bounded range."""
+def check_relevance_filter(
+    min_relevance: int, start: datetime, end: datetime, *, per_symbol: bool, bounded: bool = True
+) -> None:
+    """ValueError unless ``min_relevance`` is 0-100 and, when above 0, filters symbols (over at most
+    ``MAX_RELEVANCE_SPAN`` where ``bounded``: series and rankings, which then scan score rows)."""
     if not 0 <= min_relevance <= 100:
         raise ValueError(f"min_relevance must be between 0 and 100, got {min_relevance}")
     if min_relevance and not per_symbol:
         raise ValueError("min_relevance filters symbols only (relevance is that of a document to a symbol)")
-    if min_relevance and end - start > MAX_RELEVANCE_SPAN:
+    if min_relevance and bounded and end - start > MAX_RELEVANCE_SPAN:
         raise ValueError(f"with min_relevance, the range is at most {MAX_RELEVANCE_SPAN.days} days")
 
 
@@ -155,7 +158,7 @@ def documents_page(
     """
     if min_relevance and symbol is None:
         raise ValueError("min_relevance needs a symbol (relevance is that of a document to a symbol)")
-    check_relevance_filter(min_relevance, start, end, per_symbol=True)
+    check_relevance_filter(min_relevance, start, end, per_symbol=True, bounded=False)
     symbol = symbol and symbol.upper()
     where = Where().between("event_time", start, end)
     where.given("has(symbols, %(symbol)s)", symbol=symbol)

@@ -99,7 +99,7 @@ def documents(
     """Stored documents, newest first, one page at a time; with a symbol, each also carries that
     symbol's sentiment, score, their source (``mention`` or ``document``) and its relevance."""
     start, end = time_range(start, end)
-    relevance_filter(min_relevance, start, end, per_symbol=symbol is not None)
+    relevance_filter(min_relevance, start, end, per_symbol=symbol is not None, bounded=False)
     rows = documents_page(
         store,
         symbol=symbol,

@@ -123,6 +123,8 @@ def test_min_relevance_filters_movers_and_documents(relevance_history: Store) ->
     assert [row["doc_id"] for row in documents_page(relevance_history, symbol="f", **SPAN)] == ["list", "story", "base"]
     relevant = documents_page(relevance_history, symbol="f", min_relevance=50, **SPAN)
     assert [(row["doc_id"], row["relevance"]) for row in relevant] == [("story", 90), ("base", 80)]
+    long_range = {"start": T0 - 2 * MAX_RELEVANCE_SPAN, "end": SPAN["end"]}
+    assert documents_page(relevance_history, symbol="F", min_relevance=50, **long_range) == relevant, "a page: no bound"
     (gm,) = documents_page(relevance_history, symbol="GM", min_relevance=50, **SPAN)
     assert (gm["sentiment"], gm["symbol_sentiment"], gm["symbol_score"], gm["symbol_source"]) == (
         "positive", "negative", pytest.approx(-0.8), "mention")  # fmt: skip
