@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from alerts.history import StoreHistory
 from alerts.rules import Rule
 from schemas import DocumentRow, ScoreRecord
 from schemas.alerts import AlertInput
-from storage import Store, open_store
+from storage import Store
 from tests.alerts.test_engine import T0, engine, item, rule
 
 
@@ -59,14 +58,6 @@ def test_a_rule_skips_documents_under_its_min_relevance_while_another_counts_the
     assert eng.keys == 2, "one state per (symbol, relevance floor)"
 
 
-@pytest.fixture
-def history_store(tmp_path: Path) -> Iterator[Store]:
-    store = open_store(f"chdb://{tmp_path / 'chdb'}")
-    store.init_schema()
-    yield store
-    store.close()
-
-
 def ford_gm(doc_id: str, seconds: int, relevances: list[int]) -> DocumentRow:
     return DocumentRow(
         doc_id=doc_id, kind="news", source="wire", event_time=T0 + timedelta(seconds=seconds), ingested_at=T0,
@@ -77,9 +68,9 @@ def ford_gm(doc_id: str, seconds: int, relevances: list[int]) -> DocumentRow:
     )  # fmt: skip
 
 
-def test_the_history_gives_each_symbol_its_own_score_and_filters_by_relevance(history_store: Store) -> None:
-    history_store.insert_documents([ford_gm("a", 0, [90, 70]), ford_gm("b", 1, [90, 30])])
-    history = StoreHistory(history_store)
+def test_the_history_gives_each_symbol_its_own_score_and_filters_by_relevance(alert_store: Store) -> None:
+    alert_store.insert_documents([ford_gm("a", 0, [90, 70]), ford_gm("b", 1, [90, 30])])
+    history = StoreHistory(alert_store)
     details = history.details("symbol", ["F", "GM"], since=0)
     assert [d.score for d in details["F"]] == [pytest.approx(0.9)] * 2
     assert [(d.score, d.sentiment) for d in details["GM"]] == [(pytest.approx(-0.8), -1)] * 2
@@ -90,10 +81,10 @@ def test_the_history_gives_each_symbol_its_own_score_and_filters_by_relevance(hi
     assert [d.score for d in topic] == [pytest.approx(0.93)] * 2
 
 
-def test_a_restarted_engine_rebuilds_a_filtered_rule_from_relevant_documents_only(history_store: Store) -> None:
-    history_store.insert_documents([ford_gm(f"r{i}", i, [90, 80]) for i in range(4)])
-    history_store.insert_documents([ford_gm(f"p{i}", 10 + i, [90, 10]) for i in range(6)])
-    restarted = engine(rule(min_relevance=50), history=StoreHistory(history_store))
+def test_a_restarted_engine_rebuilds_a_filtered_rule_from_relevant_documents_only(alert_store: Store) -> None:
+    alert_store.insert_documents([ford_gm(f"r{i}", i, [90, 80]) for i in range(4)])
+    alert_store.insert_documents([ford_gm(f"p{i}", 10 + i, [90, 10]) for i in range(6)])
+    restarted = engine(rule(min_relevance=50), history=StoreHistory(alert_store))
     # Four relevant stored documents and one new: five, the rule's minimum; the six passing mentions do not count.
     (alert,) = restarted.observe([item(99, 30, key="GM", relevance=80)])
     assert (alert.symbol, alert.doc_count) == ("GM", 5)
