@@ -37,6 +37,8 @@ SEAL_AFTER_S = 60
 """Buckets this far behind a key's newest document keep their ids compactly (``DocIds.seal``)."""
 
 ScopeKey = tuple[Scope, str]
+StateKey = tuple[Scope, str, int]
+"""A scope key and a relevance floor: symbol rules with different ``min_relevance`` count different documents."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +70,13 @@ ClassMix = tuple[int, int, int]
 class History(Protocol):
     """Where keys' past comes from when the engine first meets them (the ClickHouse tables)."""
 
-    def aggregates(self, scope: Scope, keys: Sequence[str], since: int, until: int) -> dict[str, list[Aggregate]]:
-        """Per key, its buckets with ``since <= start < until``."""
+    def aggregates(
+        self, scope: Scope, keys: Sequence[str], since: int, until: int, min_relevance: int = 0
+    ) -> dict[str, list[Aggregate]]:
+        """Per key, its buckets with ``since <= start < until``, of documents at least ``min_relevance`` relevant."""
 
-    def details(self, scope: Scope, keys: Sequence[str], since: int) -> dict[str, list[Detail]]:
-        """Per key, its documents with ``event_time >= since``."""
+    def details(self, scope: Scope, keys: Sequence[str], since: int, min_relevance: int = 0) -> dict[str, list[Detail]]:
+        """Per key, its documents with ``event_time >= since`` at least ``min_relevance`` relevant to it."""
 
     def last_alerts(self, scope: Scope, keys: Sequence[str]) -> dict[str, dict[str, int]]:
         """Per key, ``rule_id -> fired_at`` (Unix seconds) of the latest stored alert of each rule."""
@@ -189,12 +193,14 @@ class AlertEngine:
         self._rules = rules
         self._history = history
         self._reference_mix = reference_mix
-        self._keys: dict[ScopeKey, KeyState] = {}
+        self._keys: dict[StateKey, KeyState] = {}
+        self._floors: dict[ScopeKey, tuple[tuple[int, StateKey], ...]] = {}
         self._last_rules: tuple[Rule, ...] = ()
 
     def reset(self) -> None:
         """Forget every key (after a rebalance: keys are rebuilt from the history when seen again)."""
         self._keys.clear()
+        self._floors.clear()
 
     @property
     def keys(self) -> int:
@@ -206,24 +212,33 @@ class AlertEngine:
         if rules != self._last_rules:
             self._last_rules = rules  # windows and baselines were loaded for the old rules
             self.reset()
-        items = list(inputs)
+        items = [(item, self._state_keys(item, rules)) for item in inputs]
         fresh = self._load_new_keys(items, rules)
-        touched: dict[ScopeKey, KeyState] = {}
-        for item in items:
-            scope_key = (item.scope, item.key)
-            state = self._keys.get(scope_key)
-            # A key just rebuilt from the store may already hold this document: evaluate it anyway.
-            if state is not None and (state.add(item) or scope_key in fresh):
-                touched[scope_key] = state
+        touched: dict[StateKey, KeyState] = {}
+        for item, state_keys in items:
+            for state_key in state_keys:
+                state = self._keys.get(state_key)
+                # A key just rebuilt from the store may already hold this document: evaluate it anyway.
+                if state is not None and (state.add(item) or state_key in fresh):
+                    touched[state_key] = state
         alerts = []
-        for (scope, key), state in touched.items():
+        for (scope, key, floor), state in touched.items():
             for rule in rules:
-                if rule.applies_to(scope, key):
+                if rule.min_relevance == floor and rule.applies_to(scope, key):
                     alert = self._evaluate(rule, scope, key, state)
                     if alert is not None:
                         alerts.append(alert)
             self._prune(state, rules)
         return alerts
+
+    def _state_keys(self, item: AlertInput, rules: Sequence[Rule]) -> list[StateKey]:
+        """The states ``item`` counts in: one per relevance floor of the rules watching its key that it reaches."""
+        scope_key = (item.scope, item.key)
+        floors = self._floors.get(scope_key)
+        if floors is None:
+            found = sorted({rule.min_relevance for rule in rules if rule.applies_to(item.scope, item.key)})
+            floors = self._floors[scope_key] = tuple((floor, (item.scope, item.key, floor)) for floor in found)
+        return [state_key for floor, state_key in floors if item.relevance >= floor]
 
     def _evaluate(self, rule: Rule, scope: Scope, key: str, state: KeyState) -> AlertRecord | None:
         now = state.latest
@@ -242,35 +257,40 @@ class AlertEngine:
         armed.armed, armed.cooldown_until = False, now + rule.cooldown
         return _alert(rule, scope, key, measured, buckets, fired_at=now, window_end=end)
 
-    def _load_new_keys(self, items: Sequence[AlertInput], rules: Sequence[Rule]) -> set[ScopeKey]:
-        """Create the state of every key in ``items`` that some rule watches and the engine has not met yet,
-        rebuilt from the history (one set of queries per scope); keys are registered only once loaded."""
-        first_time: dict[ScopeKey, int] = {}
-        for item in items:
-            scope_key = (item.scope, item.key)
-            if scope_key not in self._keys and any(rule.applies_to(item.scope, item.key) for rule in rules):
-                at = int(item.event_time.timestamp())
-                first_time[scope_key] = min(first_time.get(scope_key, at), at)
-        by_scope: dict[Scope, dict[str, int]] = {}
-        for (scope, key), at in first_time.items():
-            by_scope.setdefault(scope, {})[key] = at
-        states: dict[ScopeKey, KeyState] = {}
-        for scope, keys in by_scope.items():
-            states.update(self._rebuild(scope, keys, rules))
+    def _load_new_keys(
+        self, items: Sequence[tuple[AlertInput, list[StateKey]]], rules: Sequence[Rule]
+    ) -> set[StateKey]:
+        """Create the state of every key (and relevance floor) in ``items`` that some rule watches and the
+        engine has not met yet, rebuilt from the history (one set of queries per scope and floor); keys are
+        registered only once loaded."""
+        first_time: dict[StateKey, int] = {}
+        for item, state_keys in items:
+            for state_key in state_keys:
+                if state_key not in self._keys:
+                    at = int(item.event_time.timestamp())
+                    first_time[state_key] = min(first_time.get(state_key, at), at)
+        by_scope: dict[tuple[Scope, int], dict[str, int]] = {}
+        for (scope, key, floor), at in first_time.items():
+            by_scope.setdefault((scope, floor), {})[key] = at
+        states: dict[StateKey, KeyState] = {}
+        for (scope, floor), keys in by_scope.items():
+            states.update(self._rebuild(scope, floor, keys, rules))
         self._keys.update(states)
         return set(states)
 
-    def _rebuild(self, scope: Scope, keys: dict[str, int], rules: Sequence[Rule]) -> dict[ScopeKey, KeyState]:
-        states = {(scope, key): KeyState() for key in keys}
-        watching = [rule for rule in rules if any(rule.applies_to(scope, key) for key in keys)]
+    def _rebuild(
+        self, scope: Scope, floor: int, keys: dict[str, int], rules: Sequence[Rule]
+    ) -> dict[StateKey, KeyState]:
+        states = {(scope, key, floor): KeyState() for key in keys}
+        watching = [r for r in rules if r.min_relevance == floor and any(r.applies_to(scope, key) for key in keys)]
         if self._history is None:
             return states
         at = min(keys.values())
         detail_since = _bucket_start(at - max(rule.window for rule in watching))
         since = _bucket_start(at - max(rule.lookback_s for rule in watching))
         names = sorted(keys)
-        for key, aggregates in self._history.aggregates(scope, names, since, detail_since).items():
-            state = states[(scope, key)]
+        for key, aggregates in self._history.aggregates(scope, names, since, detail_since, floor).items():
+            state = states[(scope, key, floor)]
             for aggregate in aggregates:
                 bucket = state.buckets.setdefault(aggregate.start, Bucket(doc_ids=None))
                 bucket.count += aggregate.count
@@ -278,15 +298,15 @@ class AlertEngine:
                 bucket.negatives += aggregate.negatives
                 bucket.positives += aggregate.positives
                 state.seen(aggregate.start)
-        for key, details in self._history.details(scope, names, detail_since).items():
-            state = states[(scope, key)]
+        for key, details in self._history.details(scope, names, detail_since, floor).items():
+            state = states[(scope, key, floor)]
             for detail in details:
                 bucket = state.buckets.setdefault(_bucket_start(detail.event_time), Bucket())
                 bucket.add(detail.doc_id, detail.score, detail.sentiment, detail.headline)
                 state.seen(detail.event_time)
         for key, fired in self._history.last_alerts(scope, names).items():
             _restore_cooldowns(
-                states[(scope, key)], fired, [r for r in watching if r.applies_to(scope, key)], keys[key]
+                states[(scope, key, floor)], fired, [r for r in watching if r.applies_to(scope, key)], keys[key]
             )
         return states
 

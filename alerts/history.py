@@ -18,17 +18,20 @@ class StoreHistory:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def aggregates(self, scope: Scope, keys: Sequence[str], since: int, until: int) -> dict[str, list[Aggregate]]:
+    def aggregates(
+        self, scope: Scope, keys: Sequence[str], since: int, until: int, min_relevance: int = 0
+    ) -> dict[str, list[Aggregate]]:
         found: dict[str, list[Aggregate]] = defaultdict(list)
         for key, start, docs, total, negatives, positives in bucket_aggregates(
-            self._store, scope, keys, since, until, BUCKET_S
+            self._store, scope, keys, since, until, BUCKET_S, min_relevance
         ):
             found[key].append(Aggregate(start, docs, total, negatives, positives))
         return found
 
-    def details(self, scope: Scope, keys: Sequence[str], since: int) -> dict[str, list[Detail]]:
+    def details(self, scope: Scope, keys: Sequence[str], since: int, min_relevance: int = 0) -> dict[str, list[Detail]]:
         found: dict[str, list[Detail]] = defaultdict(list)
-        for key, doc_id, at, score, sentiment, headline in document_details(self._store, scope, keys, since):
+        rows = document_details(self._store, scope, keys, since, min_relevance)
+        for key, doc_id, at, score, sentiment, headline in rows:
             found[key].append(Detail(doc_id, at, score, sentiment, headline))
         return found
 

@@ -9,6 +9,10 @@ A rule's ``scope`` and ``target`` say what it watches:
 - ``scope: symbol`` with ``target: NVDA``: one symbol; ``target: "*"``: every symbol, each on its own;
 - ``scope: topic`` with a topic name, or ``"*"`` for every topic;
 - ``scope: all``: all documents together (the market as a whole).
+
+Symbol rules read the text's sentiment toward the symbol (the document's where the text does not
+mention it) and may skip documents less relevant to it than ``min_relevance`` (0-100); topic and
+market rules read the document's sentiment.
 """
 
 from __future__ import annotations
@@ -102,6 +106,9 @@ class Rule(BaseModel):
         0.0, ge=0, allow_inf_nan=False, description="how far past the threshold the metric must recover to re-arm"
     )
     baseline_windows: int = Field(12, ge=2, le=48, description="windows of trailing baseline for *_zscore/*_change")
+    min_relevance: int = Field(
+        0, ge=0, le=100, description="symbol rules: count only documents at least this relevant to the symbol"
+    )
 
     @field_validator("target")
     @classmethod
@@ -136,6 +143,8 @@ class Rule(BaseModel):
             raise ValueError("a rule with scope 'all' takes no target")
         if self.scope != "all" and not self.target:
             raise ValueError(f"a rule with scope {self.scope!r} needs a target ({self.scope} name, or '*')")
+        if self.scope != "symbol" and self.min_relevance:
+            raise ValueError("min_relevance applies to symbol rules only (relevance is that of a document to a symbol)")
         if self.scope == "symbol" and self.target != EVERY:
             object.__setattr__(self, "target", self.target.upper())
         return self

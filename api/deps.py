@@ -26,6 +26,7 @@ from models.follow import FixedModel, ModelFollower, model_source
 from schemas.api import ApiKeyRow, Problem, SentimentName
 from schemas.durations import end_of_now, parse_interval, parse_span
 from storage import Store
+from storage.queries import MAX_RELEVANCE_SPAN, check_relevance_filter
 
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": Problem} for status in (401, 403, 413, 429, 503)}
 
@@ -174,6 +175,25 @@ Topic = Annotated[str | None, Query(min_length=1, max_length=64)]
 From = Annotated[datetime | None, Query(alias="from", description="ISO 8601; default: `to` minus 24 hours")]
 To = Annotated[datetime | None, Query(alias="to", description="ISO 8601; default: now")]
 RuleId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+MinRelevance = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=100,
+        description="0-100: only documents at least this relevant to the symbol (symbols only; "
+        f"series and movers over at most {MAX_RELEVANCE_SPAN.days} days, read from the score rows)",
+    ),
+]
+
+
+def relevance_filter(
+    min_relevance: int, start: datetime, end: datetime, *, per_symbol: bool, bounded: bool = True
+) -> None:
+    """422 unless ``min_relevance`` may filter this query (``storage.queries.check_relevance_filter``)."""
+    try:
+        check_relevance_filter(min_relevance, start, end, per_symbol=per_symbol, bounded=bounded)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 def interval_seconds(text: str) -> int:

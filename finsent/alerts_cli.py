@@ -64,7 +64,8 @@ def rules_list(fmt: str) -> None:
         target = "market" if rule.scope == "all" else f"{rule.scope} {rule.target}"
         click.echo(
             f"{rule.id}\t{target}\t{rule.metric} {rule.comparison} {rule.threshold:g} over {format_window(rule.window)}"
-            f" (min {rule.min_docs} docs, {rule.severity}, cooldown {format_window(rule.cooldown)})"
+            f" (min {rule.min_docs} docs, {rule.severity}, cooldown {format_window(rule.cooldown)}"
+            f"{f', relevance >= {rule.min_relevance}' if rule.min_relevance else ''})"
         )
 
 
@@ -82,6 +83,13 @@ def rules_list(fmt: str) -> None:
 @click.option("--cooldown", default="15m", show_default=True)
 @click.option("--hysteresis", type=click.FloatRange(min=0), default=0.0, show_default=True)
 @click.option("--baseline-windows", type=click.IntRange(2, 48), default=12, show_default=True)
+@click.option(
+    "--min-relevance",
+    type=click.IntRange(0, 100),
+    default=0,
+    show_default=True,
+    help="symbol rules: skip documents less relevant than this (0-100) to the symbol",
+)
 @click.option("--description", default="")
 @click.option("--replace", is_flag=True, help="replace a different rule with the same id")
 def rules_add(rule_id: str, replace: bool, **fields: Any) -> None:

@@ -23,6 +23,13 @@ def query() -> None:
 SINCE = click.option("--since", default="24h", show_default=True, help="how far back: 15m, 6h, 7d")
 SYMBOL = click.option("--symbol", default=None, help="a ticker, e.g. NVDA (any case)")
 TOPIC = click.option("--topic", default=None, help='a topic, e.g. "Earnings" (any case; see `finsent query topics`)')
+MIN_RELEVANCE = click.option(
+    "--min-relevance",
+    type=click.IntRange(0, 100),
+    default=0,
+    show_default=True,
+    help="0-100: only documents at least this relevant to the symbol (symbols only; series, movers: 31 days at most)",
+)
 
 
 @query.command(name="sentiment")
@@ -33,11 +40,13 @@ TOPIC = click.option("--topic", default=None, help='a topic, e.g. "Earnings" (an
 @click.option(
     "--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="also draw a chart (.png, .svg, .pdf)"
 )
+@MIN_RELEVANCE
 @FORMAT
 def query_sentiment(
-    symbol: str | None, topic: str | None, since: str, interval: str, plot: Path | None, fmt: str
+    symbol: str | None, topic: str | None, since: str, interval: str, plot: Path | None, min_relevance: int, fmt: str
 ) -> None:
-    """Mean score and volume over time for one symbol, one topic, or (neither) the whole market."""
+    """Mean score and volume over time for one symbol (the text's sentiment toward it), one topic,
+    or (neither) the whole market (the documents' sentiment)."""
     from finsent.query import check_plot_path, plot_sentiment
     from schemas.durations import parse_interval
     from storage.queries import SERIES_COLUMNS, fired_alerts, sentiment_series
@@ -51,7 +60,9 @@ def query_sentiment(
     start, end = since_range(since)
     try:
         with existing_store() as store:
-            rows = sentiment_series(store, symbol=symbol, topic=topic, start=start, end=end, interval_s=step)
+            rows = sentiment_series(
+                store, symbol=symbol, topic=topic, start=start, end=end, interval_s=step, min_relevance=min_relevance
+            )
             alerts = fired_alerts(store, symbol=symbol, topic=topic, start=start, end=end) if plot else []
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -95,17 +106,26 @@ def query_alerts(
 @click.option("--sentiment", type=click.Choice(["negative", "neutral", "positive"]), default=None)
 @SINCE
 @click.option("--limit", type=click.IntRange(1, MAX_DOCUMENTS_PAGE), default=20, show_default=True)
+@MIN_RELEVANCE
 @FORMAT
 def query_documents(
-    symbol: str | None, topic: str | None, sentiment: str | None, since: str, limit: int, fmt: str
+    symbol: str | None, topic: str | None, sentiment: str | None, since: str, limit: int, min_relevance: int, fmt: str
 ) -> None:
-    """The newest documents in the range, with doc id, URL, symbols, topic, sentiment and score."""
-    from storage.queries import DOCUMENT_COLUMNS, documents_page
+    """The newest documents in the range, with doc id, URL, symbols, topic, sentiment and score.
+
+    With --symbol, also that symbol's sentiment and score (the text's toward it), whether they were
+    read from its mentions or copied from the document, and the document's relevance to it.
+    """
+    from storage.queries import DOCUMENT_COLUMNS, SYMBOL_DOCUMENT_COLUMNS, documents_page
 
     start, end = since_range(since)
-    with existing_store() as store:
-        rows = documents_page(store, symbol=symbol, topic=topic, sentiment=sentiment, start=start, end=end, limit=limit)
-    click.echo(render(rows, fmt, DOCUMENT_COLUMNS))
+    try:
+        with existing_store() as store:
+            rows = documents_page(store, symbol=symbol, topic=topic, sentiment=sentiment, start=start, end=end,
+                                  limit=limit, min_relevance=min_relevance)  # fmt: skip
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(render(rows, fmt, SYMBOL_DOCUMENT_COLUMNS if symbol else DOCUMENT_COLUMNS))
 
 
 def _activity_command(kind: str) -> Callable[..., None]:
@@ -130,9 +150,13 @@ def _activity_command(kind: str) -> Callable[..., None]:
 @click.option("--baseline", default="24h", show_default=True, help="the trailing span before the window")
 @click.option("--min-docs", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
+@MIN_RELEVANCE
 @FORMAT
-def query_movers(kind: str, window: str, baseline: str, min_docs: int, limit: int, fmt: str) -> None:
-    """Top movers: the largest change of mean score in the window against the baseline before it."""
+def query_movers(
+    kind: str, window: str, baseline: str, min_docs: int, limit: int, min_relevance: int, fmt: str
+) -> None:
+    """Top movers: the largest change of mean score in the window against the baseline before it
+    (symbols by the text's sentiment toward each)."""
     from storage.queries import MOVER_COLUMNS, top_movers
 
     try:
@@ -143,10 +167,12 @@ def query_movers(kind: str, window: str, baseline: str, min_docs: int, limit: in
         baseline_start = start - baseline_span
     except (ValueError, OverflowError) as exc:
         raise click.UsageError(str(exc)) from exc
-    with existing_store() as store:
-        rows = top_movers(
-            store, kind, start=start, end=end, baseline_start=baseline_start, min_docs=min_docs, limit=limit
-        )
+    try:
+        with existing_store() as store:
+            rows = top_movers(store, kind, start=start, end=end, baseline_start=baseline_start, min_docs=min_docs,
+                              limit=limit, min_relevance=min_relevance)  # fmt: skip
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     click.echo(render(rows, fmt, MOVER_COLUMNS))
 
 

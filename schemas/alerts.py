@@ -141,9 +141,10 @@ class AlertInput(BaseModel):
     key: str = Field(description="the symbol, the topic, or '' for scope 'all'")
     doc_id: str
     event_time: datetime
-    score: float = Field(ge=-1, le=1)
+    score: float = Field(ge=-1, le=1, description="for a symbol, the text's score toward it; else the document's")
     sentiment: Literal[-1, 0, 1]
     headline: str = ""
+    relevance: int = Field(100, ge=0, le=100, description="of the document to the symbol; 100 for topics and all")
 
     @property
     def partition_key(self) -> str:
@@ -152,22 +153,23 @@ class AlertInput(BaseModel):
     @staticmethod
     def fields_of(score: ScoreRecord) -> list[tuple[str, dict[str, Any]]]:
         """What one score record contributes, as ``(partition key, AlertInput's fields)``: to its
-        symbol, and (once per document) to its topic and to the market as a whole.
+        symbol (the text's sentiment toward it, and its relevance), and (once per document) to its
+        topic and to the market as a whole (the document's sentiment).
 
         Plain dicts rather than models: they are serialised at once, three per document, and read
         back as ``AlertInput`` (validated) by the rule engine's agent.
         """
-        keys: list[tuple[Scope, str]] = [("symbol", score.symbol)] if score.symbol else []
+        common = {"doc_id": score.doc_id, "event_time": score.event_time, "headline": score.headline}
+        document = {"score": score.score, "sentiment": score.sentiment, **common}
+        found: list[tuple[str, dict[str, Any]]] = []
+        if score.symbol:
+            per_symbol = {"score": score.symbol_score, "sentiment": score.symbol_sentiment, **common}
+            fields = {"scope": "symbol", "key": score.symbol, "relevance": score.relevance, **per_symbol}
+            found.append((alert_input_key("symbol", score.symbol), fields))
         if score.doc_first:
-            keys += [("topic", score.topic), ("all", "")]
-        common = {
-            "doc_id": score.doc_id,
-            "event_time": score.event_time,
-            "score": score.score,
-            "sentiment": score.sentiment,
-            "headline": score.headline,
-        }
-        return [(alert_input_key(scope, key), {"scope": scope, "key": key, **common}) for scope, key in keys]
+            keys: list[tuple[Scope, str]] = [("topic", score.topic), ("all", "")]
+            found += [(alert_input_key(scope, key), {"scope": scope, "key": key, **document}) for scope, key in keys]
+        return found
 
 
 def alert_input_key(scope: Scope, key: str) -> str:

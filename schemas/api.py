@@ -92,6 +92,13 @@ class DocumentOut(BaseModel):
     topic: str
     sentiment: Literal["negative", "neutral", "positive"]
     score: float
+    symbol: str | None = Field(None, description="the symbol asked for; the fields below are about it")
+    symbol_sentiment: SentimentName | None = Field(None, description="the text's sentiment toward the symbol")
+    symbol_score: float | None = Field(None, description="p_positive - p_negative toward the symbol")
+    symbol_source: Literal["mention", "document"] | None = Field(
+        None, description="mention: read from the symbol's mentions; document: the document's, copied"
+    )
+    relevance: int | None = Field(None, description="0-100: how much the document is about the symbol")
 
 
 class Activity(BaseModel):

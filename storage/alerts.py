@@ -53,45 +53,64 @@ def count_alerts(store: Store, delivery_state: str | None = None) -> int:
     return int(store._query(_COUNT_IN_STATE_SQL, {"state": delivery_state})[0][0])
 
 
-# Per scope: the FROM clause that yields one row per (document, key) and the key filter.
+# Per scope: the FROM clause that yields one row per (document, key) with the score, sentiment and
+# relevance the key's rules read (a symbol's own where the document has them, else the document's),
+# and the key filter.
+_PER_SYMBOL = """(
+        SELECT symbol AS key, doc_id, event_time, headline,
+               if(length(symbol_scores) = length(symbols), symbol_scores[symbol_index], score) AS key_score,
+               if(length(symbol_sentiments) = length(symbols), symbol_sentiments[symbol_index], sentiment)
+                   AS key_sentiment,
+               if(length(relevances) = length(symbols), relevances[symbol_index], 100) AS key_relevance
+        FROM documents FINAL
+        ARRAY JOIN symbols AS symbol, arrayEnumerate(symbols) AS symbol_index
+    )"""
+_PER_DOCUMENT = """(
+        SELECT {key} AS key, doc_id, event_time, headline, score AS key_score, sentiment AS key_sentiment,
+               100 AS key_relevance
+        FROM documents FINAL
+    )"""
 _DOCUMENTS_BY_KEY: dict[str, tuple[str, str]] = {
-    "symbol": ("documents FINAL ARRAY JOIN symbols AS key", "key IN %(keys)s"),
-    "topic": ("(SELECT *, topic AS key FROM documents FINAL)", "key IN %(keys)s"),
-    "all": ("(SELECT *, '' AS key FROM documents FINAL)", "1"),
+    "symbol": (_PER_SYMBOL, "key IN %(keys)s"),
+    "topic": (_PER_DOCUMENT.format(key="topic"), "key IN %(keys)s"),
+    "all": (_PER_DOCUMENT.format(key="''"), "1"),
 }
 _ALERT_KEY = {"symbol": "symbol", "topic": "topic", "all": "''"}
 
 
 def bucket_aggregates(
-    store: Store, scope: str, keys: Sequence[str], since: int, until: int, bucket_s: int
+    store: Store, scope: str, keys: Sequence[str], since: int, until: int, bucket_s: int, min_relevance: int = 0
 ) -> Iterator[tuple[str, int, int, float, int, int]]:
-    """``(key, bucket start, documents, score sum, negatives, positives)`` per key and bucket in ``[since, until)``."""
+    """``(key, bucket start, documents, score sum, negatives, positives)`` per key and bucket in ``[since, until)``,
+    of the documents at least ``min_relevance`` relevant to the key (symbols; topics and the market are 100)."""
     source, key_filter = _DOCUMENTS_BY_KEY[scope]
     sql = f"""
         SELECT key, intDiv(toUInt32(event_time), {int(bucket_s)}) * {int(bucket_s)} AS start,
-               count() AS docs, sum(score) AS score_sum, countIf(sentiment = -1) AS negatives,
-               countIf(sentiment = 1) AS positives
+               count() AS docs, sum(key_score) AS score_sum, countIf(key_sentiment = -1) AS negatives,
+               countIf(key_sentiment = 1) AS positives
         FROM {source}
         WHERE {key_filter} AND toUInt32(event_time) >= %(since)s AND toUInt32(event_time) < %(until)s
+          AND key_relevance >= %(min_relevance)s
         GROUP BY key, start"""
     for chunk in chunked(list(keys)):
-        for key, start, docs, total, negatives, positives in store._query(
-            sql, {"keys": tuple(chunk), "since": since, "until": until}
-        ):
+        params = {"keys": tuple(chunk), "since": since, "until": until, "min_relevance": min_relevance}
+        for key, start, docs, total, negatives, positives in store._query(sql, params):
             yield str(key), int(start), int(docs), float(total), int(negatives), int(positives)
 
 
 def document_details(
-    store: Store, scope: str, keys: Sequence[str], since: int
+    store: Store, scope: str, keys: Sequence[str], since: int, min_relevance: int = 0
 ) -> Iterator[tuple[str, str, int, float, int, str]]:
-    """``(key, doc id, event time, score, sentiment, headline)`` of each key's documents since ``since``."""
+    """``(key, doc id, event time, score, sentiment, headline)`` of each key's documents since ``since``
+    at least ``min_relevance`` relevant to it; a symbol's score and sentiment are the text's toward it."""
     source, key_filter = _DOCUMENTS_BY_KEY[scope]
     sql = f"""
-        SELECT key, doc_id, toUInt32(event_time) AS at, score, sentiment, headline
+        SELECT key, doc_id, toUInt32(event_time) AS at, key_score, key_sentiment, headline
         FROM {source}
-        WHERE {key_filter} AND toUInt32(event_time) >= %(since)s"""
+        WHERE {key_filter} AND toUInt32(event_time) >= %(since)s AND key_relevance >= %(min_relevance)s"""
     for chunk in chunked(list(keys)):
-        for key, doc_id, at, score, sentiment, headline in store._query(sql, {"keys": tuple(chunk), "since": since}):
+        params = {"keys": tuple(chunk), "since": since, "min_relevance": min_relevance}
+        for key, doc_id, at, score, sentiment, headline in store._query(sql, params):
             yield str(key), str(doc_id), int(at), float(score), int(sentiment), str(headline)
 
 

@@ -50,6 +50,10 @@ DOCUMENTS_PER_SYMBOL_COLUMNS = (
 is no longer recognised, so replays are limited to ``REDO_WITHIN_S``."""
 REDO_WITHIN_S = 600
 DELIVERY_STATE_TYPE = "Enum8('pending' = 1, 'delivered' = 2, 'failed' = 3, 'not_configured' = 4)"
+PER_SYMBOL_VIEW = "sentiment_by_symbol_1m_mv"
+PER_SYMBOL_VIEW_MARKER = "symbol_scores"
+"""The per-symbol rollup's view reads each symbol's own score since this marker appeared in its query;
+``init_schema`` replaces a version without it."""
 
 
 def rollup_tables() -> list[str]:
@@ -98,12 +102,17 @@ class Store(abc.ABC):
         """
         with self._open():
             self._create_database()
-            for statement in ddl_statements():
+            statements = ddl_statements()
+            # Views last: a view created over an older table must find the columns it reads.
+            for statement in [s for s in statements if not _VIEW_TARGET.search(s)]:
                 self._command(statement)
             if self._column_type("documents", "insert_token") is None:
                 self._command("ALTER TABLE documents ADD COLUMN insert_token String DEFAULT ''")
             self._add_missing_columns("scores", SCORES_PER_SYMBOL_COLUMNS)
             self._add_missing_columns("documents", DOCUMENTS_PER_SYMBOL_COLUMNS)
+            self._drop_outdated_view(PER_SYMBOL_VIEW, PER_SYMBOL_VIEW_MARKER)
+            for statement in [s for s in statements if _VIEW_TARGET.search(s)]:
+                self._command(statement)
             # Alerts tables from before ``not_configured`` existed get the value (a metadata-only change).
             if "not_configured" not in str(self._column_type("alerts", "delivery_state")):
                 self._command(f"ALTER TABLE alerts MODIFY COLUMN delivery_state {DELIVERY_STATE_TYPE}")
@@ -111,6 +120,19 @@ class Store(abc.ABC):
                 window = f"non_replicated_deduplication_window = {DEDUP_WINDOW}"
                 for table in ["documents", *rollup_tables()]:
                     self._command(f"ALTER TABLE {table} MODIFY SETTING {window}")
+
+    def _drop_outdated_view(self, name: str, marker: str) -> None:
+        """Drop view ``name`` if its stored query lacks ``marker`` (an older version; recreated next).
+
+        Only the view goes: the rollup table it writes to keeps its rows. A documents insert that
+        lands between the drop and the create is stored but not counted by that rollup, so upgrade
+        with the workers stopped (``finsent`` runs this at every start; a second run finds the
+        marker and does nothing).
+        """
+        sql = "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = %(name)s"
+        found = self._select(sql, sql_params({"name": name}))[1]
+        if found and marker not in str(found[0][0]):
+            self._command(f"DROP TABLE IF EXISTS {name}{self.drop_suffix}")
 
     def _add_missing_columns(self, table: str, columns: tuple[tuple[str, str], ...]) -> None:
         """Add each ``(name, type and default)`` missing from ``table``: old rows read the default."""

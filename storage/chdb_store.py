@@ -254,10 +254,19 @@ def _arrow_table(columns: Sequence[str], data: list[list[Any]]) -> pa.Table:
     arrays = []
     for values in data:
         if values and isinstance(values[0], list | tuple):
-            arrays.append(pa.array(values, type=pa.list_(pa.string())))
+            arrays.append(pa.array(values, type=pa.list_(_element_type(values))))
         else:
             arrays.append(pa.array(values))
     return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+def _element_type(lists: list[Any]) -> pa.DataType:
+    """The Arrow type of an array column's elements: strings (also when every array is empty), else
+    64-bit floats if any element is a float, else 64-bit integers; the insert casts to the column's type."""
+    kinds = {type(item) for items in lists for item in items}
+    if not kinds or str in kinds:
+        return pa.string()
+    return pa.float64() if float in kinds else pa.int64()
 
 
 def _data_dir(path: str | os.PathLike[str], create: bool) -> Path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from schemas.api import MAX_ALERTS_PAGE, MAX_DOCUMENTS_PAGE
@@ -13,6 +13,9 @@ from storage.clauses import Where
 SENTIMENT_LABELS = {"negative": -1, "neutral": 0, "positive": 1}
 SENTIMENT_NAMES = {value: name for name, value in SENTIMENT_LABELS.items()}
 DOCUMENT_COLUMNS = ("doc_id", "time", "kind", "source", "headline", "url", "symbols", "topic", "sentiment", "score")
+SYMBOL_COLUMNS = ("symbol", "symbol_sentiment", "symbol_score", "symbol_source", "relevance")
+SYMBOL_DOCUMENT_COLUMNS = (*DOCUMENT_COLUMNS, *SYMBOL_COLUMNS)
+"""Columns of ``documents_page`` rows when a symbol is asked: the document's values and that symbol's."""
 SERIES_COLUMNS = ("time", "docs", "mean_score", "negatives", "positives")
 ALERT_COLUMNS = (
     "alert_id", "rule_id", "severity", "scope", "symbol", "topic", "metric", "comparison", "value",
@@ -23,6 +26,20 @@ MOVER_COLUMNS = ("name", "docs", "mean_score", "baseline_docs", "baseline_score"
 DEAD_LETTER_COLUMNS = ("failed_at", "topic", "partition", "offset", "error", "raw_preview")
 REASON_COLUMNS = ("reason", "messages", "latest")
 _ROLLUPS = {"symbol": "sentiment_by_symbol_1m", "topic": "sentiment_by_topic_1m"}
+MAX_RELEVANCE_SPAN = timedelta(days=31)
+"""The longest range a relevance-filtered series or ranking reads. The rollups hold no relevance, so
+such a read scans the ``scores`` rows themselves (one per document and symbol, keyed by symbol and
+time): bounded, so no request buys an unbounded scan."""
+# Per-symbol score rows of [start, end) at minute granularity (as the rollups count them), one per
+# (document, symbol) after deduplication; the relevance filter sits outside FINAL (old servers may
+# move a WHERE beside FINAL to PREWHERE, which then sees superseded rows).
+_SCORE_ROWS = """(
+            SELECT symbol, toStartOfMinute(event_time) AS minute, symbol_score, symbol_sentiment, relevance
+            FROM scores FINAL
+            WHERE {where}
+        )
+        WHERE relevance >= %(min_relevance)s"""
+_SCORE_MINUTES = "toStartOfMinute(event_time) >= %(start)s AND toStartOfMinute(event_time) < %(end)s"
 
 
 def sentiment_series(
@@ -33,10 +50,16 @@ def sentiment_series(
     start: datetime,
     end: datetime,
     interval_s: int = 60,
+    min_relevance: int = 0,
 ) -> list[dict[str, Any]]:
     """Documents, mean score and negative/positive counts per interval for one symbol, one topic,
-    or (neither given) the whole market."""
-    return store._query_dicts(*_sentiment_series_sql(symbol, topic, start, end, interval_s))
+    or (neither given) the whole market.
+
+    A symbol's series counts the text's sentiment toward that symbol; a topic's and the market's
+    count the documents' own. ``min_relevance`` (symbols only) keeps the documents at least that
+    relevant to the symbol, read from the score rows over at most ``MAX_RELEVANCE_SPAN``.
+    """
+    return store._query_dicts(*_sentiment_series_sql(symbol, topic, start, end, interval_s, min_relevance))
 
 
 def sentiment_series_json(
@@ -47,18 +70,35 @@ def sentiment_series_json(
     start: datetime,
     end: datetime,
     interval_s: int = 60,
+    min_relevance: int = 0,
 ) -> bytes:
     """``sentiment_series`` as a JSON array, written by ClickHouse where the backend can (for the API)."""
-    return store._query_json(*_sentiment_series_sql(symbol, topic, start, end, interval_s))
+    return store._query_json(*_sentiment_series_sql(symbol, topic, start, end, interval_s, min_relevance))
+
+
+def check_relevance_filter(
+    min_relevance: int, start: datetime, end: datetime, *, per_symbol: bool, bounded: bool = True
+) -> None:
+    """ValueError unless ``min_relevance`` is 0-100 and, when above 0, filters symbols (over at most
+    ``MAX_RELEVANCE_SPAN`` where ``bounded``: series and rankings, which then scan score rows)."""
+    if not 0 <= min_relevance <= 100:
+        raise ValueError(f"min_relevance must be between 0 and 100, got {min_relevance}")
+    if min_relevance and not per_symbol:
+        raise ValueError("min_relevance filters symbols only (relevance is that of a document to a symbol)")
+    if min_relevance and bounded and end - start > MAX_RELEVANCE_SPAN:
+        raise ValueError(f"with min_relevance, the range is at most {MAX_RELEVANCE_SPAN.days} days")
 
 
 def _sentiment_series_sql(
-    symbol: str | None, topic: str | None, start: datetime, end: datetime, interval_s: int
+    symbol: str | None, topic: str | None, start: datetime, end: datetime, interval_s: int, min_relevance: int
 ) -> tuple[str, dict[str, Any]]:
     if symbol is not None and topic is not None:
         raise ValueError("give one of symbol or topic, not both (neither: the whole market)")
     if interval_s < 60 or interval_s % 60:
         raise ValueError("the interval must be a whole number of minutes (the rollups are per minute)")
+    check_relevance_filter(min_relevance, start, end, per_symbol=symbol is not None)
+    if min_relevance:
+        return _filtered_symbol_series_sql(symbol or "", start, end, interval_s, min_relevance)
     # Every document has exactly one topic, so all topics together (no key) are the market.
     rollup = _ROLLUPS["symbol" if symbol is not None else "topic"]
     where = Where().given("symbol = %(key)s", key=symbol and symbol.upper())
@@ -71,6 +111,20 @@ def _sentiment_series_sql(
         WHERE {where.sql}
         GROUP BY time ORDER BY time"""
     return sql, where.params | {"step": interval_s}
+
+
+def _filtered_symbol_series_sql(
+    symbol: str, start: datetime, end: datetime, interval_s: int, min_relevance: int
+) -> tuple[str, dict[str, Any]]:
+    """The symbol's series from its score rows at least ``min_relevance`` relevant (same columns as the rollup's)."""
+    where = Where().add("symbol = %(key)s", key=symbol.upper()).add(_SCORE_MINUTES, start=start, end=end)
+    sql = f"""
+        SELECT toDateTime(intDiv(toUInt32(minute), %(step)s) * %(step)s, 'UTC') AS time,
+               count() AS docs, avg(symbol_score) AS mean_score,
+               sum(toUInt64(symbol_sentiment = -1)) AS negatives, sum(toUInt64(symbol_sentiment = 1)) AS positives
+        FROM {_SCORE_ROWS.format(where=where.sql)}
+        GROUP BY time ORDER BY time"""
+    return sql, where.params | {"step": interval_s, "min_relevance": min_relevance}
 
 
 def documents_per_symbol(store: Store, symbols: Sequence[str], since: datetime) -> dict[str, int]:
@@ -93,11 +147,23 @@ def documents_page(
     end: datetime,
     limit: int = 50,
     before: tuple[datetime, str] | None = None,
+    min_relevance: int = 0,
 ) -> list[dict[str, Any]]:
     """Documents newest first (``event_time``, then ``doc_id``, descending), strictly after ``before``
-    in that order when given: keyset paging that stays stable while new documents arrive."""
+    in that order when given: keyset paging that stays stable while new documents arrive.
+
+    With a ``symbol``, each row also carries that symbol's sentiment, score, where they come from
+    (``mention`` or ``document``) and the document's relevance to it (``SYMBOL_DOCUMENT_COLUMNS``);
+    ``min_relevance`` (needs a symbol) leaves out the documents less relevant to it.
+    """
+    if min_relevance and symbol is None:
+        raise ValueError("min_relevance needs a symbol (relevance is that of a document to a symbol)")
+    check_relevance_filter(min_relevance, start, end, per_symbol=True, bounded=False)
+    symbol = symbol and symbol.upper()
     where = Where().between("event_time", start, end)
-    where.given("has(symbols, %(symbol)s)", symbol=symbol and symbol.upper())
+    where.given("has(symbols, %(symbol)s)", symbol=symbol)
+    if min_relevance:
+        where.add(f"{_RELEVANCE_OF_SYMBOL} >= %(min_relevance)s", min_relevance=min_relevance)
     where.given("lowerUTF8(topic) = %(topic)s", topic=topic and topic.lower())
     where.given("sentiment = %(sentiment)s", sentiment=None if sentiment is None else SENTIMENT_LABELS[sentiment])
     before_time, before_id = before or (None, None)
@@ -106,8 +172,9 @@ def documents_page(
         before_time=before_time,
         before_id=before_id,
     )
+    per_symbol = ", symbol_sentiments, symbol_scores, symbol_sources, relevances" if symbol else ""
     sql = f"""
-        SELECT doc_id, event_time AS time, kind, source, headline, url, symbols, topic, sentiment, score
+        SELECT doc_id, event_time AS time, kind, source, headline, url, symbols, topic, sentiment, score{per_symbol}
         FROM documents FINAL
         WHERE {where.sql}
         ORDER BY event_time DESC, doc_id DESC
@@ -115,12 +182,42 @@ def documents_page(
     rows = store._query_dicts(sql, where.params | {"limit": min(limit, MAX_DOCUMENTS_PAGE)})
     for row in rows:
         row["sentiment"] = SENTIMENT_NAMES[int(row["sentiment"])]
+        if symbol:
+            row.update(_symbol_values(row, symbol))
     return rows
 
 
-def activity(store: Store, kind: str, *, start: datetime, end: datetime, limit: int = 100) -> list[dict[str, Any]]:
-    """Symbols (``kind="symbol"``) or topics with documents in [start, end): the busiest first."""
+# A document's relevance to %(symbol)s: its own where the per-symbol arrays are filled, else 100
+# (rows stored before relevance existed, like score rows from then).
+_RELEVANCE_OF_SYMBOL = "if(length(relevances) = length(symbols), relevances[indexOf(symbols, %(symbol)s)], 100)"
+
+
+def _symbol_values(row: dict[str, Any], symbol: str) -> dict[str, Any]:
+    """``symbol``'s sentiment, score, source and relevance from a document row's per-symbol arrays
+    (removed from ``row``); a row without them (stored before they existed) gives the document's."""
+    arrays = [row.pop(name) for name in ("symbol_sentiments", "symbol_scores", "symbol_sources", "relevances")]
+    symbols = list(row["symbols"])
+    at = symbols.index(symbol) if symbol in symbols else -1
+    if at < 0 or any(len(values) != len(symbols) for values in arrays):
+        return {"symbol": symbol, "symbol_sentiment": row["sentiment"], "symbol_score": float(row["score"]),
+                "symbol_source": "document", "relevance": 100}  # fmt: skip
+    sentiments, scores, sources, relevances = arrays
+    return {"symbol": symbol, "symbol_sentiment": SENTIMENT_NAMES[int(sentiments[at])],
+            "symbol_score": float(scores[at]), "symbol_source": str(sources[at]),
+            "relevance": int(relevances[at])}  # fmt: skip
+
+
+def activity(
+    store: Store, kind: str, *, start: datetime, end: datetime, limit: int = 100, min_relevance: int = 0
+) -> list[dict[str, Any]]:
+    """Symbols (``kind="symbol"``) or topics with documents in [start, end): the busiest first.
+
+    ``min_relevance`` (symbols only) counts only the documents at least that relevant to each symbol.
+    """
     column = {"symbol": "symbol", "topic": "topic"}[kind]
+    check_relevance_filter(min_relevance, start, end, per_symbol=kind == "symbol")
+    if min_relevance:
+        return _filtered_symbol_activity(store, start, end, limit, min_relevance)
     where = Where().between("minute", start, end)
     sql = f"""
         SELECT {column} AS name, countMerge(docs) AS docs, avgMerge(score_avg) AS mean_score
@@ -132,6 +229,19 @@ def activity(store: Store, kind: str, *, start: datetime, end: datetime, limit: 
     return store._query_dicts(sql, where.params | {"limit": int(limit)})
 
 
+def _filtered_symbol_activity(
+    store: Store, start: datetime, end: datetime, limit: int, min_relevance: int
+) -> list[dict[str, Any]]:
+    where = Where().add("symbol != ''").add(_SCORE_MINUTES, start=start, end=end)
+    sql = f"""
+        SELECT symbol AS name, count() AS docs, avg(symbol_score) AS mean_score
+        FROM {_SCORE_ROWS.format(where=where.sql)}
+        GROUP BY name
+        ORDER BY docs DESC, name
+        LIMIT %(limit)s"""
+    return store._query_dicts(sql, where.params | {"limit": int(limit), "min_relevance": min_relevance})
+
+
 def top_movers(
     store: Store,
     kind: str,
@@ -141,15 +251,20 @@ def top_movers(
     baseline_start: datetime,
     min_docs: int = 5,
     limit: int = 20,
+    min_relevance: int = 0,
 ) -> list[dict[str, Any]]:
     """Symbols or topics whose mean score moved most in ``[start, end)`` against ``[baseline_start, start)``.
 
     ``score_change`` is the window's mean score minus the baseline's; ``volume_ratio`` compares
     documents per hour in the window with the baseline's (None where the baseline is empty).
-    Keys with fewer than ``min_docs`` documents in the window are left out.
+    Keys with fewer than ``min_docs`` documents in the window are left out. Symbols move by the
+    text's sentiment toward them; ``min_relevance`` (symbols only) counts only the documents at
+    least that relevant to each.
     """
-    window = {row["name"]: row for row in activity(store, kind, start=start, end=end, limit=100_000)}
-    baseline = {row["name"]: row for row in activity(store, kind, start=baseline_start, end=start, limit=100_000)}
+    check_relevance_filter(min_relevance, baseline_start, end, per_symbol=kind == "symbol")
+    spans = {"limit": 100_000, "min_relevance": min_relevance}
+    window = {row["name"]: row for row in activity(store, kind, start=start, end=end, **spans)}
+    baseline = {row["name"]: row for row in activity(store, kind, start=baseline_start, end=start, **spans)}
     window_h = max((end - start).total_seconds() / 3_600, 1e-9)
     baseline_h = max((start - baseline_start).total_seconds() / 3_600, 1e-9)
     movers = []

@@ -12,6 +12,7 @@ from api.deps import (
     ERRORS,
     AdminKey,
     From,
+    MinRelevance,
     ReadKey,
     Sentiment,
     StoreDep,
@@ -21,6 +22,7 @@ from api.deps import (
     decode_cursor,
     encode_cursor,
     interval_seconds,
+    relevance_filter,
     span_seconds,
     time_range,
 )
@@ -60,17 +62,21 @@ def sentiment(
     interval: Annotated[
         str, Query(pattern=DURATION_PATTERN, description="whole minutes, 1m to 1d, e.g. 5m, 1h")
     ] = "1m",
+    min_relevance: MinRelevance = 0,
 ) -> Response:
-    """Documents, mean score and negative/positive counts per interval, for one symbol, one topic,
-    or (neither given) the whole market."""
+    """Documents, mean score and negative/positive counts per interval, for one symbol (the text's
+    sentiment toward it), one topic, or (neither given) the whole market (the documents' sentiment)."""
     if symbol is not None and topic is not None:
         raise HTTPException(422, "give one of symbol or topic, not both (neither: the whole market)")
     step = interval_seconds(interval)
     start, end = time_range(start, end)
     if (end - start).total_seconds() / step > MAX_POINTS:
         raise HTTPException(422, f"more than {MAX_POINTS} intervals: use a longer interval or a shorter range")
+    relevance_filter(min_relevance, start, end, per_symbol=symbol is not None)
     symbol = symbol.upper() if symbol else None
-    points = sentiment_series_json(store, symbol=symbol, topic=topic, start=start, end=end, interval_s=step)
+    points = sentiment_series_json(
+        store, symbol=symbol, topic=topic, start=start, end=end, interval_s=step, min_relevance=min_relevance
+    )
     # A month of minutes is 43,200 points: ClickHouse writes them as JSON and they pass through
     # untouched (no Python object per point); tests check the result against SentimentSeries.
     series = {"symbol": symbol, "topic": topic, "interval_s": step, "points": orjson.Fragment(points)}
@@ -88,9 +94,12 @@ def documents(
     end: To = None,
     limit: Annotated[int, Query(ge=1, le=MAX_DOCUMENTS_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    min_relevance: MinRelevance = 0,
 ) -> DocumentPage:
-    """Stored documents, newest first, one page at a time."""
+    """Stored documents, newest first, one page at a time; with a symbol, each also carries that
+    symbol's sentiment, score, their source (``mention`` or ``document``) and its relevance."""
     start, end = time_range(start, end)
+    relevance_filter(min_relevance, start, end, per_symbol=symbol is not None, bounded=False)
     rows = documents_page(
         store,
         symbol=symbol,
@@ -100,6 +109,7 @@ def documents(
         end=end,
         limit=limit,
         before=decode_cursor(cursor) if cursor else None,
+        min_relevance=min_relevance,
     )
     page = [DocumentOut(**row) for row in rows]
     next_cursor = encode_cursor(page[-1].time, page[-1].doc_id) if len(page) == limit else None
@@ -139,13 +149,17 @@ def movers(
     ] = "24h",
     min_docs: Annotated[int, Query(ge=1, le=100_000)] = 5,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
+    min_relevance: MinRelevance = 0,
 ) -> list[Mover]:
-    """Top movers: the largest change of mean score in the window against the baseline before it, with volumes."""
+    """Top movers: the largest change of mean score in the window against the baseline before it, with volumes
+    (symbols by the text's sentiment toward each)."""
     window_s, baseline_s = span_seconds("window", window), span_seconds("baseline", baseline)
     end = end_of_now()
     start = end - timedelta(seconds=window_s)
-    rows = top_movers(store, kind, start=start, end=end, baseline_start=start - timedelta(seconds=baseline_s),
-                      min_docs=min_docs, limit=limit)  # fmt: skip
+    baseline_start = start - timedelta(seconds=baseline_s)
+    relevance_filter(min_relevance, baseline_start, end, per_symbol=kind == "symbol")
+    rows = top_movers(store, kind, start=start, end=end, baseline_start=baseline_start, min_docs=min_docs,
+                      limit=limit, min_relevance=min_relevance)  # fmt: skip
     return [Mover(**row) for row in rows]
 
 

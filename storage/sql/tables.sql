@@ -79,16 +79,21 @@ ORDER BY (symbol, minute)
 ;
 -- Rollups read the documents insert, so each document counts once however many
 -- times its batch is retried (retries skip documents already stored).
+-- Per symbol, the text's sentiment toward that symbol; rows stored before the per-symbol arrays
+-- existed (arrays empty) count the document's. init_schema recreates an older version of this
+-- view (storage.base.PER_SYMBOL_VIEW_MARKER); the rollup table keeps its rows.
 CREATE MATERIALIZED VIEW IF NOT EXISTS sentiment_by_symbol_1m_mv TO sentiment_by_symbol_1m AS
 SELECT
     toStartOfMinute(event_time) AS minute,
     symbol,
     countState() AS docs,
-    avgState(score) AS score_avg,
-    sumState(toUInt64(sentiment = -1)) AS negatives,
-    sumState(toUInt64(sentiment = 1)) AS positives
+    avgState(if(length(symbol_scores) = length(symbols), symbol_scores[symbol_index], score)) AS score_avg,
+    sumState(toUInt64(if(length(symbol_sentiments) = length(symbols), symbol_sentiments[symbol_index], sentiment) = -1))
+        AS negatives,
+    sumState(toUInt64(if(length(symbol_sentiments) = length(symbols), symbol_sentiments[symbol_index], sentiment) = 1))
+        AS positives
 FROM documents
-ARRAY JOIN symbols AS symbol
+ARRAY JOIN symbols AS symbol, arrayEnumerate(symbols) AS symbol_index
 GROUP BY minute, symbol
 ;
 CREATE TABLE IF NOT EXISTS sentiment_by_topic_1m

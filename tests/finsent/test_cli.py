@@ -98,10 +98,12 @@ def test_query_commands_read_what_the_worker_stored(tmp_path: Path, monkeypatch:
     assert point["docs"] == 1 and point["negatives"] == 1
     docs = CliRunner().invoke(main, ["query", "documents", "--symbol", "NVDA", "--format", "csv"])
     assert docs.exit_code == 0, docs.output
-    assert docs.stdout.splitlines()[0] == "doc_id,time,kind,source,headline,url,symbols,topic,sentiment,score"
+    header = "doc_id,time,kind,source,headline,url,symbols,topic,sentiment,score"
+    header += ",symbol,symbol_sentiment,symbol_score,symbol_source,relevance"  # the asked symbol's own
+    assert docs.stdout.splitlines()[0] == header
     assert "Nvidia slides" in docs.stdout and ",negative," in docs.stdout  # sentiment named as the filter names it
     empty = CliRunner().invoke(main, ["query", "documents", "--symbol", "ZZZZ", "--format", "csv"])
-    assert empty.stdout.strip() == "doc_id,time,kind,source,headline,url,symbols,topic,sentiment,score"
+    assert empty.stdout.strip() == header
     assert (
         json.loads(CliRunner().invoke(main, ["query", "documents", "--symbol", "ZZZZ", "--format", "json"]).stdout)
         == []

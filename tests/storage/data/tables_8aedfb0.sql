@@ -1,0 +1,253 @@
+-- finsent's ClickHouse tables. Written to run on ClickHouse 18.16 and on current releases
+-- (chdb): no DateTime64, LowCardinality, CODEC, TTL or query parameters.
+-- Statements are separated by lines holding only ';'.
+
+-- One row per accepted document. Its insert is the commit point of a batch: the
+-- worker writes scores first, then documents, and skips documents already here.
+CREATE TABLE IF NOT EXISTS documents
+(
+    doc_id String,
+    kind Enum8('news' = 1, 'social' = 2),
+    source String,
+    event_time DateTime('UTC'),
+    ingested_at DateTime('UTC'),
+    headline String,
+    body String,
+    url String,
+    author_hash String,
+    symbols Array(String),
+    content_hash String,
+    topic String,
+    topic_confidence Float32,
+    sentiment Int8,
+    p_negative Float32,
+    p_neutral Float32,
+    p_positive Float32,
+    score Float32,
+    model_version String,
+    likes UInt32,
+    reposts UInt32,
+    replies UInt32,
+    insert_token String DEFAULT ''
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(event_time)
+ORDER BY doc_id
+;
+-- One row per (document, symbol); symbol '' when the document names none.
+CREATE TABLE IF NOT EXISTS scores
+(
+    doc_id String,
+    kind Enum8('news' = 1, 'social' = 2),
+    source String,
+    symbol String,
+    event_time DateTime('UTC'),
+    topic String,
+    topic_confidence Float32,
+    sentiment Int8,
+    p_negative Float32,
+    p_neutral Float32,
+    p_positive Float32,
+    score Float32,
+    model_version String,
+    ingested_at DateTime('UTC')
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(event_time)
+ORDER BY (symbol, event_time, doc_id)
+;
+CREATE TABLE IF NOT EXISTS sentiment_by_symbol_1m
+(
+    minute DateTime('UTC'),
+    symbol String,
+    docs AggregateFunction(count),
+    score_avg AggregateFunction(avg, Float32),
+    negatives AggregateFunction(sum, UInt64),
+    positives AggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (symbol, minute)
+;
+-- Rollups read the documents insert, so each document counts once however many
+-- times its batch is retried (retries skip documents already stored).
+CREATE MATERIALIZED VIEW IF NOT EXISTS sentiment_by_symbol_1m_mv TO sentiment_by_symbol_1m AS
+SELECT
+    toStartOfMinute(event_time) AS minute,
+    symbol,
+    countState() AS docs,
+    avgState(score) AS score_avg,
+    sumState(toUInt64(sentiment = -1)) AS negatives,
+    sumState(toUInt64(sentiment = 1)) AS positives
+FROM documents
+ARRAY JOIN symbols AS symbol
+GROUP BY minute, symbol
+;
+CREATE TABLE IF NOT EXISTS sentiment_by_topic_1m
+(
+    minute DateTime('UTC'),
+    topic String,
+    docs AggregateFunction(count),
+    score_avg AggregateFunction(avg, Float32),
+    negatives AggregateFunction(sum, UInt64),
+    positives AggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (topic, minute)
+;
+CREATE MATERIALIZED VIEW IF NOT EXISTS sentiment_by_topic_1m_mv TO sentiment_by_topic_1m AS
+SELECT
+    toStartOfMinute(event_time) AS minute,
+    topic,
+    countState() AS docs,
+    avgState(score) AS score_avg,
+    sumState(toUInt64(sentiment = -1)) AS negatives,
+    sumState(toUInt64(sentiment = 1)) AS positives
+FROM documents
+GROUP BY minute, topic
+;
+-- Fired alerts and their Grafana delivery state (the outbox); the highest version wins.
+CREATE TABLE IF NOT EXISTS alerts
+(
+    alert_id String,
+    rule_id String,
+    severity Enum8('info' = 1, 'warning' = 2, 'critical' = 3),
+    scope Enum8('symbol' = 1, 'topic' = 2, 'all' = 3),
+    symbol String,
+    topic String,
+    metric String,
+    comparison String,
+    value Float64,
+    threshold Float64,
+    window_s UInt32,
+    doc_count UInt32,
+    fired_at DateTime('UTC'),
+    headlines Array(String),
+    delivery_state Enum8('pending' = 1, 'delivered' = 2, 'failed' = 3, 'not_configured' = 4),
+    delivery_attempts UInt32,
+    annotation_id Int64,
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY alert_id
+;
+-- Messages that could not be stored, with the reason (also on finsent.deadletter). Keyed by
+-- where they came from, so a retried batch replaces rather than adds. Only a preview of the
+-- raw bytes is kept; the topic has them whole.
+CREATE TABLE IF NOT EXISTS dead_letters
+(
+    topic String,
+    partition UInt32,
+    offset UInt64,
+    error String,
+    raw_preview String,
+    raw_bytes UInt64,
+    failed_at DateTime('UTC')
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(failed_at)
+ORDER BY (topic, partition, offset)
+;
+-- One row per batch a worker finished: size, outcome, duration and the consumer lag after it.
+CREATE TABLE IF NOT EXISTS pipeline_batches
+(
+    worker String,
+    finished_at DateTime('UTC'),
+    messages UInt32,
+    documents UInt32,
+    dead_letters UInt32,
+    duplicates UInt32,
+    seconds Float32,
+    lag UInt64
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(finished_at)
+ORDER BY (finished_at, worker)
+;
+-- API keys for `finsent api`: a salted SHA-256 of the secret, never the secret. Revoking
+-- inserts the key again with revoked = 1 and version + 1; readers use FINAL.
+CREATE TABLE IF NOT EXISTS api_keys
+(
+    key_id String,
+    name String,
+    scope Enum8('read' = 1, 'write' = 2, 'admin' = 3),
+    salt String,
+    key_hash String,
+    created_at DateTime('UTC'),
+    revoked UInt8,
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY key_id
+;
+-- People's corrections of the model: one row per (document, task, labeller); a later label by the
+-- same labeller replaces the earlier one, labels by different labellers stay side by side.
+CREATE TABLE IF NOT EXISTS labels
+(
+    doc_id String,
+    task Enum8('sentiment' = 1, 'topic' = 2),
+    label String,
+    labeller String,
+    labelled_at DateTime('UTC'),
+    model_version String
+)
+ENGINE = ReplacingMergeTree(labelled_at)
+ORDER BY (doc_id, task, labeller)
+;
+-- The model registry: every trained version, its parent, where its files are, what it learned from.
+CREATE TABLE IF NOT EXISTS model_versions
+(
+    version String,
+    parent String,
+    path String,
+    created_at DateTime('UTC'),
+    summary String,
+    metrics String
+)
+ENGINE = ReplacingMergeTree
+ORDER BY version
+;
+-- Promotions and rollbacks, in order: the row with the highest sequence names the active version.
+CREATE TABLE IF NOT EXISTS model_activations
+(
+    sequence UInt64,
+    changed_at DateTime('UTC'),
+    version String,
+    previous String,
+    reason String,
+    actor String
+)
+ENGINE = MergeTree
+ORDER BY sequence
+;
+-- Shadow scoring: documents a challenger scored beside the model that scored them; one row per
+-- (challenger, document), so a batch shadowed twice is kept once.
+CREATE TABLE IF NOT EXISTS shadow_scores
+(
+    doc_id String,
+    champion String,
+    challenger String,
+    champion_sentiment Int8,
+    challenger_sentiment Int8,
+    champion_score Float32,
+    challenger_score Float32,
+    champion_topic String,
+    challenger_topic String,
+    scored_at DateTime('UTC')
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (challenger, doc_id)
+;
+-- Which version shadows the active one, on what share of documents: the row with the highest
+-- sequence is in force; an empty version turns shadow scoring off.
+CREATE TABLE IF NOT EXISTS model_shadows
+(
+    sequence UInt64,
+    changed_at DateTime('UTC'),
+    version String,
+    sample_rate Float64,
+    actor String
+)
+ENGINE = MergeTree
+ORDER BY sequence
