@@ -254,10 +254,18 @@ def _arrow_table(columns: Sequence[str], data: list[list[Any]]) -> pa.Table:
     arrays = []
     for values in data:
         if values and isinstance(values[0], list | tuple):
-            arrays.append(pa.array(values, type=pa.list_(pa.string())))
+            arrays.append(pa.array(values, type=pa.list_(_element_type(values))))
         else:
             arrays.append(pa.array(values))
     return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+def _element_type(lists: list[Any]) -> pa.DataType:
+    """The Arrow type of the items of an array column: read from its first item (strings when all are empty)."""
+    first = next((items[0] for items in lists if items), "")
+    if isinstance(first, bool | int):
+        return pa.int64()
+    return pa.float64() if isinstance(first, float) else pa.string()
 
 
 def _data_dir(path: str | os.PathLike[str], create: bool) -> Path:
