@@ -78,6 +78,8 @@ def plan_mentions(extractor: SymbolExtractor, text: str, explicit: Iterable[str]
 
 def mentions_to_score(mentions: Sequence[Mention], headline_end: int, text_end: int) -> SymbolMentions:
     """``plan_mentions`` for mentions already found (``SymbolExtractor.mentions``)."""
+    if not mentions:
+        return SymbolMentions([], [], [], [], [])
     subjects = [m for m in mentions if not m.broker]
     symbols = sorted({m.symbol for m in subjects})
     index = {symbol: i for i, symbol in enumerate(symbols)}
