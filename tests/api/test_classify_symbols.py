@@ -3,7 +3,7 @@ sentiment toward each (from one model pass) and their relevance."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,45 +11,14 @@ from fastapi.testclient import TestClient
 
 from api.app import ClassifierSource
 from api.keys import KeyRing
-from models import Prediction
-from models.classifier import EntityPrediction
 from models.entities import DEFAULT_MAX_SYMBOLS
 from models.entities.relevance import EXPLICIT_ONLY_RELEVANCE
 from models.symbol_sentiment import MENTIONS_SCORED_PER_SYMBOL
 from storage import Store, open_store
 from tests.api.conftest import auth, make_client
+from tests.fakes.entity_models import FirstWinsModel
 
 FORD = "Ford beats estimates while rival General Motors misses and cuts its outlook"
-DOCUMENT = Prediction("Earnings", 0.9, 1, "positive", 0.02, 0.03, 0.95, 0.93, "fake-v1")
-
-
-class FirstWinsModel:
-    """Reads the first mention of a text positive and every later one negative; counts its passes."""
-
-    model_version = "fake-v1"
-
-    def __init__(self) -> None:
-        self.tokenised = 0
-        self.passes = 0
-
-    def token_counts(self, texts: Sequence[str]) -> list[int]:
-        self.tokenised += 1
-        return [len(text.split()) + 2 for text in texts]
-
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        raise AssertionError("the API reads documents and mentions in one pass")
-
-    def predict_with_entities(
-        self, items: Sequence[tuple[str, Sequence[tuple[int, int]]]]
-    ) -> list[tuple[Prediction, list[EntityPrediction]]]:
-        self.passes += 1
-        return [(DOCUMENT, [_entity(s, e, positive=i == 0) for i, (s, e) in enumerate(spans)]) for _, spans in items]
-
-
-def _entity(start: int, end: int, positive: bool) -> EntityPrediction:
-    if positive:
-        return EntityPrediction(start, end, 1, "positive", 0.05, 0.1, 0.85, 0.8, "mention")
-    return EntityPrediction(start, end, -1, "negative", 0.8, 0.1, 0.1, -0.7, "mention")
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +64,7 @@ def test_each_text_carries_its_symbols_with_spans_sentiment_and_relevance(
         {"symbol": "TSLA", "sentiment": 1, "sentiment_label": "positive", "score": 0.93, "source": "document",
          "relevance": EXPLICIT_ONLY_RELEVANCE, "mentions": []},
     ]  # fmt: skip
-    assert (model.tokenised, model.passes) == (1, 1)  # counted once, scored once: no extra tokenising
+    assert (model.tokenised, model.passes, model.predicted) == (1, 1, 0)  # counted once, scored once
 
 
 def test_tickers_must_come_one_list_per_text(client: TestClient, token: str) -> None:

@@ -11,56 +11,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from models import Prediction
-from models.classifier import EntityPrediction
 from models.entities.relevance import EXPLICIT_ONLY_RELEVANCE
 from schemas import ScoreRecord
 from storage import Store, open_store
 from streams.handler import BatchHandler, OutputTopics
 from streams.pipeline import BatchProcessor, BatchResult, IncomingMessage
+from tests.fakes.entity_models import CopyingModel, FirstWinsModel
 from tests.streams.test_pipeline import NOW, news
 
 FORD = "Ford beats estimates while rival General Motors misses and cuts its outlook"
 AMAZON = "Amazon wins $10bn cloud contract, Oracle loses bid"
-DOCUMENT = Prediction("Earnings", 0.9, 1, "positive", 0.02, 0.03, 0.95, 0.93, "fake-v1")
 TOPICS = OutputTopics(scores="scores", dead_letters="dead", alert_inputs=None)
-
-
-def _entity(start: int, end: int, positive: bool) -> EntityPrediction:
-    if positive:
-        return EntityPrediction(start, end, 1, "positive", 0.05, 0.1, 0.85, 0.8, "mention")
-    return EntityPrediction(start, end, -1, "negative", 0.8, 0.1, 0.1, -0.7, "mention")
-
-
-class CopyingModel:
-    """A model without an entity head: one positive reading of every text."""
-
-    model_version = "fake-v1"
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        self.calls += 1
-        return [DOCUMENT] * len(texts)
-
-
-class FirstWinsModel(CopyingModel):
-    """An entity head that reads the first mention of a text positive and every later one negative."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.spans: list[list[tuple[int, int]]] = []
-
-    def predict_with_entities(
-        self, items: Sequence[tuple[str, Sequence[tuple[int, int]]]]
-    ) -> list[tuple[Prediction, list[EntityPrediction]]]:
-        self.calls += 1
-        self.spans += [list(spans) for _, spans in items]
-        return [(DOCUMENT, [_entity(s, e, positive=i == 0) for i, (s, e) in enumerate(spans)]) for _, spans in items]
 
 
 class Producer:
@@ -89,15 +54,15 @@ def _handle(store: Store, model: object, messages: list[IncomingMessage]) -> tup
     return result, [ScoreRecord.model_validate_json(value) for _, value in producer.sent["scores"]]
 
 
-def _stored_scores(store: Store) -> dict[tuple[str, str], tuple[object, ...]]:
+def _stored_scores(store: Store) -> dict[tuple[str, str], tuple[Any, ...]]:
     rows = store._query(
-        "SELECT doc_id, symbol, symbol_sentiment, round(toFloat64(symbol_score), 3), toString(symbol_source), relevance,"
-        " round(toFloat64(score), 3) FROM scores FINAL"
+        "SELECT doc_id, symbol, symbol_sentiment, round(toFloat64(symbol_score), 3), toString(symbol_source),"
+        " relevance, round(toFloat64(score), 3) FROM scores FINAL"
     )
     return {(row[0], row[1]): tuple(row[2:]) for row in rows}
 
 
-def _stored_documents(store: Store) -> dict[str, tuple[object, ...]]:
+def _stored_documents(store: Store) -> dict[str, tuple[Any, ...]]:
     rows = store._query(
         "SELECT doc_id, symbols, symbol_sentiments, arrayMap(x -> round(toFloat64(x), 3), symbol_scores),"
         " arrayMap(x -> toString(x), symbol_sources), relevances, round(toFloat64(score), 3) FROM documents FINAL"
@@ -108,7 +73,7 @@ def _stored_documents(store: Store) -> dict[str, tuple[object, ...]]:
 def test_companies_of_one_headline_are_stored_with_opposite_sentiments(store: Store) -> None:
     model = FirstWinsModel()
     _, records = _handle(store, model, [news("n1", FORD), news("n2", AMAZON)])
-    assert model.calls == 1  # one pass for the batch, mentions included
+    assert (model.passes, model.predicted) == (1, 0)  # one pass for the batch, mentions included
     assert model.spans == [[(0, 4), (33, 47)], [(0, 6), (34, 40)]]
     on_kafka = {(r.symbol, r.symbol_sentiment, r.symbol_score, r.symbol_source, r.score) for r in records}
     assert {(s, sentiment, source) for s, sentiment, _, source, _ in on_kafka} == {
