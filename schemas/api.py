@@ -68,7 +68,8 @@ class ClassifyRequest(BaseModel):
 
 
 class MentionOut(BaseModel):
-    """Where a text names a symbol: ``text[start:end]``, and how it was found."""
+    """Where a text names a symbol: ``text[start:end]``, in Unicode code points (as Python indexes a
+    string; a JavaScript client counting UTF-16 units must convert for characters beyond the BMP)."""
 
     start: int
     end: int
