@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_DOCUMENTS_PAGE = 500
 """Documents one query returns at most, for the CLI and the API alike."""
@@ -34,10 +34,21 @@ class ApiKeyRow(BaseModel):
     version: int = Field(1, ge=1)
 
 
+MAX_TICKERS_PER_TEXT = 50
+"""Explicit tickers a ``/v1/classify`` text may carry (the symbols kept per text are capped too)."""
+
+TextTickers = Annotated[list[Annotated[str, Field(max_length=16)]], Field(max_length=MAX_TICKERS_PER_TEXT)]
+
+
 class ClassifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     texts: list[str] = Field(min_length=1, description="texts to classify; the server caps count and length")
+    tickers: list[TextTickers] | None = Field(
+        None,
+        description="per text (as many lists as texts), tickers it is about, as a message's explicit tickers: "
+        "one the text never names gets the text's sentiment (source document)",
+    )
 
     @field_validator("texts")
     @classmethod
@@ -49,6 +60,38 @@ class ClassifyRequest(BaseModel):
                 raise ValueError(f"texts[{index}] is not valid Unicode (an unpaired surrogate)") from None
         return texts
 
+    @model_validator(mode="after")
+    def _tickers_per_text(self) -> ClassifyRequest:
+        if self.tickers is not None and len(self.tickers) != len(self.texts):
+            raise ValueError(f"tickers has {len(self.tickers)} lists for {len(self.texts)} texts; give one per text")
+        return self
+
+
+class MentionOut(BaseModel):
+    """Where a text names a symbol: ``text[start:end]``, in Unicode code points (as Python indexes a
+    string; a JavaScript client counting UTF-16 units must convert for characters beyond the BMP)."""
+
+    start: int
+    end: int
+    kind: Literal["cashtag", "ticker", "name"]
+
+
+class SymbolOut(BaseModel):
+    """A symbol a text is about: the text's sentiment toward it and how much the text is about it."""
+
+    symbol: str
+    sentiment: Literal[-1, 0, 1]
+    sentiment_label: SentimentName
+    score: float = Field(description="p_positive - p_negative toward this symbol")
+    source: Literal["mention", "document"] = Field(
+        description="mention: read from its mentions; document: the text's own sentiment (explicit-only "
+        "tickers, or a model without an entity head)"
+    )
+    relevance: int = Field(ge=0, le=100, description="how much the text is about the symbol, 0-100")
+    mentions: list[MentionOut] = Field(
+        description="its earliest mentions, those the model read (empty for an explicit-only ticker)"
+    )
+
 
 class PredictionOut(BaseModel):
     topic: str
@@ -59,6 +102,7 @@ class PredictionOut(BaseModel):
     p_neutral: float
     p_positive: float
     score: float
+    symbols: list[SymbolOut] = Field(default_factory=list, description="the symbols the text is about, sorted")
 
 
 class ClassifyResponse(BaseModel):

@@ -16,6 +16,15 @@ from typing import Any
 from models import Classifier, NullClassifier, Prediction
 from models.entities import SymbolExtractor
 from models.follow import FixedModel, ModelFollower, Scorer
+from models.symbol_sentiment import (
+    Scored,
+    SymbolMentions,
+    SymbolSentiment,
+    document_sentiment,
+    plan_mentions,
+    predict_with_entities,
+    symbol_sentiments,
+)
 from schemas import DeadLetter, Document, DocumentKind, DocumentRow, InvalidMessage, ScoreRecord, parse_document
 from schemas.records import HEADLINE_CHARS
 from streams.exceptions import ClassifierUnavailable
@@ -86,13 +95,18 @@ class BatchProcessor:
         parsed = self._parse(messages, result)
         fresh = self._dedupe(parsed, result)
         if fresh:
-            classified = self._classify_by_route(fresh, result)
-            self._rows([item for item, _ in classified], [p for _, p in classified], result)
+            plans = self._mentions(fresh)
+            classified = self._classify_by_route(fresh, plans, result)
+            self._rows(classified, plans, result)
         return result
 
+    def _mentions(self, fresh: Parsed) -> dict[str, SymbolMentions]:
+        """Per document id (unique once deduplicated), its symbols and the mentions the model reads."""
+        return {doc.doc_id: plan_mentions(self.symbols, doc.text, doc.tickers, len(doc.headline)) for _, doc in fresh}
+
     def _classify_by_route(
-        self, fresh: Parsed, result: BatchResult
-    ) -> list[tuple[tuple[IncomingMessage, Document], Prediction]]:
+        self, fresh: Parsed, plans: dict[str, SymbolMentions], result: BatchResult
+    ) -> list[tuple[tuple[IncomingMessage, Document], Scored]]:
         """``_classify`` once per model the router picks for the batch's documents; results in input order.
 
         The router takes each model once per batch: a model switch lands between batches, never inside one.
@@ -103,29 +117,30 @@ class BatchProcessor:
         )
         classified = []
         for model, positions in plan:
-            classified += self._classify(model, [fresh[p] for p in positions], result)
+            classified += self._classify(model, [fresh[p] for p in positions], plans, result)
         order = {id(message): position for position, (message, _) in enumerate(fresh)}
         return sorted(classified, key=lambda pair: order[id(pair[0][0])])
 
     def _classify(
-        self, classifier: Scorer, fresh: Parsed, result: BatchResult
-    ) -> list[tuple[tuple[IncomingMessage, Document], Prediction]]:
+        self, classifier: Scorer, fresh: Parsed, plans: dict[str, SymbolMentions], result: BatchResult
+    ) -> list[tuple[tuple[IncomingMessage, Document], Scored]]:
         """One model call for the batch; if it fails, one call per document, dead-lettering those that fail.
 
         A failure is the document's only if the model still scores others: when every document
         fails and a known-good text fails too, the model itself is broken (``ClassifierUnavailable``),
         and out-of-memory is never a document's fault. Both propagate, so nothing is acked.
         """
+        items = [(doc.text, plans[doc.doc_id].spans) for _, doc in fresh]
         try:
-            return list(zip(fresh, classifier.predict([doc.text for _, doc in fresh]), strict=True))
+            return list(zip(fresh, predict_with_entities(classifier, items), strict=True))
         except MemoryError:
             raise
         except Exception:
             log.exception("classifying a batch of %d failed; retrying document by document", len(fresh))
         classified, failed = [], []
-        for message, doc in fresh:
+        for (message, doc), item in zip(fresh, items, strict=True):
             try:
-                classified.append(((message, doc), classifier.predict([doc.text])[0]))
+                classified.append(((message, doc), predict_with_entities(classifier, [item])[0]))
             except MemoryError:
                 raise
             except Exception as exc:
@@ -173,12 +188,17 @@ class BatchProcessor:
                 result.dead_letters.append(_dead_letter(message, reason))
         return fresh
 
-    def _rows(self, fresh: Parsed, predictions: list[Prediction], result: BatchResult) -> None:
+    def _rows(
+        self,
+        classified: list[tuple[tuple[IncomingMessage, Document], Scored]],
+        plans: dict[str, SymbolMentions],
+        result: BatchResult,
+    ) -> None:
         now = self.clock().replace(microsecond=0)
-        for (_, doc), prediction in zip(fresh, predictions, strict=True):
-            symbols = self.symbols.extract(doc.text, doc.tickers)
-            result.documents.append(_document_row(doc, symbols, prediction, now, result.insert_token))
-            for rank, symbol in enumerate(symbols or [""]):
+        for (_, doc), (prediction, entities) in classified:
+            per_symbol = symbol_sentiments(plans[doc.doc_id], prediction, entities)
+            result.documents.append(_document_row(doc, per_symbol, prediction, now, result.insert_token))
+            for rank, symbol in enumerate(per_symbol or [document_sentiment(prediction)]):
                 result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0))
 
 
@@ -210,19 +230,32 @@ def _prediction_fields(prediction: Prediction) -> dict[str, Any]:
     }
 
 
-def _score(doc: Document, symbol: str, prediction: Prediction, now: datetime, doc_first: bool) -> ScoreRecord:
+def _score(
+    doc: Document, symbol: SymbolSentiment, prediction: Prediction, now: datetime, doc_first: bool
+) -> ScoreRecord:
+    """The (document, symbol) record: the document's prediction, the text's sentiment toward the symbol."""
     return ScoreRecord.model_construct(
         schema_version=1,
         doc_id=doc.doc_id,
         kind=doc.kind.value,
         source=doc.source,
-        symbol=symbol,
+        symbol=symbol.symbol,
         event_time=doc.event_time.replace(microsecond=0),
         ingested_at=now,
         headline=_clip(doc.headline or doc.text, HEADLINE_CHARS),
         doc_first=doc_first,
         **_prediction_fields(prediction),
+        **_symbol_fields(symbol),
     )
+
+
+def _symbol_fields(symbol: SymbolSentiment) -> dict[str, Any]:
+    return {
+        "symbol_sentiment": symbol.sentiment,
+        "symbol_score": symbol.score,
+        "symbol_source": symbol.source,
+        "relevance": symbol.relevance,
+    }
 
 
 def _clip(text: str, limit: int) -> str:
@@ -231,8 +264,9 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _document_row(
-    doc: Document, symbols: list[str], prediction: Prediction, now: datetime, insert_token: str
+    doc: Document, symbols: list[SymbolSentiment], prediction: Prediction, now: datetime, insert_token: str
 ) -> DocumentRow:
+    """The document's row: its own prediction, and per symbol (parallel arrays) the text's sentiment toward it."""
     return DocumentRow.model_construct(
         doc_id=doc.doc_id,
         kind=doc.kind.value,
@@ -243,7 +277,11 @@ def _document_row(
         body=doc.body,
         url=doc.url,
         author_hash=doc.author_hash,
-        symbols=symbols,
+        symbols=[s.symbol for s in symbols],
+        symbol_sentiments=[s.sentiment for s in symbols],
+        symbol_scores=[s.score for s in symbols],
+        symbol_sources=[s.source for s in symbols],
+        relevances=[s.relevance for s in symbols],
         content_hash=doc.content_hash,
         likes=doc.likes,
         reposts=doc.reposts,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
@@ -11,12 +11,28 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ERRORS, ClassifierDep, MetricsDep, ReadKey, SettingsDep, charge_tokens
 from api.exceptions import ClientGone
 from config.components import ApiSettings
-from schemas.api import ClassifyRequest, ClassifyResponse, PredictionOut
+from models import Prediction
+from models.classifier import EntityPrediction
+from models.entities import SymbolExtractor
+from models.labels import SENTIMENT_VALUES
+from models.symbol_sentiment import (
+    EntityScorer,
+    SymbolMentions,
+    plan_mentions,
+    predict_with_entities,
+    symbol_sentiments,
+)
+from schemas.api import ClassifyRequest, ClassifyResponse, MentionOut, PredictionOut, SymbolOut
 
 router = APIRouter(tags=["model"])
 
 CHUNK_TOKENS = 2_048
 """Tokens classified between two checks that the client is still there (about half a CPU-second)."""
+SENTIMENT_NAMES = {value: name for name, value in SENTIMENT_VALUES.items()}
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+TextItem = tuple[str, Sequence[str]]
+"""A text to classify and its explicit tickers."""
 
 
 @router.post("/v1/classify", responses=ERRORS)
@@ -28,7 +44,8 @@ async def classify(
     model: ClassifierDep,
     metrics: MetricsDep,
 ) -> ClassifyResponse:
-    """Topic and sentiment of each text, in order.
+    """Topic and sentiment of each text, in order, and the symbols it is about: per symbol its
+    mentions, the text's sentiment toward it and its relevance (see ``classify_texts``).
 
     Bounded cost, counted in the model's tokens (a CJK character or an emoji is a token, a
     word of English about one): at most ``max_texts`` texts of ``max_text_chars`` each and
@@ -39,15 +56,58 @@ async def classify(
     check_texts(body.texts, settings)
     counts = await run_in_threadpool(model.token_counts, body.texts)
     charge_tokens(request, key, check_tokens(counts, settings))
+    items = list(zip(body.texts, body.tickers or [[]] * len(body.texts), strict=True))
     try:
-        predictions = await predict_while_connected(model.predict, body.texts, counts, request.is_disconnected)
+        predictions = await predict_while_connected(
+            lambda chunk: classify_texts(model, chunk), items, counts, request.is_disconnected
+        )
     except ClientGone:
         raise HTTPException(499, "the client closed the request") from None
     metrics.classified.inc(len(predictions))
-    return ClassifyResponse(
-        model_version=model.model_version,
-        predictions=[PredictionOut(**_prediction_fields(p)) for p in predictions],
-    )
+    return ClassifyResponse(model_version=model.model_version, predictions=predictions)
+
+
+def classify_texts(
+    model: EntityScorer, items: Sequence[TextItem], extractor: SymbolExtractor | None = None
+) -> list[PredictionOut]:
+    """Each text's prediction and symbols, from one model pass over the texts and their mentions.
+
+    A text's first line is read as its headline (as a stored document's text is its headline, a
+    newline, then its body), which is what relevance weighs. At most ``max_symbols`` symbols per
+    text (the extractor's cap) and ``MENTIONS_SCORED_PER_SYMBOL`` mentions each are read and returned.
+    """
+    extractor = extractor or SymbolExtractor.default()
+    plans = [plan_mentions(extractor, text, tickers, _headline_end(text)) for text, tickers in items]
+    scored = predict_with_entities(model, [(text, plan.spans) for (text, _), plan in zip(items, plans, strict=True)])
+    return [
+        _prediction_out(prediction, plan, entities) for (prediction, entities), plan in zip(scored, plans, strict=True)
+    ]
+
+
+def _headline_end(text: str) -> int:
+    newline = text.find("\n")
+    return len(text) if newline < 0 else newline
+
+
+def _prediction_out(
+    prediction: Prediction, plan: SymbolMentions, entities: Sequence[EntityPrediction]
+) -> PredictionOut:
+    mentions: list[list[MentionOut]] = [[] for _ in plan.symbols]
+    for owner, mention in zip(plan.owners, plan.mentions, strict=True):
+        mentions[owner].append(MentionOut(start=mention.start or 0, end=mention.end or 0, kind=mention.kind.value))
+    symbols = [
+        SymbolOut(
+            symbol=s.symbol,
+            sentiment=s.sentiment,
+            sentiment_label=SENTIMENT_NAMES[s.sentiment],
+            score=s.score,
+            source=s.source,
+            relevance=s.relevance,
+            mentions=found,
+        )
+        for s, found in zip(symbol_sentiments(plan, prediction, entities), mentions, strict=True)
+    ]
+    return PredictionOut(**_prediction_fields(prediction), symbols=symbols)
 
 
 def check_texts(texts: Sequence[str], settings: ApiSettings) -> None:
@@ -93,13 +153,13 @@ def token_chunks(counts: Sequence[int], budget: int) -> list[tuple[int, int]]:
 
 
 async def predict_while_connected(
-    predict: Callable[[list[str]], list[Any]],
-    texts: Sequence[str],
+    predict: Callable[[list[Item]], list[Result]],
+    texts: Sequence[Item],
     counts: Sequence[int],
     disconnected: Callable[[], Awaitable[bool]],
-) -> list[Any]:
+) -> list[Result]:
     """``predict`` over ``texts`` in chunks of ``CHUNK_TOKENS``, off the event loop; ClientGone once the client left."""
-    predictions: list[Any] = []
+    predictions: list[Result] = []
     for start, end in token_chunks(counts, CHUNK_TOKENS):
         if await disconnected():
             raise ClientGone
@@ -108,4 +168,4 @@ async def predict_while_connected(
 
 
 def _prediction_fields(prediction: Any) -> dict[str, Any]:
-    return {name: getattr(prediction, name) for name in PredictionOut.model_fields}
+    return {name: getattr(prediction, name) for name in PredictionOut.model_fields if name != "symbols"}

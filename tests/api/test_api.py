@@ -91,6 +91,18 @@ def test_classify(client: TestClient, keys: dict[str, str]) -> None:
     assert len(body["predictions"]) == 2 and body["model_version"]
     for prediction in body["predictions"]:
         assert prediction["score"] == pytest.approx(prediction["p_positive"] - prediction["p_negative"], abs=1e-6)
+        assert prediction["symbols"] == []
+
+
+def test_classify_gives_symbols_the_document_sentiment_without_an_entity_head(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    body = {"texts": ["Apple shares plunge as $MSFT rallies"]}
+    (prediction,) = client.post("/v1/classify", json=body, headers=auth(keys["read"])).json()["predictions"]
+    symbols = {s["symbol"]: s for s in prediction["symbols"]}
+    assert symbols.keys() == {"AAPL", "MSFT"}
+    assert symbols["MSFT"]["mentions"] == [{"start": 23, "end": 28, "kind": "cashtag"}]
+    assert {(s["score"], s["source"]) for s in symbols.values()} == {(prediction["score"], "document")}
 
 
 @pytest.mark.parametrize(

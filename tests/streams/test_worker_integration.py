@@ -84,9 +84,18 @@ def test_worker_stores_every_valid_document_and_dead_letters_the_rest(
     assert all(d["error"] and d["topic"] in {"finsent.news", "finsent.social"} for d in dead)
     scores = [orjson.loads(v) for v in read_topic(broker.bootstrap, "finsent.scores")]
     assert {s["doc_id"] for s in scores} >= set(feed.valid_ids)
+    # The tiny model has no entity head: every symbol carries the document's reading, and says so.
+    named = [s for s in scores if s["symbol"]]
+    assert named and all((s["symbol_score"], s["symbol_source"]) == (s["score"], "document") for s in named)
+    assert all(1 <= s["relevance"] <= 100 for s in named)
     with open_store(chdb_url(worker_env)) as store:
         dead_rows = store._query("SELECT count(), countIf(error = '') FROM dead_letters FINAL")[0]
         batch_rows = store._query("SELECT count(), sum(messages) FROM pipeline_batches")[0]
+        unparallel = store._query(
+            "SELECT countIf(length(symbol_scores) != length(symbols) OR length(relevances) != length(symbols)),"
+            " countIf(notEmpty(symbols)) FROM documents FINAL"
+        )[0]
+    assert unparallel[0] == 0 and unparallel[1] > 0
     assert tuple(dead_rows) == (stats["dead_letters"], 0)
     assert tuple(batch_rows) == (stats["batches"], stats["messages"])
 
