@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import re
 from collections.abc import Callable, Sequence
 
@@ -135,18 +136,20 @@ def normalise_with_spans(
     for index, (start, end) in enumerate(_trimmed(text, span) for span in spans):
         marks.setdefault(_outside(start, unbroken), []).append(chr(_START_MARK + index))
         marks.setdefault(_outside(end, unbroken), []).insert(0, chr(_END_MARK + index))
-    marked = "".join("".join(marks.get(i, ())) + (text[i] if i < len(text) else "") for i in range(len(text) + 1))
-    normalised = normalise(marked, normaliser)
-    found: dict[int, int] = {}
-    plain: list[str] = []
-    for char in normalised:
-        code = ord(char)
-        if _START_MARK <= code < _START_MARK + MAX_MARKED_SPANS or _END_MARK <= code < _END_MARK + MAX_MARKED_SPANS:
-            found[code] = len(plain)
-        else:
-            plain.append(char)
-    out = SPACES.sub(" ", "".join(plain)).strip() if len(plain) != len(normalised) else "".join(plain)
-    return out, [_span_found(found, index, "".join(plain), out) for index in range(len(spans))]
+    marked, last = [], 0
+    for position in sorted(marks):
+        marked += [text[last:position], *marks[position]]
+        last = position
+    normalised = normalise("".join([*marked, text[last:]]), normaliser)
+    last_mark = len(spans) - 1
+    used = re.compile(
+        f"[{chr(_START_MARK)}-{chr(_START_MARK + last_mark)}{chr(_END_MARK)}-{chr(_END_MARK + last_mark)}]"
+    )
+    found = {ord(match.group()): match.start() - count for count, match in enumerate(used.finditer(normalised))}
+    plain = used.sub("", normalised)
+    out = SPACES.sub(" ", plain).strip()
+    collapsed = None if plain == out else _collapser(plain)
+    return out, [_span_found(found, index, out, collapsed) for index in range(len(spans))]
 
 
 # What a normaliser matches as one piece, each with whether a mark right after a piece would be
@@ -190,14 +193,16 @@ def _trimmed(text: str, span: tuple[int, int]) -> tuple[int, int]:
     return start, end
 
 
-def _span_found(found: dict[int, int], index: int, plain: str, out: str) -> tuple[int, int] | None:
+def _span_found(
+    found: dict[int, int], index: int, out: str, collapsed: Callable[[int], int] | None
+) -> tuple[int, int] | None:
     start, end = found.get(_START_MARK + index), found.get(_END_MARK + index)
     if start is None or end is None or start >= end:
         return None
-    if plain != out:
+    if collapsed is not None:
         # Removing marks left doubled spaces that normalising collapses: each end moves by the spaces
         # dropped before it, and the spaces an emoji's words bring inside the span's ends are trimmed.
-        start, end = _collapsed(plain, start), _collapsed(plain, end)
+        start, end = min(collapsed(start), len(out)), min(collapsed(end), len(out))
         while start < end and out[start] == " ":
             start += 1
         while end > start and out[end - 1] == " ":
@@ -205,5 +210,18 @@ def _span_found(found: dict[int, int], index: int, plain: str, out: str) -> tupl
     return (start, end) if start < end else None
 
 
-def _collapsed(plain: str, position: int) -> int:
-    return len(SPACES.sub(" ", plain[:position]).lstrip())
+def _collapser(plain: str) -> Callable[[int], int]:
+    """Maps a position in ``plain`` to its place in ``SPACES.sub(" ", plain).strip()`` (one pass, then bisect)."""
+    runs = [match.span() for match in SPACES.finditer(plain)]
+    starts = [start for start, _ in runs]
+    dropped = list(itertools.accumulate((end - start - 1 for start, end in runs), initial=0))
+    leading = 1 if runs and runs[0][0] == 0 else 0
+
+    def position(at: int) -> int:
+        k = bisect.bisect_left(starts, at)  # runs starting before ``at``: all but the last end before it
+        if k == 0:
+            return at
+        start, end = runs[k - 1]
+        return at - dropped[k - 1] - (min(end, at) - start - 1) - leading
+
+    return position
