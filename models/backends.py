@@ -111,8 +111,8 @@ class OnnxBackend:
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Logits:
         feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
         if self._entity_graph:
-            # One graph serves both paths: one all-zero mention slot costs a few hundred
-            # multiply-adds per row next to the encoder's millions (docs/models.md).
+            # One graph serves both paths: an all-zero mention slot costs tens of thousands of
+            # multiply-adds per row next to the encoder's hundreds of millions (docs/models.md).
             empty = np.zeros((input_ids.shape[0], 1, input_ids.shape[1]), dtype=np.float32)
             feeds |= {"mention_mask": empty, "context_mask": empty}
         topic, sentiment = self._session.run(["topic_logits", "sentiment_logits"], feeds)
