@@ -164,7 +164,8 @@ def ship(run_dir: Path, name: str) -> None:
 
 @click.command(name="eval")
 @click.option("--model", "model_ref", default=None, help="finsent-minilm, finsent-mpnet, a model dir or a hub id")
-@click.option("--task", type=click.Choice(["sentiment", "topic"]), default=None, help="with --data: one file")
+@click.option("--task", type=click.Choice(["sentiment", "topic", "entity"]), default=None,
+              help="with --data: one file (entity: FinEntity-style JSONL with character spans)")  # fmt: skip
 @click.option("--data", type=click.Path(exists=True, path_type=Path), default=None, help=DATA_HELP)
 @DATA_ROOT
 @click.option("--label-map", default=None, help="preset (tfn-sentiment, tfn-topic), JSON file, or 'raw=name,...'")
@@ -192,6 +193,8 @@ def evaluate(
 
     With --data and --task: one labelled file. Otherwise the standard report from --data-root:
     tweet sentiment and topic validation splits and the news headlines, with lexicon baselines.
+    --task entity scores each entity's sentiment, overall and in paragraphs whose entities
+    disagree, beside the document's label copied to every entity.
     """
     from models import Classifier
     from models.corpora import corpora
@@ -204,7 +207,12 @@ def evaluate(
         raise click.UsageError("--write records the full report: leave out --limit")
     eval_sets = None if data is not None else corpora(data_root).eval_sets()  # a missing root fails before loading
     classifier = Classifier.load(model_ref, device=device, backend=backend)
-    if eval_sets is None:
+    if task == "entity":
+        from models.entity_eval import evaluate_entities
+        from models.labels import resolve_label_map
+
+        result = evaluate_entities(classifier, data, resolve_label_map(label_map), limit)  # type: ignore[arg-type]
+    elif eval_sets is None:
         result = evaluate_file(classifier, task, data, label_map, limit)  # type: ignore[arg-type]
     else:
         result = evaluate_suite(classifier, eval_sets, baselines=baselines, limit=limit)

@@ -1,5 +1,7 @@
 """Inference backends: each turns padded token ids into (topic logits, sentiment logits).
 
+A model with an entity head also takes mention and context masks (``[rows, slots, tokens]``,
+``models.spans``) and returns the per-mention sentiment logits of the same pass (``with_entities``).
 Backends take and return numpy arrays so the classifier does not care which runtime runs
 the network. Torch is imported only by the torch backends, so ONNX Runtime alone loads fast.
 """
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from models.exceptions import ModelConfigError
+from models.exceptions import ModelConfigError, ModelError
 
 if TYPE_CHECKING:
     from models.network import MultiTaskClassifier
@@ -24,12 +26,22 @@ CUDA_BACKENDS = ("cuda-bf16", "cuda-fp16", "cuda-fp32")
 FALLBACK_CPU_BACKEND = "onnx-int8"
 
 Logits = tuple[np.ndarray, np.ndarray]
+EntityLogits = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Topic ``[rows, topics]``, sentiment ``[rows, sentiments]`` and entity ``[rows, slots, sentiments]`` logits."""
 
 
 class Backend(Protocol):
     name: str
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Logits: ...
+
+    def with_entities(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, mention_mask: np.ndarray, context_mask: np.ndarray
+    ) -> EntityLogits: ...
+
+
+def _no_entity_head(name: str) -> ModelError:
+    return ModelError(f"the {name} backend's model has no entity head")
 
 
 def cpu_threads() -> int:
@@ -47,12 +59,25 @@ class TorchBackend:
     autocast_dtype: object | None = None
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Logits:
+        topic, sentiment = self._run(self.model, input_ids, attention_mask)
+        return topic, sentiment
+
+    def with_entities(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, mention_mask: np.ndarray, context_mask: np.ndarray
+    ) -> EntityLogits:
+        if getattr(self.model, "entity_head", None) is None:
+            raise _no_entity_head(self.name)
+        topic, sentiment, entity = self._run(
+            self.model.forward_with_entities, input_ids, attention_mask, mention_mask, context_mask
+        )
+        return topic, sentiment, entity
+
+    def _run(self, function: Callable[..., tuple], *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
         import torch
 
-        ids, mask = torch.from_numpy(input_ids), torch.from_numpy(attention_mask)
+        tensors = [torch.from_numpy(array) for array in arrays]
         if self.device != "cpu":
-            ids = ids.pin_memory().to(self.device, non_blocking=True)
-            mask = mask.pin_memory().to(self.device, non_blocking=True)
+            tensors = [tensor.pin_memory().to(self.device, non_blocking=True) for tensor in tensors]
         with (
             torch.inference_mode(),
             torch.autocast(
@@ -61,8 +86,8 @@ class TorchBackend:
                 enabled=self.autocast_dtype is not None,
             ),
         ):
-            topic, sentiment = self.model(ids, mask)
-        return topic.float().cpu().numpy(), sentiment.float().cpu().numpy()
+            outputs = function(*tensors)
+        return tuple(output.float().cpu().numpy() for output in outputs)
 
 
 @dataclass
@@ -81,13 +106,33 @@ class OnnxBackend:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self._entity_graph = "mention_mask" in {node.name for node in self._session.get_inputs()}
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Logits:
-        topic, sentiment = self._session.run(
-            ["topic_logits", "sentiment_logits"],
-            {"input_ids": input_ids, "attention_mask": attention_mask},
-        )
+        feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if self._entity_graph:
+            # One graph serves both paths: an all-zero mention slot costs tens of thousands of
+            # multiply-adds per row next to the encoder's hundreds of millions (docs/models.md).
+            empty = np.zeros((input_ids.shape[0], 1, input_ids.shape[1]), dtype=np.float32)
+            feeds |= {"mention_mask": empty, "context_mask": empty}
+        topic, sentiment = self._session.run(["topic_logits", "sentiment_logits"], feeds)
         return topic, sentiment
+
+    def with_entities(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, mention_mask: np.ndarray, context_mask: np.ndarray
+    ) -> EntityLogits:
+        if not self._entity_graph:
+            raise _no_entity_head(self.name)
+        topic, sentiment, entity = self._session.run(
+            ["topic_logits", "sentiment_logits", "entity_logits"],
+            {
+                "input_ids": input_ids,
+                "attention_mask": attention_mask,
+                "mention_mask": mention_mask.astype(np.float32, copy=False),
+                "context_mask": context_mask.astype(np.float32, copy=False),
+            },
+        )
+        return topic, sentiment, entity
 
 
 def cuda_available() -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,15 +18,22 @@ from models.calibration import softmax
 from models.exceptions import EmptyTextError, ModelConfigError
 from models.export import onnx_model_path
 from models.labels import SENTIMENT_VALUES, TASKS
+from models.spans import TokenSpan, span_masks
 from models.text import normalise
+from models.windows import (
+    CharSpan,
+    checked_spans,
+    cut_text,
+    place_mentions,
+    prepare_text,
+    window_starts,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TOKEN_BUDGET = 8_192
 DEFAULT_MAX_WINDOWS = 8
 """Windows scored per text: the first ``max_windows - 1`` and the last (see ``Tokenizer.chunks``)."""
-CHARS_PER_TOKEN_BOUND = 16
-"""Characters kept per token of the cap before tokenising, so a huge text costs no tokenizer time either."""
 DEFAULT_MAX_BATCH = 64
 CALL_COST_TOKENS = 32
 """The fixed cost of one model call, in padded tokens (about 0.6 ms of ONNX Runtime on a CPU core)."""
@@ -74,6 +81,8 @@ EntityItem = tuple[str, Sequence[tuple[int, int]]]
 class _Chunk:
     doc: int
     ids: list[int]
+    mentions: tuple[tuple[int, TokenSpan], ...] = ()
+    """The mentions this window reads: (index among its text's spans, token span in ``ids``)."""
 
 
 class Tokenizer:
@@ -114,33 +123,38 @@ class Tokenizer:
         window = max_length - 2
         prepared = [normalise(text, normaliser) or text for text in texts]
         if max_windows is not None:
-            prepared = [_cut_text(text, window, max_windows) for text in prepared]
+            prepared = [cut_text(text, window, max_windows) for text in prepared]
         encoded = self._tok.encode_batch(prepared, add_special_tokens=False)
         out: list[_Chunk] = []
         for doc, encoding in enumerate(encoded):
-            ids = encoding.ids or [self.sep_id]
-            starts = window_starts(len(ids), window, max_windows)
-            out.extend(_Chunk(doc, [self.cls_id, *ids[start : start + window], self.sep_id]) for start in starts)
+            starts = window_starts(len(encoding.ids), window, max_windows)
+            out.extend(_Chunk(doc, self._row(encoding.ids, start, window)) for start in starts)
         return out
 
+    def chunks_with_mentions(
+        self,
+        items: Sequence[tuple[str, Sequence[CharSpan]]],
+        max_length: int,
+        max_windows: int | None,
+        normaliser: str | None,
+    ) -> list[_Chunk]:
+        """The windows ``chunks`` gives for the items' texts, each with the mentions it reads (``models.windows``)."""
+        window = max_length - 2
+        prepared = [prepare_text(text, spans, normaliser, window, max_windows) for text, spans in items]
+        encoded = self._tok.encode_batch([p.text for p in prepared], add_special_tokens=False)
+        out: list[_Chunk] = []
+        for doc, (encoding, text) in enumerate(zip(encoded, prepared, strict=True)):
+            starts = window_starts(len(encoding.ids), window, max_windows)
+            placed = place_mentions(encoding.offsets, text.spans, starts, window)
+            out.extend(
+                _Chunk(doc, self._row(encoding.ids, start, window), tuple(mentions))
+                for start, mentions in zip(starts, placed, strict=True)
+            )
+        return out
 
-def window_starts(n_tokens: int, window: int, max_windows: int | None) -> list[int]:
-    """Token offsets of the windows scored: all of them, or the first ``max_windows - 1`` and the last."""
-    starts = list(range(0, max(n_tokens, 1), window))
-    if max_windows is None or len(starts) <= max_windows:
-        return starts
-    if max_windows == 1:
-        return starts[:1]
-    return [*starts[: max_windows - 1], max(n_tokens - window, 0)]
-
-
-def _cut_text(text: str, window: int, max_windows: int) -> str:
-    """Keep the head and tail characters that can hold the capped windows (a generous bound)."""
-    head = (max_windows - 1) * window * CHARS_PER_TOKEN_BOUND
-    tail = window * CHARS_PER_TOKEN_BOUND
-    if len(text) <= head + tail:
-        return text
-    return f"{text[:head]} {text[-tail:]}"
+    def _row(self, ids: list[int], start: int, window: int) -> list[int]:
+        """The window of ``ids`` from ``start`` between the special tokens (an empty text: one separator)."""
+        return [self.cls_id, *(ids or [self.sep_id])[start : start + window], self.sep_id]
 
 
 def _special_tokens(source: Path) -> dict[str, str]:
@@ -184,6 +198,7 @@ class Classifier:
         self.max_windows = max_windows
         self.directory = directory
         self._temperature = {task: float(spec.temperatures.get(task, 1.0)) for task in TASKS}
+        self._entity_temperature = float(spec.temperatures.get("entity", 1.0))
         self.model_version = f"{spec.model_version}+{backend.name}"
         self._negative, self._neutral, self._positive = (
             spec.sentiments.index(label) for label in ("negative", "neutral", "positive")
@@ -213,9 +228,7 @@ class Classifier:
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """Classify texts; raises EmptyTextError naming the first empty one."""
-        for index, text in enumerate(texts):
-            if not text or not text.strip():
-                raise EmptyTextError(f"text #{index} is empty or only whitespace; nothing to classify")
+        _check_texts(texts)
         if not texts:
             return []
         topic_probs, sentiment_probs = self.predict_probabilities(texts)
@@ -226,15 +239,39 @@ class Classifier:
         return [entities for _, entities in self.predict_with_entities(items)]
 
     def predict_with_entities(self, items: Sequence[EntityItem]) -> list[tuple[Prediction, list[EntityPrediction]]]:
-        """Per item its document prediction and the sentiment toward each span, from one pass.
+        """Per item its document prediction (as ``predict`` gives it) and the sentiment toward each span, in one pass.
 
-        A model without an entity head gives every span the document's sentiment (``source`` says so).
+        The entity head reads each of the first ``MAX_MENTIONS_PER_TEXT`` spans in the scored window
+        that holds it (``models.windows``). A span past that cap, beyond the scored windows, without
+        tokens or inside a removed link gets the document's sentiment (``source="document"``), as
+        does every span of a model without an entity head. Raises EmptyTextError for an empty text
+        and SpanError for a span that is not ``0 <= start <= end <= len(text)``.
         """
-        predictions = self.predict([text for text, _ in items])
-        return [
-            (doc, [copied_entity(doc, start, end) for start, end in spans])
-            for doc, (_, spans) in zip(predictions, items, strict=True)
-        ]
+        _check_texts([text for text, _ in items])
+        checked = [(text, checked_spans(index, text, spans)) for index, (text, spans) in enumerate(items)]
+        if not checked:
+            return []
+        if not self.spec.entity_head:
+            predictions = self.predict([text for text, _ in checked])
+            return [
+                (doc, [copied_entity(doc, start, end) for start, end in spans])
+                for doc, (_, spans) in zip(predictions, checked, strict=True)
+            ]
+        chunks = self.tokenizer.chunks_with_mentions(
+            checked, self.spec.max_length, self.max_windows, self.spec.text_normaliser
+        )
+        topic_probs, sentiment_probs, read = self._score(chunks, len(checked))
+        out: list[tuple[Prediction, list[EntityPrediction]]] = []
+        for doc_index, (_, spans) in enumerate(checked):
+            doc = self._prediction(topic_probs[doc_index], sentiment_probs[doc_index])
+            entities = [
+                self._entity(read[doc_index, k], start, end)
+                if (doc_index, k) in read
+                else copied_entity(doc, start, end)
+                for k, (start, end) in enumerate(spans)
+            ]
+            out.append((doc, entities))
+        return out
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text costs to score: its capped windows' tokens, special tokens included.
@@ -249,20 +286,48 @@ class Classifier:
     def predict_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per-text topic and sentiment probabilities (rows in input order)."""
         chunks = self.tokenizer.chunks(texts, self.spec.max_length, self.max_windows, self.spec.text_normaliser)
-        topic = np.zeros((len(texts), len(self.spec.topics)), dtype=np.float64)
-        sentiment = np.zeros((len(texts), len(self.spec.sentiments)), dtype=np.float64)
-        weight = np.zeros(len(texts), dtype=np.float64)
+        topic, sentiment, _ = self._score(chunks, len(texts))
+        return topic, sentiment
+
+    def _score(
+        self, chunks: list[_Chunk], count: int
+    ) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], np.ndarray]]:
+        """Topic and sentiment probabilities of ``count`` texts from their chunks, and the entity probabilities
+        of the mentions the chunks carry, by (text, mention index).
+
+        A text's probabilities are its windows' averaged by window length. Batches whose chunks
+        carry no mention take the plain path, so texts without mentions cost what ``predict`` costs.
+        """
+        topic = np.zeros((count, len(self.spec.topics)), dtype=np.float64)
+        sentiment = np.zeros((count, len(self.spec.sentiments)), dtype=np.float64)
+        weight = np.zeros(count, dtype=np.float64)
+        read: dict[tuple[int, int], np.ndarray] = {}
         for batch in self._batches(chunks):
             ids, mask = self._pad([chunk.ids for chunk in batch])
-            topic_logits, sentiment_logits = self.backend(ids, mask)
+            lengths = mask.sum(axis=1)
+            if any(chunk.mentions for chunk in batch):
+                spans = [[span for _, span in chunk.mentions] for chunk in batch]
+                mention, context = span_masks(spans, lengths.tolist(), ids.shape[1])
+                topic_logits, sentiment_logits, entity_logits = self.backend.with_entities(ids, mask, mention, context)
+                read.update(self._entity_probabilities(batch, entity_logits))
+            else:
+                topic_logits, sentiment_logits = self.backend(ids, mask)
             docs = np.array([chunk.doc for chunk in batch])
-            lengths = mask.sum(axis=1).astype(np.float64)
-            topic_p = softmax(topic_logits, self._temperature["topic"])
-            sentiment_p = softmax(sentiment_logits, self._temperature["sentiment"])
-            np.add.at(topic, docs, topic_p * lengths[:, None])
-            np.add.at(sentiment, docs, sentiment_p * lengths[:, None])
-            np.add.at(weight, docs, lengths)
-        return topic / weight[:, None], sentiment / weight[:, None]
+            weights = lengths.astype(np.float64)[:, None]
+            np.add.at(topic, docs, softmax(topic_logits, self._temperature["topic"]) * weights)
+            np.add.at(sentiment, docs, softmax(sentiment_logits, self._temperature["sentiment"]) * weights)
+            np.add.at(weight, docs, lengths.astype(np.float64))
+        return topic / weight[:, None], sentiment / weight[:, None], read
+
+    def _entity_probabilities(
+        self, batch: list[_Chunk], logits: np.ndarray
+    ) -> Iterator[tuple[tuple[int, int], np.ndarray]]:
+        """Each mention's sentiment probabilities (the ``entity`` temperature applied) by (text, mention index)."""
+        rows, slots, classes = logits.shape
+        probs = softmax(logits.reshape(rows * slots, classes), self._entity_temperature).reshape(logits.shape)
+        for row, chunk in enumerate(batch):
+            for slot, (index, _) in enumerate(chunk.mentions):
+                yield (chunk.doc, index), probs[row, slot]
 
     def _batches(self, chunks: list[_Chunk]) -> list[list[_Chunk]]:
         """Length-sorted chunks cut into batches that cost the fewest padded tokens plus a fixed cost per call.
@@ -300,6 +365,20 @@ class Classifier:
             score=p_pos - p_neg,
             model_version=self.model_version,
         )
+
+    def _entity(self, probs: np.ndarray, start: int, end: int) -> EntityPrediction:
+        label = self.spec.sentiments[int(probs.argmax())]
+        p_neg, p_pos = float(probs[self._negative]), float(probs[self._positive])
+        neutral = float(probs[self._neutral])
+        return EntityPrediction(
+            start, end, SENTIMENT_VALUES[label], label, p_neg, neutral, p_pos, p_pos - p_neg, "mention"
+        )
+
+
+def _check_texts(texts: Sequence[str]) -> None:
+    for index, text in enumerate(texts):
+        if not text or not text.strip():
+            raise EmptyTextError(f"text #{index} is empty or only whitespace; nothing to classify")
 
 
 def copied_entity(doc: Prediction, start: int, end: int) -> EntityPrediction:

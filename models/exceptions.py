@@ -21,3 +21,9 @@ class EmptyTextError(ModelError, ValueError):
 
 class TrainingStopped(ModelError):
     """A training run cut off between checkpoints, as by a kill (the ``stop_after_steps`` hook of tests)."""
+
+
+class SpanError(ModelError, ValueError):
+    """A mention span is not two integers ``0 <= start <= end <= len(text)``."""
+
+    exit_code = 2

@@ -23,7 +23,9 @@ def model_fingerprint(directory: Path, spec: ModelSpec) -> str:
 
     digest = hashlib.sha256()
     runtime = f"onnxruntime {version('onnxruntime')} torch {version('torch')} opset {OPSET} per-channel-int8"
-    for part in (spec.base_model, spec.finetune, str(spec.topics), str(spec.sentiments), runtime):
+    # A model with an entity head exports another graph (mask inputs, entity output): never the cached plain one.
+    graph = "entity-graph-1" if spec.entity_head else ""
+    for part in (spec.base_model, spec.finetune, str(spec.topics), str(spec.sentiments), runtime, graph):
         digest.update(part.encode())
     for path in sorted(directory.rglob("*.safetensors")):
         if ".cache" not in path.relative_to(directory).parts:
@@ -75,24 +77,31 @@ def _atomic(target: Path, write) -> None:
 
 
 def export_onnx(directory: Path, spec: ModelSpec, out: Path) -> None:
+    """The network as an ONNX graph; with an entity head, one graph with the mask inputs and entity logits too."""
     import torch
 
     model = load_torch_model(directory, spec)
     ids = torch.ones((2, 16), dtype=torch.long)
     mask = torch.ones((2, 16), dtype=torch.long)
     dynamic = {0: "batch", 1: "sequence"}
+    inputs: tuple[torch.Tensor, ...] = (ids, mask)
+    names = {"input_ids": dynamic, "attention_mask": dynamic}
+    outputs = {"topic_logits": {0: "batch"}, "sentiment_logits": {0: "batch"}}
+    if spec.entity_head:
+        masks = torch.zeros((2, 3, 16), dtype=torch.float32)
+        masks[:, :, 1:3] = 1.0
+        inputs = (ids, mask, masks, masks)
+        slotted = {0: "batch", 1: "slots", 2: "sequence"}
+        names |= {"mention_mask": slotted, "context_mask": slotted}
+        outputs |= {"entity_logits": {0: "batch", 1: "slots"}}
+        model.forward = model.forward_with_entities  # type: ignore[method-assign,assignment]  # what the exporter traces
     torch.onnx.export(
         model,
-        (ids, mask),
+        inputs,
         str(out),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["topic_logits", "sentiment_logits"],
-        dynamic_axes={
-            "input_ids": dynamic,
-            "attention_mask": dynamic,
-            "topic_logits": {0: "batch"},
-            "sentiment_logits": {0: "batch"},
-        },
+        input_names=list(names),
+        output_names=list(outputs),
+        dynamic_axes=names | outputs,
         opset_version=OPSET,
         dynamo=False,
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import re
 from collections.abc import Callable, Sequence
 
@@ -130,21 +132,55 @@ def normalise_with_spans(
     if normaliser is None or not spans:
         return normalise(text, normaliser), [(start, end) for start, end in spans]
     marks: dict[int, list[str]] = {}
+    unbroken = _unbroken_pieces(text, normaliser)
     for index, (start, end) in enumerate(_trimmed(text, span) for span in spans):
-        marks.setdefault(start, []).append(chr(_START_MARK + index))
-        marks.setdefault(end, []).insert(0, chr(_END_MARK + index))
-    marked = "".join("".join(marks.get(i, ())) + (text[i] if i < len(text) else "") for i in range(len(text) + 1))
-    normalised = normalise(marked, normaliser)
-    found: dict[int, int] = {}
-    plain: list[str] = []
-    for char in normalised:
-        code = ord(char)
-        if _START_MARK <= code < _START_MARK + MAX_MARKED_SPANS or _END_MARK <= code < _END_MARK + MAX_MARKED_SPANS:
-            found[code] = len(plain)
-        else:
-            plain.append(char)
-    out = SPACES.sub(" ", "".join(plain)).strip() if len(plain) != len(normalised) else "".join(plain)
-    return out, [_span_found(found, index, "".join(plain), out) for index in range(len(spans))]
+        marks.setdefault(_outside(start, unbroken), []).append(chr(_START_MARK + index))
+        marks.setdefault(_outside(end, unbroken), []).insert(0, chr(_END_MARK + index))
+    marked, last = [], 0
+    for position in sorted(marks):
+        marked += [text[last:position], *marks[position]]
+        last = position
+    normalised = normalise("".join([*marked, text[last:]]), normaliser)
+    last_mark = len(spans) - 1
+    used = re.compile(
+        f"[{chr(_START_MARK)}-{chr(_START_MARK + last_mark)}{chr(_END_MARK)}-{chr(_END_MARK + last_mark)}]"
+    )
+    found = {ord(match.group()): match.start() - count for count, match in enumerate(used.finditer(normalised))}
+    plain = used.sub("", normalised)
+    out = SPACES.sub(" ", plain).strip()
+    collapsed = None if plain == out else _collapser(plain)
+    return out, [_span_found(found, index, out, collapsed) for index in range(len(spans))]
+
+
+# What a normaliser matches as one piece, each with whether a mark right after a piece would be
+# taken into it (a link's ``\S+`` would swallow it; an emoji run ends before it). Emoji runs come
+# first: one inside a link moves a mark to its start, which the link then moves to its own.
+_PIECES: dict[str, tuple[tuple[re.Pattern[str], bool], ...]] = {
+    "strip-urls": ((URL_PATTERN, True),),
+    "demojize+strip-urls": ((EMOJI_RUN, False), (URL_PATTERN, True)),
+}
+Pieces = list[tuple[list[int], list[int], bool]]
+
+
+def _unbroken_pieces(text: str, normaliser: str) -> Pieces:
+    """Per pattern, the starts and ends of the links or emoji runs of ``text`` a mark must not split."""
+    pieces: Pieces = []
+    for pattern, greedy in _PIECES.get(normaliser, ()):
+        matches = list(pattern.finditer(text))
+        pieces.append(([m.start() for m in matches], [m.end() for m in matches], greedy))
+    return pieces
+
+
+def _outside(position: int, pieces: Pieces) -> int:
+    """``position``, or the start of the piece it would split (``"http<mark>s://"`` is no link).
+
+    A mark inside a removed link is then lost with it, and the text normalises as without marks.
+    """
+    for starts, ends, greedy in pieces:
+        index = bisect.bisect_left(starts, position) - 1  # the last piece starting before the mark
+        if index >= 0 and (position < ends[index] or (greedy and position == ends[index])):
+            position = starts[index]
+    return position
 
 
 def _trimmed(text: str, span: tuple[int, int]) -> tuple[int, int]:
@@ -157,12 +193,35 @@ def _trimmed(text: str, span: tuple[int, int]) -> tuple[int, int]:
     return start, end
 
 
-def _span_found(found: dict[int, int], index: int, plain: str, out: str) -> tuple[int, int] | None:
+def _span_found(
+    found: dict[int, int], index: int, out: str, collapsed: Callable[[int], int] | None
+) -> tuple[int, int] | None:
     start, end = found.get(_START_MARK + index), found.get(_END_MARK + index)
     if start is None or end is None or start >= end:
         return None
-    if plain == out:
-        return start, end
-    # Removing marks left doubled spaces that normalising collapses: shift by the spaces dropped before.
-    shift = len(plain[:start]) - len(SPACES.sub(" ", plain[:start]).lstrip())
-    return start - shift, end - shift
+    if collapsed is not None:
+        # Removing marks left doubled spaces that normalising collapses: each end moves by the spaces
+        # dropped before it, and the spaces an emoji's words bring inside the span's ends are trimmed.
+        start, end = min(collapsed(start), len(out)), min(collapsed(end), len(out))
+        while start < end and out[start] == " ":
+            start += 1
+        while end > start and out[end - 1] == " ":
+            end -= 1
+    return (start, end) if start < end else None
+
+
+def _collapser(plain: str) -> Callable[[int], int]:
+    """Maps a position in ``plain`` to its place in ``SPACES.sub(" ", plain).strip()`` (one pass, then bisect)."""
+    runs = [match.span() for match in SPACES.finditer(plain)]
+    starts = [start for start, _ in runs]
+    dropped = list(itertools.accumulate((end - start - 1 for start, end in runs), initial=0))
+    leading = 1 if runs and runs[0][0] == 0 else 0
+
+    def position(at: int) -> int:
+        k = bisect.bisect_left(starts, at)  # runs starting before ``at``: all but the last end before it
+        if k == 0:
+            return at
+        start, end = runs[k - 1]
+        return at - dropped[k - 1] - (min(end, at) - start - 1) - leading
+
+    return position

@@ -65,3 +65,25 @@ def test_entity_head_pools_each_mention_in_one_pass() -> None:
     logits = head(states, states.mean(1), torch.from_numpy(mention), torch.from_numpy(around))
     assert logits.shape == (2, 2, 3)
     assert np.isfinite(logits.detach().numpy()).all()
+
+
+@pytest.mark.parametrize("normaliser", ["strip-urls", "demojize+strip-urls"])
+def test_a_span_edge_inside_a_link_scheme_still_loses_the_link(normaliser: str) -> None:
+    text = "Oracle loses bid https://t.co/xyz"
+    out, spans = normalise_with_spans(text, [(0, 6), (21, 26), (13, len(text))], normaliser)
+    assert out == normalise(text, normaliser) == "Oracle loses bid"
+    assert spans == [(0, 6), None, (13, 16)]
+
+
+def test_a_span_ending_in_an_emoji_covers_its_words_without_spaces() -> None:
+    text = "a 👍🏽b  Apple🚀 fell  🚀"
+    out, spans = normalise_with_spans(text, spans_of(text, "👍🏽", "Apple", "fell  🚀"), "demojize+strip-urls")
+    assert out == normalise(text, "demojize+strip-urls")
+    assert [out[s[0] : s[1]] for s in spans if s is not None] == ["thumbs up", "Apple", "fell rocket"]
+
+
+def test_text_characters_like_marks_are_kept() -> None:
+    text = "\ufeffApple \uf8ff rises \ufffd"
+    out, spans = normalise_with_spans(text, spans_of(text, "Apple"), "strip-urls")
+    assert out == normalise(text, "strip-urls")
+    assert spans == [(1, 6)]
