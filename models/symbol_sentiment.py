@@ -118,6 +118,27 @@ def predict_with_entities(scorer: EntityScorer, items: Sequence[EntityItem]) -> 
     ]
 
 
+def has_entity_head(scorer: object) -> bool:
+    """Whether ``scorer`` reads the sentiment toward each mention itself (its model has an entity head)."""
+    return bool(getattr(getattr(scorer, "spec", None), "entity_head", False))
+
+
+def with_entity_readings(scored: Sequence[Scored], items: Sequence[EntityItem], reader: EntityScorer) -> list[Scored]:
+    """``scored`` with each text's mentions read by ``reader``'s entity head; the document predictions stay.
+
+    For documents scored by a model without an entity head (the teacher on the news route, until one
+    is trained with a head): the texts that have mentions take a second, entity-only pass.
+    """
+    wanted = [i for i, (_, spans) in enumerate(items) if spans]
+    if not wanted:
+        return list(scored)
+    readings = reader.predict_entities([items[i] for i in wanted])  # type: ignore[attr-defined]
+    out = list(scored)
+    for i, entities in zip(wanted, readings, strict=True):
+        out[i] = (out[i][0], list(entities))
+    return out
+
+
 def symbol_sentiments(
     plan: SymbolMentions, document: Prediction, entities: Sequence[EntityPrediction]
 ) -> list[SymbolSentiment]:

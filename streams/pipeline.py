@@ -21,9 +21,11 @@ from models.symbol_sentiment import (
     SymbolMentions,
     SymbolSentiment,
     document_sentiment,
+    has_entity_head,
     plan_mentions,
     predict_with_entities,
     symbol_sentiments,
+    with_entity_readings,
 )
 from schemas import DeadLetter, Document, DocumentKind, DocumentRow, InvalidMessage, ScoreRecord, parse_document
 from schemas.records import HEADLINE_CHARS
@@ -116,8 +118,12 @@ class BatchProcessor:
             [RouteInput(doc.kind.value, doc.source, _waited(message, now)) for message, doc in fresh]
         )
         classified = []
+        reader = self.router.default_model()
         for model, positions in plan:
-            classified += self._classify(model, [fresh[p] for p in positions], plans, result)
+            part = self._classify(model, [fresh[p] for p in positions], plans, result)
+            if model is not reader and has_entity_head(reader) and not has_entity_head(model):
+                part = _read_entities(reader, part, plans)
+            classified += part
         order = {id(message): position for position, (message, _) in enumerate(fresh)}
         return sorted(classified, key=lambda pair: order[id(pair[0][0])])
 
@@ -200,6 +206,21 @@ class BatchProcessor:
             result.documents.append(_document_row(doc, per_symbol, prediction, now, result.insert_token))
             for rank, symbol in enumerate(per_symbol or [document_sentiment(prediction)]):
                 result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0))
+
+
+def _read_entities(
+    reader: Scorer, part: list[tuple[tuple[IncomingMessage, Document], Scored]], plans: dict[str, SymbolMentions]
+) -> list[tuple[tuple[IncomingMessage, Document], Scored]]:
+    """The mentions of ``part`` read by ``reader`` (the served model's entity head); copies if it fails."""
+    items = [(doc.text, plans[doc.doc_id].spans) for (_, doc), _ in part]
+    try:
+        scored = with_entity_readings([pair[1] for pair in part], items, reader)
+    except MemoryError:
+        raise
+    except Exception:
+        log.exception("reading the mentions of %d documents failed; they keep the document's sentiment", len(part))
+        return part
+    return [(pair[0], read) for pair, read in zip(part, scored, strict=True)]
 
 
 def _waited(message: IncomingMessage, now: float) -> float | None:

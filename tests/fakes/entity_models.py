@@ -52,3 +52,19 @@ class FirstWinsModel(CopyingModel):
         self.passes += 1
         self.spans += [list(spans) for _, spans in items]
         return [(DOCUMENT, [entity(s, e, positive=i == 0) for i, (s, e) in enumerate(spans)]) for _, spans in items]
+
+    def predict_entities(self, items: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> list[list[EntityPrediction]]:
+        return [entities for _, entities in self.predict_with_entities(items)]
+
+
+class EntityHeadSpec:
+    """What the stream reads of a model's spec to know it has an entity head."""
+
+    entity_head = True
+
+
+class ServedEntityModel(FirstWinsModel):
+    """``FirstWinsModel`` saying, as a loaded classifier does, that it has an entity head."""
+
+    model_version = "fake-student"
+    spec = EntityHeadSpec()

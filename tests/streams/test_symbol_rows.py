@@ -15,12 +15,15 @@ from typing import Any
 
 import pytest
 
+from config.routes import Route
 from models.entities.relevance import EXPLICIT_ONLY_RELEVANCE
+from models.follow import FixedModel
 from schemas import ScoreRecord
 from storage import Store, open_store
 from streams.handler import BatchHandler, OutputTopics
 from streams.pipeline import BatchProcessor, BatchResult, IncomingMessage
-from tests.fakes.entity_models import CopyingModel, FirstWinsModel
+from streams.routing import Router
+from tests.fakes.entity_models import CopyingModel, FirstWinsModel, ServedEntityModel
 from tests.streams.test_pipeline import NOW, news
 
 FORD = "Ford beats estimates while rival General Motors misses and cuts its outlook"
@@ -127,3 +130,15 @@ def test_a_body_mention_is_read_at_its_place_in_the_scored_text(store: Store) ->
     _handle(store, model, [message])
     text = "Carmakers report\nFord beat estimates. General Motors missed."
     assert [text[s:e] for s, e in model.spans[0]] == ["Ford", "General Motors"]
+
+
+def test_news_routed_to_a_model_without_an_entity_head_has_its_mentions_read_by_the_served_model(
+    store: Store,
+) -> None:
+    served, teacher = ServedEntityModel(), CopyingModel()
+    router = Router(FixedModel(served), [(Route("news", None, "finsent-mpnet"), FixedModel(teacher))])
+    _, records = _handle(store, router, [news("n1", FORD)])
+    assert (teacher.predicted, served.passes) == (1, 1)  # the teacher scores the document, the student its mentions
+    assert {(r.symbol, r.symbol_sentiment, r.symbol_source, r.model_version) for r in records} == {
+        ("F", 1, "mention", "fake-v1"), ("GM", -1, "mention", "fake-v1"),
+    }  # fmt: skip
