@@ -1,0 +1,214 @@
+"""Near-duplicate texts: normalised word shingles, MinHash signatures, LSH band keys, similarity.
+
+Pure functions over text and numpy, shared by the stream (``streams.stories``) and the novelty
+evaluation (``models.novelty_eval``). A story's text is its headline (news) or its post (social),
+so a wire story, its syndicated copies and the tweets of its headline share one story.
+
+- ``normalise``: lower case; URLs, ``RT @user:``, @mentions, leading cashtag lists (``$NVDA - ``),
+  wire tags (``(Reuters)``), a trailing `` - Source`` or `` | Source``, trailing hashtags, leading
+  ``BREAKING:``-style labels, the word cut by a truncation ellipsis, and punctuation go.
+- ``shingles``: the 32-bit hashes (CRC-32) of the word unigrams and bigrams of the normalised text,
+  at most ``MAX_SHINGLES`` of them.
+- ``signatures``: MinHash with ``NUM_HASHES`` multiply-add-shift hash functions
+  (``(a*x + b) mod 2^64 >> 32`` with random odd ``a``: Dietzfelbinger's 2-universal family) over
+  the shingle hashes, vectorised over a batch.
+- ``band_keys``: ``BANDS`` keys of ``ROWS_PER_BAND`` signature rows each (LSH); two texts that share
+  one key are candidates, confirmed by ``similar`` on their exact shingle sets.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+NUM_HASHES = 40
+ROWS_PER_BAND = 2
+BANDS = NUM_HASHES // ROWS_PER_BAND
+MAX_SHINGLES = 96
+"""A story is told in its first words: longer texts are cut (bounded work per document)."""
+STORY_TEXT_CHARS = 400
+SUBJECT_WORDS = 3
+JACCARD_MIN = 0.5
+"""Two texts are one story if their shingle sets overlap this much (Jaccard)…"""
+CONTAINMENT_MIN = 0.8
+"""…or if this share of the smaller set is in the larger one (a truncated or annotated copy),"""
+CONTAINMENT_MIN_SHINGLES = 7
+"""…provided the smaller set has at least this many shingles (a few words say too little)."""
+
+_SEED = 0x5EED_F1E5
+_rng = np.random.default_rng(_SEED)
+_MULTIPLIERS = _rng.integers(1, 2**63, size=NUM_HASHES, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+_INCREMENTS = _rng.integers(0, 2**63, size=NUM_HASHES, dtype=np.uint64)
+_BAND_SALTS = _rng.integers(1, 2**63, size=BANDS, dtype=np.uint64)
+_EMPTY_MIN = np.uint64(2**32)
+
+_URL = re.compile(r"\S*(?:https?:?//|www\.)\S+")
+_RETWEET = re.compile(r"^\s*rt\s+@\w+:?\s*")
+_MENTION = re.compile(r"(?:\bvia\s+)?@\w+")
+_CASHTAG_LIST = re.compile(r"^\s*(?:\$[a-z][a-z0-9.:]{0,9}\s*,?\s*)+[-:–—|]\s*")
+_WIRE_TAG = re.compile(r"\((?:reuters|ap|afp|bloomberg|dow jones|mt newswires|marketwatch|cnbc|upi)\)")
+_SOURCE_SUFFIX = re.compile(r"\s+[-|–—]\s+[\w .&']{2,30}$")
+_LABEL_PREFIX = re.compile(
+    r"^\s*(?:(?:breaking(?: news)?|just in)\s*[:\-–—|]?|(?:updated?|exclusive|watch|alert|urgent|flash)\s*[:\-–—|])\s*"
+)
+_TRAILING_HASHTAGS = re.compile(r"(?:\s+#\w+)+\s*$")
+_TRUNCATED = re.compile(r"\s*\S*(?:…|\.\.\.)\s*$")
+_CASHTAG = re.compile(r"\$[a-z][a-z0-9.]{0,9}")
+_NUMBER = re.compile(r"\d[\d.]*")
+_UP_WORDS = frozenset(
+    "rise rises rising rose up gain gains jump jumps jumped surge surges surged soar soars soared climb climbs "
+    "rally rallies higher high beat beats raise raises raised upgrade upgrades upgraded buy boost boosts "
+    "strong stronger record positive outperform overweight bullish top tops".split()
+)
+_DOWN_WORDS = frozenset(
+    "fall falls falling fell down drop drops dropped slip slips slide slides sink sinks sank plunge plunges "
+    "tumble tumbles lower low miss misses missed cut cuts downgrade downgrades downgraded sell weak weaker "
+    "negative underperform underweight bearish loss losses".split()
+)
+_DIGIT_SEPARATOR = re.compile(r"(?<=\d)[,:.](?=\d)")
+_APOSTROPHE = re.compile(r"['’]")
+_NOT_WORD = re.compile(r"[^0-9a-z$]+")
+
+
+def story_text(headline: str, body: str) -> str:
+    """The text a document's story is recognised by: its headline, else the start of its body."""
+    return (headline.strip() or body.strip())[:STORY_TEXT_CHARS]
+
+
+def normalise(text: str) -> list[str]:
+    """The words of ``text`` with what reposts add or change taken away (see the module doc)."""
+    text = text.lower()
+    text = _URL.sub(" ", text)
+    text = _RETWEET.sub("", text)
+    text = _MENTION.sub(" ", text)
+    text = _TRAILING_HASHTAGS.sub("", text)
+    text = _TRUNCATED.sub("", text) if text.rstrip().endswith(("…", "...")) else text
+    text = _CASHTAG_LIST.sub("", _CASHTAG_LIST.sub("", _LABEL_PREFIX.sub("", text)))
+    text = _LABEL_PREFIX.sub("", _WIRE_TAG.sub(" ", text))
+    text = _APOSTROPHE.sub("", _DIGIT_SEPARATOR.sub("", _SOURCE_SUFFIX.sub("", text)))
+    return [word.strip("$") for word in _NOT_WORD.sub(" ", text).split() if word.strip("$")]
+
+
+def shingles(text: str) -> npt.NDArray[np.uint32]:
+    """Sorted, distinct 32-bit hashes of the word unigrams and bigrams of ``normalise(text)``."""
+    words = normalise(text)[: MAX_SHINGLES // 2]
+    grams = words + [f"{first} {second}" for first, second in zip(words, words[1:], strict=False)]
+    hashes = {zlib.crc32(gram.encode()) for gram in grams}
+    return np.array(sorted(hashes), dtype=np.uint32)
+
+
+def signatures(shingle_sets: Sequence[npt.NDArray[np.uint32]]) -> npt.NDArray[np.uint64]:
+    """MinHash signatures, one row of ``NUM_HASHES`` per set (an empty set's row is all ``2**32``)."""
+    out = np.full((len(shingle_sets), NUM_HASHES), _EMPTY_MIN, dtype=np.uint64)
+    sizes = np.array([len(s) for s in shingle_sets], dtype=np.int64)
+    if not sizes.sum():
+        return out
+    flat = np.concatenate([s.astype(np.uint64) for s in shingle_sets])
+    with np.errstate(over="ignore"):
+        hashed = (flat[:, None] * _MULTIPLIERS[None, :] + _INCREMENTS[None, :]) >> np.uint64(32)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    present = sizes > 0
+    out[present] = np.minimum.reduceat(hashed, starts[present], axis=0)
+    return out
+
+
+def band_keys(signature_rows: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """``BANDS`` 64-bit LSH keys per signature row (band index mixed in, so bands never collide)."""
+    bands = signature_rows.reshape(len(signature_rows), BANDS, ROWS_PER_BAND)
+    with np.errstate(over="ignore"):
+        key = _BAND_SALTS[None, :].copy()
+        for row in range(ROWS_PER_BAND):
+            key = _mix(key ^ bands[:, :, row])
+    return key
+
+
+def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """SplitMix64's finaliser: every input bit affects every output bit."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def similar(first: npt.NDArray[np.uint32], second: npt.NDArray[np.uint32]) -> bool:
+    """Whether two shingle sets are one story: Jaccard ≥ ``JACCARD_MIN``, or the smaller (of at least
+    ``CONTAINMENT_MIN_SHINGLES``) mostly inside the larger (containment ≥ ``CONTAINMENT_MIN``)."""
+    if not len(first) or not len(second):
+        return False
+    shared = len(np.intersect1d(first, second, assume_unique=True))
+    smaller = min(len(first), len(second))
+    union = len(first) + len(second) - shared
+    if shared >= JACCARD_MIN * union:
+        return True
+    return smaller >= CONTAINMENT_MIN_SHINGLES and shared >= CONTAINMENT_MIN * smaller
+
+
+def facts(text: str) -> frozenset[str]:
+    """What two tellings of one story must not disagree on: cashtags (``$nvda``), words with digits
+    (``#7bn*1``; counted, so a repeated figure is one fact per use), words that give a direction (``+rises*1``, ``-falls*1``), and the subject: the first
+    word (``^nvidia``) and the first ``SUBJECT_WORDS`` words (``~nvidia``)."""
+    found = {tag.rstrip(".") for tag in _CASHTAG.findall(text.lower())}
+    words = normalise(text)
+    found.update("~" + word for word in words[:SUBJECT_WORDS])
+    if words:
+        found.add("^" + words[0])
+    counts: dict[str, int] = {}
+    for word in words:
+        if any(char.isdigit() for char in word):
+            fact = "#" + word
+        elif word in _UP_WORDS or word in _DOWN_WORDS:
+            fact = ("+" if word in _UP_WORDS else "-") + word
+        else:
+            continue
+        counts[fact] = counts.get(fact, 0) + 1  # a multiset: "2022 … 2022" is not "2022 … 2023"
+        found.add(f"{fact}*{counts[fact]}")
+    return frozenset(found)
+
+
+def facts_agree(first: frozenset[str], second: frozenset[str]) -> bool:
+    """False when the texts name different cashtags (and no common one), each has a figure the other
+    lacks, one's own words go up where the other's go down, or neither's first word is among the
+    other's first words (another subject: "Gartner to report…" is not "Pulmonx to report…")."""
+    tags_first = {fact for fact in first if fact.startswith("$")}
+    tags_second = {fact for fact in second if fact.startswith("$")}
+    if tags_first and tags_second and not tags_first & tags_second:
+        return False
+    only_first, only_second = first - second, second - first
+    if any(f[0] == "#" for f in only_first) and any(f[0] == "#" for f in only_second):
+        return False
+    signs_first = {f[0] for f in only_first if f[0] in "+-"}
+    signs_second = {f[0] for f in only_second if f[0] in "+-"}
+    if ("+" in signs_first and "-" in signs_second) or ("-" in signs_first and "+" in signs_second):
+        return False
+    return _subject_shared(first, second) or _subject_shared(second, first)
+
+
+def _subject_shared(first: frozenset[str], second: frozenset[str]) -> bool:
+    leads = [fact[1:] for fact in first if fact.startswith("^")]
+    return not leads or "~" + leads[0] in second
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What is kept of a text to recognise its story: its shingles and its facts."""
+
+    shingles: npt.NDArray[np.uint32]
+    facts: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str) -> Fingerprint:
+        return cls(shingles(text), facts(text))
+
+    def same_story(self, other: Fingerprint) -> bool:
+        """``similar`` shingles and ``facts_agree``."""
+        return similar(self.shingles, other.shingles) and facts_agree(self.facts, other.facts)
+
+
+def novelty_score(earlier_copies: int) -> int:
+    """0–100: 100 for a story's first document, then ×0.75 for each earlier copy in the last 24 h
+    (100, 75, 56, 42, 32, …: the decay of RavenPack's Event Novelty Score)."""
+    return round(100 * 0.75 ** max(0, earlier_copies))
