@@ -18,6 +18,7 @@ so a wire story, its syndicated copies and the tweets of its headline share one 
 
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
 from collections.abc import Sequence
@@ -59,16 +60,21 @@ _LABEL_PREFIX = re.compile(
 _TRAILING_HASHTAGS = re.compile(r"(?:\s+#\w+)+\s*$")
 _TRUNCATED = re.compile(r"\s*\S*(?:…|\.\.\.)\s*$")
 _CASHTAG = re.compile(r"\$[a-z][a-z0-9.]{0,9}")
-_NUMBER = re.compile(r"\d[\d.]*")
-_UP_WORDS = frozenset(
-    "rise rises rising rose up gain gains jump jumps jumped surge surges surged soar soars soared climb climbs "
-    "rally rallies higher high beat beats raise raises raised upgrade upgrades upgraded buy boost boosts "
-    "strong stronger record positive outperform overweight bullish top tops".split()
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_UP_WORDS = _word_set(
+    "rise rises rising rose up gain gains jump jumps jumped surge surges surged soar soars soared climb "
+    "climbs rally rallies higher high beat beats raise raises raised upgrade upgrades upgraded buy boost "
+    "boosts strong stronger record positive outperform overweight bullish top tops"
 )
-_DOWN_WORDS = frozenset(
-    "fall falls falling fell down drop drops dropped slip slips slide slides sink sinks sank plunge plunges "
-    "tumble tumbles lower low miss misses missed cut cuts downgrade downgrades downgraded sell weak weaker "
-    "negative underperform underweight bearish loss losses".split()
+_DOWN_WORDS = _word_set(
+    "fall falls falling fell down drop drops dropped slip slips slide slides sink sinks sank plunge "
+    "plunges tumble tumbles lower low miss misses missed cut cuts downgrade downgrades downgraded sell "
+    "weak weaker negative underperform underweight bearish loss losses"
 )
 _DIGIT_SEPARATOR = re.compile(r"(?<=\d)[,:.](?=\d)")
 _APOSTROPHE = re.compile(r"['’]")
@@ -97,7 +103,7 @@ def normalise(text: str) -> list[str]:
 def shingles(text: str) -> npt.NDArray[np.uint32]:
     """Sorted, distinct 32-bit hashes of the word unigrams and bigrams of ``normalise(text)``."""
     words = normalise(text)[: MAX_SHINGLES // 2]
-    grams = words + [f"{first} {second}" for first, second in zip(words, words[1:], strict=False)]
+    grams = words + [f"{first} {second}" for first, second in itertools.pairwise(words)]
     hashes = {zlib.crc32(gram.encode()) for gram in grams}
     return np.array(sorted(hashes), dtype=np.uint32)
 
@@ -149,8 +155,9 @@ def similar(first: npt.NDArray[np.uint32], second: npt.NDArray[np.uint32]) -> bo
 
 def facts(text: str) -> frozenset[str]:
     """What two tellings of one story must not disagree on: cashtags (``$nvda``), words with digits
-    (``#7bn*1``; counted, so a repeated figure is one fact per use), words that give a direction (``+rises*1``, ``-falls*1``), and the subject: the first
-    word (``^nvidia``) and the first ``SUBJECT_WORDS`` words (``~nvidia``)."""
+    (``#7bn*1``) and words that give a direction (``+rises*1``, ``-falls*1``), counted so that a
+    repeated one is a fact per use; and the subject: the first word (``^nvidia``) and the first
+    ``SUBJECT_WORDS`` words (``~nvidia``)."""
     found = {tag.rstrip(".") for tag in _CASHTAG.findall(text.lower())}
     words = normalise(text)
     found.update("~" + word for word in words[:SUBJECT_WORDS])

@@ -10,6 +10,7 @@ it: the two share an LSH band key and ``similar`` confirms it.
 from __future__ import annotations
 
 import csv
+import itertools
 import random
 import re
 from collections import defaultdict
@@ -196,7 +197,7 @@ def labelled_pairs(texts: Sequence[str], rng: random.Random, positives: int) -> 
     for text in texts:
         for tag in set(_CASHTAG.findall(text.upper())):
             by_tag[tag].append(text)
-    same = [("same_company", a, b) for group in by_tag.values() for a, b in zip(group, group[1:], strict=False)]
+    same = [("same_company", a, b) for group in by_tag.values() for a, b in itertools.pairwise(group)]
     pairs += rng.sample(same, min(cap, len(same)))
     pairs += [("random", *rng.sample(list(texts), 2)) for _ in range(cap)]
     return pairs
