@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from alerts.engine import Aggregate, Detail
 from alerts.rules import BUCKET_S
 from schemas.alerts import Scope
+from schemas.stories import NOVELTY_FIRST
 from storage import Store
 from storage.alerts import bucket_aggregates, document_details, last_fired
 
@@ -28,8 +29,8 @@ class StoreHistory:
 
     def details(self, scope: Scope, keys: Sequence[str], since: int) -> dict[str, list[Detail]]:
         found: dict[str, list[Detail]] = defaultdict(list)
-        for key, doc_id, at, score, sentiment, headline in document_details(self._store, scope, keys, since):
-            found[key].append(Detail(doc_id, at, score, sentiment, headline))
+        for key, doc_id, at, score, sentiment, headline, novelty in document_details(self._store, scope, keys, since):
+            found[key].append(Detail(doc_id, at, score, sentiment, headline, novel=novelty == NOVELTY_FIRST))
         return found
 
     def last_alerts(self, scope: Scope, keys: Sequence[str]) -> dict[str, dict[str, int]]:

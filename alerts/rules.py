@@ -102,6 +102,9 @@ class Rule(BaseModel):
         0.0, ge=0, allow_inf_nan=False, description="how far past the threshold the metric must recover to re-arm"
     )
     baseline_windows: int = Field(12, ge=2, le=48, description="windows of trailing baseline for *_zscore/*_change")
+    novel_only: bool = Field(
+        False, description="count only each story's first document in 24 h, so reposts of one story cannot fire it"
+    )
 
     @field_validator("target")
     @classmethod

@@ -195,8 +195,9 @@ def facts_agree(first: frozenset[str], second: frozenset[str]) -> bool:
 
 
 def _subject_shared(first: frozenset[str], second: frozenset[str]) -> bool:
+    """Whether ``first``'s first word is among ``second``'s first words, or is a ticker ``second`` names."""
     leads = [fact[1:] for fact in first if fact.startswith("^")]
-    return not leads or "~" + leads[0] in second
+    return not leads or "~" + leads[0] in second or "$" + leads[0] in second
 
 
 @dataclass(frozen=True)

@@ -192,14 +192,16 @@ def labelled_pairs(texts: Sequence[str], rng: random.Random, positives: int) -> 
     cap = positives // 2
     for name, edit in FACT_EDITS.items():
         edits = [(name, text, edited) for text in texts if (edited := edit(text, rng)) not in (None, text)]
-        pairs += rng.sample(edits, min(cap, len(edits)))  # type: ignore[misc]
+        pairs += rng.sample(edits, min(cap, len(edits)))
     by_tag: dict[str, list[str]] = defaultdict(list)
     for text in texts:
         for tag in set(_CASHTAG.findall(text.upper())):
             by_tag[tag].append(text)
     same = [("same_company", a, b) for group in by_tag.values() for a, b in itertools.pairwise(group)]
     pairs += rng.sample(same, min(cap, len(same)))
-    pairs += [("random", *rng.sample(list(texts), 2)) for _ in range(cap)]
+    for _ in range(cap):
+        first, second = rng.sample(list(texts), 2)
+        pairs.append(("random", first, second))
     return pairs
 
 

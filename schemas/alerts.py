@@ -144,6 +144,12 @@ class AlertInput(BaseModel):
     score: float = Field(ge=-1, le=1)
     sentiment: Literal[-1, 0, 1]
     headline: str = ""
+    novelty: int = Field(100, ge=0, le=100, description="100: the first document of its story in 24 h")
+
+    @property
+    def novel(self) -> bool:
+        """Whether this is its story's first document (what ``novel_only`` rules count)."""
+        return self.novelty == 100
 
     @property
     def partition_key(self) -> str:
@@ -166,6 +172,7 @@ class AlertInput(BaseModel):
             "score": score.score,
             "sentiment": score.sentiment,
             "headline": score.headline,
+            "novelty": score.novelty,
         }
         return [(alert_input_key(scope, key), {"scope": scope, "key": key, **common}) for scope, key in keys]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.documents import SCHEMA_VERSION
 
@@ -37,9 +37,13 @@ class ScoreRecord(BaseModel):
     doc_first: bool = Field(
         True, description="on Kafka only: true on exactly one of a document's records (per-document aggregates)"
     )
+    story_id: str = Field("", description="on Kafka only: the first document of this one's story ('' in older records)")
+    novelty: int = Field(
+        100, ge=0, le=100, description="on Kafka only: 100 for a story's first document in 24 h, less for its copies"
+    )
 
 
-KAFKA_ONLY_FIELDS = frozenset({"schema_version", "headline", "doc_first"})
+KAFKA_ONLY_FIELDS = frozenset({"schema_version", "headline", "doc_first", "story_id", "novelty"})
 """ScoreRecord fields that travel on ``finsent.scores`` but are not columns of the ``scores`` table."""
 
 
@@ -75,6 +79,16 @@ class DocumentRow(BaseModel):
         pattern=r"^[0-9a-f]{0,64}$",
         description="the id of the insert that stored this row; replayed after a crash to complete the rollups",
     )
+    story_id: str = Field("", description="the first document of this one's story; '' means the document itself")
+    similar_12h: int = Field(0, ge=0, description="earlier documents of the same story in the 12 h before it")
+    similar_24h: int = Field(0, ge=0, description="earlier documents of the same story in the 24 h before it")
+    novelty: int = Field(100, ge=0, le=100, description="100 for a story's first document, lower for its copies")
+
+    @model_validator(mode="after")
+    def _own_story(self) -> Self:
+        if not self.story_id:
+            object.__setattr__(self, "story_id", self.doc_id)  # a story of one
+        return self
 
 
 DEAD_LETTER_RAW_BYTES = 64 * 1024

@@ -83,16 +83,17 @@ def bucket_aggregates(
 
 def document_details(
     store: Store, scope: str, keys: Sequence[str], since: int
-) -> Iterator[tuple[str, str, int, float, int, str]]:
-    """``(key, doc id, event time, score, sentiment, headline)`` of each key's documents since ``since``."""
+) -> Iterator[tuple[str, str, int, float, int, str, int]]:
+    """``(key, doc id, event time, score, sentiment, headline, novelty)`` of each key's documents since ``since``."""
     source, key_filter = _DOCUMENTS_BY_KEY[scope]
     sql = f"""
-        SELECT key, doc_id, toUInt32(event_time) AS at, score, sentiment, headline
+        SELECT key, doc_id, toUInt32(event_time) AS at, score, sentiment, headline, novelty
         FROM {source}
         WHERE {key_filter} AND toUInt32(event_time) >= %(since)s"""
     for chunk in chunked(list(keys)):
-        for key, doc_id, at, score, sentiment, headline in store._query(sql, {"keys": tuple(chunk), "since": since}):
-            yield str(key), str(doc_id), int(at), float(score), int(sentiment), str(headline)
+        params = {"keys": tuple(chunk), "since": since}
+        for key, doc_id, at, score, sentiment, headline, novelty in store._query(sql, params):
+            yield str(key), str(doc_id), int(at), float(score), int(sentiment), str(headline), int(novelty)
 
 
 def last_fired(store: Store, scope: str, keys: Sequence[str]) -> Iterator[tuple[str, str, int]]:

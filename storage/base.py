@@ -35,6 +35,13 @@ DEDUP_WINDOW = 100_000
 """Insert tokens each deduplicating table remembers: a replayed insert older than this many inserts
 is no longer recognised, so replays are limited to ``REDO_WITHIN_S``."""
 REDO_WITHIN_S = 600
+STORY_COLUMNS = {
+    "story_id": "String DEFAULT doc_id",
+    "similar_12h": "UInt32 DEFAULT 0",
+    "similar_24h": "UInt32 DEFAULT 0",
+    "novelty": "UInt8 DEFAULT 100",
+}
+"""The columns ``documents`` gained with stories (``storage/stories.py``), in order, as ``tables.sql`` has them."""
 DELIVERY_STATE_TYPE = "Enum8('pending' = 1, 'delivered' = 2, 'failed' = 3, 'not_configured' = 4)"
 
 
@@ -88,6 +95,7 @@ class Store(abc.ABC):
                 self._command(statement)
             if self._column_type("documents", "insert_token") is None:
                 self._command("ALTER TABLE documents ADD COLUMN insert_token String DEFAULT ''")
+            self._add_story_columns()
             # Alerts tables from before ``not_configured`` existed get the value (a metadata-only change).
             if "not_configured" not in str(self._column_type("alerts", "delivery_state")):
                 self._command(f"ALTER TABLE alerts MODIFY COLUMN delivery_state {DELIVERY_STATE_TYPE}")
@@ -95,6 +103,12 @@ class Store(abc.ABC):
                 window = f"non_replicated_deduplication_window = {DEDUP_WINDOW}"
                 for table in ["documents", *rollup_tables()]:
                     self._command(f"ALTER TABLE {table} MODIFY SETTING {window}")
+
+    def _add_story_columns(self) -> None:
+        """Documents stored before stories existed read as stories of one: their own id, novelty 100."""
+        for column, definition in STORY_COLUMNS.items():
+            if self._column_type("documents", column) is None:
+                self._command(f"ALTER TABLE documents ADD COLUMN {column} {definition}")
 
     def _column_type(self, table: str, column: str) -> str | None:
         """The type of ``table.column`` in this store's database, or None if there is no such column."""
@@ -178,6 +192,11 @@ class Store(abc.ABC):
         """Insert per-batch pipeline figures (for the pipeline-health dashboard)."""
         with self._open():
             self._insert_records("pipeline_batches", rows)
+
+    def _command_locked(self, sql: str) -> None:
+        """One statement that returns no rows, under the store's lock (for storage's own modules)."""
+        with self._open():
+            self._command(sql)
 
     # Raw reads are for storage's own modules (the repositories and read queries), never above them.
 

@@ -254,7 +254,9 @@ def _arrow_table(columns: Sequence[str], data: list[list[Any]]) -> pa.Table:
     arrays = []
     for values in data:
         if values and isinstance(values[0], list | tuple):
-            arrays.append(pa.array(values, type=pa.list_(pa.string())))
+            sample = next((value[0] for value in values if value), "")
+            item_type = pa.string() if isinstance(sample, str) else pa.int64()
+            arrays.append(pa.array(values, type=pa.list_(item_type)))
         else:
             arrays.append(pa.array(values))
     return pa.Table.from_arrays(arrays, names=list(columns))

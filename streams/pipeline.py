@@ -18,7 +18,9 @@ from models.entities import SymbolExtractor
 from models.follow import FixedModel, ModelFollower, Scorer, model_source
 from schemas import DeadLetter, Document, DocumentKind, DocumentRow, InvalidMessage, ScoreRecord, parse_document
 from schemas.records import HEADLINE_CHARS
+from schemas.stories import StoryFields
 from streams.exceptions import ClassifierUnavailable
+from streams.stories import StoryAssigner, StoryInput
 
 Parsed = list[tuple["IncomingMessage", Document]]
 CANARY_TEXT = "Shares of the company rose after it reported quarterly earnings."
@@ -65,6 +67,7 @@ class BatchProcessor:
         author_key: bytes = b"",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S,
+        stories: StoryAssigner | None = None,
     ):
         self.models = model_source(classifier)
         self.existing = existing
@@ -72,6 +75,7 @@ class BatchProcessor:
         self.author_key = author_key
         self.clock = clock
         self.max_future_skew = timedelta(seconds=max_future_skew_s)
+        self.stories = stories
 
     @property
     def classifier(self) -> Scorer:
@@ -156,11 +160,18 @@ class BatchProcessor:
 
     def _rows(self, fresh: Parsed, predictions: list[Prediction], result: BatchResult) -> None:
         now = self.clock().replace(microsecond=0)
-        for (_, doc), prediction in zip(fresh, predictions, strict=True):
+        stories = self._stories([doc for _, doc in fresh])
+        for (_, doc), prediction, story in zip(fresh, predictions, stories, strict=True):
             symbols = self.symbols.extract(doc.text, doc.tickers)
-            result.documents.append(_document_row(doc, symbols, prediction, now, result.insert_token))
+            result.documents.append(_document_row(doc, symbols, prediction, now, result.insert_token, story))
             for rank, symbol in enumerate(symbols or [""]):
-                result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0))
+                result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0, story=story))
+
+    def _stories(self, docs: list[Document]) -> list[StoryFields]:
+        """Each document's story (one index write and lookup for the batch); stories of one without an index."""
+        if self.stories is None:
+            return [StoryFields.first(doc.doc_id) for doc in docs]
+        return self.stories.assign([StoryInput(doc.doc_id, doc.event_time, doc.headline, doc.body) for doc in docs])
 
 
 def _check_classifier_works(classifier: Scorer) -> None:
@@ -187,7 +198,9 @@ def _prediction_fields(prediction: Prediction) -> dict[str, Any]:
     }
 
 
-def _score(doc: Document, symbol: str, prediction: Prediction, now: datetime, doc_first: bool) -> ScoreRecord:
+def _score(
+    doc: Document, symbol: str, prediction: Prediction, now: datetime, doc_first: bool, story: StoryFields
+) -> ScoreRecord:
     return ScoreRecord.model_construct(
         schema_version=1,
         doc_id=doc.doc_id,
@@ -198,6 +211,8 @@ def _score(doc: Document, symbol: str, prediction: Prediction, now: datetime, do
         ingested_at=now,
         headline=_clip(doc.headline or doc.text, HEADLINE_CHARS),
         doc_first=doc_first,
+        story_id=story.story_id,
+        novelty=story.novelty,
         **_prediction_fields(prediction),
     )
 
@@ -208,7 +223,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _document_row(
-    doc: Document, symbols: list[str], prediction: Prediction, now: datetime, insert_token: str
+    doc: Document, symbols: list[str], prediction: Prediction, now: datetime, insert_token: str, story: StoryFields
 ) -> DocumentRow:
     return DocumentRow.model_construct(
         doc_id=doc.doc_id,
@@ -226,5 +241,6 @@ def _document_row(
         reposts=doc.reposts,
         replies=doc.replies,
         insert_token=insert_token,
+        **story.model_dump(),
         **_prediction_fields(prediction),
     )

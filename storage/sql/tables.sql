@@ -28,7 +28,11 @@ CREATE TABLE IF NOT EXISTS documents
     likes UInt32,
     reposts UInt32,
     replies UInt32,
-    insert_token String DEFAULT ''
+    insert_token String DEFAULT '',
+    story_id String DEFAULT doc_id,
+    similar_12h UInt32 DEFAULT 0,
+    similar_24h UInt32 DEFAULT 0,
+    novelty UInt8 DEFAULT 100
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(event_time)
@@ -251,3 +255,27 @@ CREATE TABLE IF NOT EXISTS model_shadows
 )
 ENGINE = MergeTree
 ORDER BY sequence
+;
+-- The story index (storage/stories.py): one row per LSH band key of each document of the last
+-- day or two, and what confirms a candidate. No TTL on 18.16: partitions older than the window
+-- are dropped by the worker (``expire_stories``) and lookups bound event_time themselves.
+CREATE TABLE IF NOT EXISTS story_keys
+(
+    band_key Int64,
+    event_time DateTime('UTC'),
+    doc_id String
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMMDD(event_time)
+ORDER BY (band_key, event_time, doc_id)
+;
+CREATE TABLE IF NOT EXISTS story_docs
+(
+    doc_id String,
+    event_time DateTime('UTC'),
+    shingles Array(UInt32),
+    facts Array(String)
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMMDD(event_time)
+ORDER BY doc_id

@@ -1,0 +1,47 @@
+"""Rows of the story index (``story_keys``, ``story_docs``) and a document's story fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NOVELTY_FIRST = 100
+"""The novelty of a story's first document (in the last 24 h)."""
+
+
+class StoryKeyRow(BaseModel):
+    """One LSH band key of one document: documents sharing a key are candidates for one story."""
+
+    model_config = ConfigDict(frozen=True)
+
+    band_key: int = Field(ge=-(2**63), lt=2**63)
+    event_time: datetime
+    doc_id: str
+
+
+class StoryDocRow(BaseModel):
+    """What the index keeps of a document to confirm a candidate: its shingle hashes and facts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str
+    event_time: datetime
+    shingles: list[int]
+    facts: list[str]
+
+
+class StoryFields(BaseModel):
+    """A document's story: the first document's id, earlier copies in the last 12 h and 24 h, novelty."""
+
+    model_config = ConfigDict(frozen=True)
+
+    story_id: str
+    similar_12h: int = Field(0, ge=0)
+    similar_24h: int = Field(0, ge=0)
+    novelty: int = Field(NOVELTY_FIRST, ge=0, le=100)
+
+    @classmethod
+    def first(cls, doc_id: str) -> StoryFields:
+        """A story of one: what a document gets when nothing earlier is like it."""
+        return cls(story_id=doc_id)

@@ -1,0 +1,72 @@
+"""The story index in ClickHouse, shared by every worker: LSH band keys and what confirms a match.
+
+Per batch a worker writes its documents' keys (``add_story_keys``), then asks once which stored
+documents share any of them (``story_candidates``): writing first means that of two workers storing
+copies of one new story at the same moment, at least the later reader sees the other's copy.
+Rows live in daily partitions; ``expire_stories`` drops the days no lookup can reach any more
+(18.16 has no TTL), and every lookup bounds ``event_time`` itself, so a late drop is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from schemas.stories import StoryDocRow, StoryKeyRow
+from storage.base import Store
+
+CANDIDATES_PER_KEY = 50
+"""The earliest documents one band key yields: a key every template shares cannot flood a batch."""
+MAX_CANDIDATES = 20_000
+"""Documents one lookup returns at most (bounded memory, whatever the batch)."""
+KEYS_PER_QUERY = 5_000
+"""Band keys per ``IN`` list: ~100 KB of SQL, well under ``max_query_size`` (256 KiB)."""
+
+_CANDIDATES_SQL = f"""
+SELECT doc_id, event_time, shingles, facts FROM story_docs FINAL
+WHERE event_time >= %(since)s AND event_time <= %(until)s AND doc_id IN (
+    SELECT doc_id FROM story_keys
+    WHERE band_key IN %(keys)s AND event_time >= %(since)s AND event_time <= %(until)s
+    ORDER BY band_key, event_time, doc_id
+    LIMIT {CANDIDATES_PER_KEY} BY band_key
+)
+ORDER BY event_time, doc_id
+LIMIT {MAX_CANDIDATES}
+"""
+_PARTITIONS_SQL = (
+    "SELECT DISTINCT partition FROM system.parts WHERE database = currentDatabase() AND table = %(table)s AND active"
+)
+
+
+class StoryRepository:
+    """The story tables of one store (see the module doc)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def add_story_keys(self, keys: Sequence[StoryKeyRow], docs: Sequence[StoryDocRow]) -> None:
+        """Store documents' band keys and fingerprints (idempotent: a retried batch adds nothing)."""
+        self._store._insert_records("story_docs", docs)
+        self._store._insert_records("story_keys", keys)
+
+    def story_candidates(self, keys: Sequence[int], since: datetime, until: datetime) -> list[StoryDocRow]:
+        """Documents with ``since <= event_time <= until`` sharing a band key in ``keys`` (distinct)."""
+        distinct = sorted(set(keys))
+        found: dict[str, StoryDocRow] = {}
+        for start in range(0, len(distinct), KEYS_PER_QUERY):
+            params = {"keys": tuple(distinct[start : start + KEYS_PER_QUERY]), "since": since, "until": until}
+            for row in self._store._query_dicts(_CANDIDATES_SQL, params):
+                found.setdefault(row["doc_id"], StoryDocRow.model_validate(row))
+        return list(found.values())
+
+    def expire_stories(self, now: datetime, keep: timedelta) -> int:
+        """Drop the daily partitions that end before ``now - keep``; how many were dropped."""
+        cutoff = int((now - keep).strftime("%Y%m%d"))
+        dropped = 0
+        for table in ("story_keys", "story_docs"):
+            for (partition,) in self._store._query(_PARTITIONS_SQL, {"table": table}):
+                day = int(str(partition).strip("'"))
+                if day < cutoff:
+                    self._store._command_locked(f"ALTER TABLE {table} DROP PARTITION {day}")
+                    dropped += 1
+        return dropped
