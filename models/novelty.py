@@ -7,13 +7,14 @@ so a wire story, its syndicated copies and the tweets of its headline share one 
 - ``normalise``: lower case; URLs, ``RT @user:``, @mentions, leading cashtag lists (``$NVDA - ``),
   wire tags (``(Reuters)``), a trailing `` - Source`` or `` | Source``, trailing hashtags, leading
   ``BREAKING:``-style labels, the word cut by a truncation ellipsis, and punctuation go.
-- ``shingles``: the 32-bit hashes (CRC-32) of the word unigrams and bigrams of the normalised text,
-  at most ``MAX_SHINGLES`` of them.
+- ``shingles``: the 32-bit hashes (CRC-32) of the word unigrams (stop words left out) and bigrams of
+  the normalised text, from its first ``MAX_SHINGLES // 2`` words.
 - ``signatures``: MinHash with ``NUM_HASHES`` multiply-add-shift hash functions
   (``(a*x + b) mod 2^64 >> 32`` with random odd ``a``: Dietzfelbinger's 2-universal family) over
   the shingle hashes, vectorised over a batch.
 - ``band_keys``: ``BANDS`` keys of ``ROWS_PER_BAND`` signature rows each (LSH); two texts that share
-  one key are candidates, confirmed by ``similar`` on their exact shingle sets.
+  one key are candidates, confirmed by ``Fingerprint.same_story``: ``similar`` on their exact
+  shingle sets, and ``facts_agree`` (no other figure, direction, ticker or subject).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
-NUM_HASHES = 40
+NUM_HASHES = 32
 ROWS_PER_BAND = 2
 BANDS = NUM_HASHES // ROWS_PER_BAND
 MAX_SHINGLES = 96
@@ -76,6 +78,10 @@ _DOWN_WORDS = _word_set(
     "plunges tumble tumbles lower low miss misses missed cut cuts downgrade downgrades downgraded sell "
     "weak weaker negative underperform underweight bearish loss losses"
 )
+_STOPWORDS = _word_set(
+    "a an the to of in on at for by with and or as is are was were be been it its this that from after "
+    "before over under into than vs via new says said will would could may can has have had not no up"
+)
 _DIGIT_SEPARATOR = re.compile(r"(?<=\d)[,:.](?=\d)")
 _APOSTROPHE = re.compile(r"['’]")
 _NOT_WORD = re.compile(r"[^0-9a-z$]+")
@@ -102,8 +108,14 @@ def normalise(text: str) -> list[str]:
 
 def shingles(text: str) -> npt.NDArray[np.uint32]:
     """Sorted, distinct 32-bit hashes of the word unigrams and bigrams of ``normalise(text)``."""
-    words = normalise(text)[: MAX_SHINGLES // 2]
-    grams = words + [f"{first} {second}" for first, second in itertools.pairwise(words)]
+    return _shingles_of(normalise(text))
+
+
+def _shingles_of(words: list[str]) -> npt.NDArray[np.uint32]:
+    words = words[: MAX_SHINGLES // 2]
+    # A lone "to" or "the" says nothing of a story, and would make every text a candidate of every other.
+    grams = [word for word in words if word not in _STOPWORDS]
+    grams += [f"{first} {second}" for first, second in itertools.pairwise(words)]
     hashes = {zlib.crc32(gram.encode()) for gram in grams}
     return np.array(sorted(hashes), dtype=np.uint32)
 
@@ -123,14 +135,18 @@ def signatures(shingle_sets: Sequence[npt.NDArray[np.uint32]]) -> npt.NDArray[np
     return out
 
 
-def band_keys(signature_rows: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """``BANDS`` 64-bit LSH keys per signature row (band index mixed in, so bands never collide)."""
+def band_keys(signature_rows: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint32]:
+    """``BANDS`` 32-bit LSH keys per signature row (the band index is mixed in).
+
+    32 bits keep a batch's keys in one query (ten digits each); a chance collision only adds a
+    candidate that the exact check then turns down.
+    """
     bands = signature_rows.reshape(len(signature_rows), BANDS, ROWS_PER_BAND)
     with np.errstate(over="ignore"):
         key = _BAND_SALTS[None, :].copy()
         for row in range(ROWS_PER_BAND):
             key = _mix(key ^ bands[:, :, row])
-    return key
+    return (key >> np.uint64(32)).astype(np.uint32)
 
 
 def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -143,12 +159,16 @@ def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
 def similar(first: npt.NDArray[np.uint32], second: npt.NDArray[np.uint32]) -> bool:
     """Whether two shingle sets are one story: Jaccard ≥ ``JACCARD_MIN``, or the smaller (of at least
     ``CONTAINMENT_MIN_SHINGLES``) mostly inside the larger (containment ≥ ``CONTAINMENT_MIN``)."""
-    if not len(first) or not len(second):
+    return similar_sets(frozenset(first.tolist()), frozenset(second.tolist()))
+
+
+def similar_sets(first: frozenset[int], second: frozenset[int]) -> bool:
+    """``similar`` on sets (a set intersection is ~1 µs on headline-sized sets)."""
+    if not first or not second:
         return False
-    shared = len(np.intersect1d(first, second, assume_unique=True))
+    shared = len(first & second)
     smaller = min(len(first), len(second))
-    union = len(first) + len(second) - shared
-    if shared >= JACCARD_MIN * union:
+    if shared >= JACCARD_MIN * (len(first) + len(second) - shared):
         return True
     return smaller >= CONTAINMENT_MIN_SHINGLES and shared >= CONTAINMENT_MIN * smaller
 
@@ -158,8 +178,11 @@ def facts(text: str) -> frozenset[str]:
     (``#7bn*1``) and words that give a direction (``+rises*1``, ``-falls*1``), counted so that a
     repeated one is a fact per use; and the subject: the first word (``^nvidia``) and the first
     ``SUBJECT_WORDS`` words (``~nvidia``)."""
+    return _facts_of(text, normalise(text))
+
+
+def _facts_of(text: str, words: list[str]) -> frozenset[str]:
     found = {tag.rstrip(".") for tag in _CASHTAG.findall(text.lower())}
-    words = normalise(text)
     found.update("~" + word for word in words[:SUBJECT_WORDS])
     if words:
         found.add("^" + words[0])
@@ -200,7 +223,7 @@ def _subject_shared(first: frozenset[str], second: frozenset[str]) -> bool:
     return not leads or "~" + leads[0] in second or "$" + leads[0] in second
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Fingerprint:
     """What is kept of a text to recognise its story: its shingles and its facts."""
 
@@ -209,11 +232,16 @@ class Fingerprint:
 
     @classmethod
     def of(cls, text: str) -> Fingerprint:
-        return cls(shingles(text), facts(text))
+        words = normalise(text)
+        return cls(_shingles_of(words), _facts_of(text, words))
+
+    @cached_property
+    def shingle_set(self) -> frozenset[int]:
+        return frozenset(self.shingles.tolist())
 
     def same_story(self, other: Fingerprint) -> bool:
         """``similar`` shingles and ``facts_agree``."""
-        return similar(self.shingles, other.shingles) and facts_agree(self.facts, other.facts)
+        return similar_sets(self.shingle_set, other.shingle_set) and facts_agree(self.facts, other.facts)
 
 
 def novelty_score(earlier_copies: int) -> int:

@@ -15,7 +15,7 @@ class StoryKeyRow(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    band_key: int = Field(ge=-(2**63), lt=2**63)
+    band_key: int = Field(ge=0, lt=2**32)
     event_time: datetime
     doc_id: str
 

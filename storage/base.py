@@ -282,6 +282,12 @@ class Store(abc.ABC):
             with self._open():
                 self._insert(table, columns, to_columns(records, columns), settings)
 
+    def _insert_columns(self, table: str, data: list[list[Any]]) -> None:
+        """Insert ready column lists (``TABLES[table]`` order, datetimes as Unix seconds); empties are skipped."""
+        if data and data[0]:
+            with self._open():
+                self._insert(table, TABLES[table], data)
+
     @abc.abstractmethod
     def _create_database(self) -> None:
         """``CREATE DATABASE IF NOT EXISTS`` for this store's database."""

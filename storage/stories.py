@@ -12,15 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from schemas.stories import StoryDocRow, StoryKeyRow
+from schemas.stories import StoryDocRow
 from storage.base import Store
+from storage.values import epoch_seconds
 
 CANDIDATES_PER_KEY = 50
 """The earliest documents one band key yields: a key every template shares cannot flood a batch."""
 MAX_CANDIDATES = 20_000
 """Documents one lookup returns at most (bounded memory, whatever the batch)."""
-KEYS_PER_QUERY = 5_000
-"""Band keys per ``IN`` list: ~100 KB of SQL, well under ``max_query_size`` (256 KiB)."""
+KEYS_PER_QUERY = 20_000
+"""Band keys per ``IN`` list: at most 240 KB of SQL (``max_query_size`` is 256 KiB); a batch of
+1,024 documents has 16,384 keys at most, so one query."""
 
 _CANDIDATES_SQL = f"""
 SELECT doc_id, event_time, shingles, facts FROM story_docs FINAL
@@ -44,10 +46,15 @@ class StoryRepository:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def add_story_keys(self, keys: Sequence[StoryKeyRow], docs: Sequence[StoryDocRow]) -> None:
-        """Store documents' band keys and fingerprints (idempotent: a retried batch adds nothing)."""
+    def add_story_keys(self, keys: Sequence[tuple[int, datetime, str]], docs: Sequence[StoryDocRow]) -> None:
+        """Store documents' ``(band key, event time, doc id)`` and fingerprints (idempotent: a retried batch adds
+        nothing). Keys go in as plain columns: a batch has twenty a document, too many to build models for."""
         self._store._insert_records("story_docs", docs)
-        self._store._insert_records("story_keys", keys)
+        if keys:
+            band_keys, times, doc_ids = zip(*keys, strict=True)
+            self._store._insert_columns(
+                "story_keys", [list(band_keys), [epoch_seconds(t) for t in times], list(doc_ids)]
+            )
 
     def story_candidates(self, keys: Sequence[int], since: datetime, until: datetime) -> list[StoryDocRow]:
         """Documents with ``since <= event_time <= until`` sharing a band key in ``keys`` (distinct)."""
@@ -55,8 +62,11 @@ class StoryRepository:
         found: dict[str, StoryDocRow] = {}
         for start in range(0, len(distinct), KEYS_PER_QUERY):
             params = {"keys": tuple(distinct[start : start + KEYS_PER_QUERY]), "since": since, "until": until}
-            for row in self._store._query_dicts(_CANDIDATES_SQL, params):
-                found.setdefault(row["doc_id"], StoryDocRow.model_validate(row))
+            for doc_id, event_time, shingles, facts in self._store._query(_CANDIDATES_SQL, params):
+                if doc_id not in found:
+                    found[doc_id] = StoryDocRow.model_construct(
+                        doc_id=doc_id, event_time=event_time, shingles=shingles, facts=facts
+                    )
         return list(found.values())
 
     def expire_stories(self, now: datetime, keep: timedelta) -> int:

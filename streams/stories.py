@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from models.novelty import Fingerprint, band_keys, novelty_score, signatures, story_text
-from schemas.stories import StoryDocRow, StoryFields, StoryKeyRow
+from schemas.stories import StoryDocRow, StoryFields
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,8 @@ STORY_WINDOW = timedelta(hours=24)
 """How far back a copy finds its story; a copy after that starts a new one."""
 SHORT_WINDOW = timedelta(hours=12)
 EXPIRE_EVERY = timedelta(hours=1)
+CHECKS_PER_DOC = 100
+"""Candidates confirmed per document at most, earliest first (bounded work: counts saturate there)."""
 KEEP_PARTITIONS = STORY_WINDOW + timedelta(days=1)
 """Daily partitions are dropped once wholly older than this (a day's slack for late documents)."""
 
@@ -34,7 +36,7 @@ KEEP_PARTITIONS = STORY_WINDOW + timedelta(days=1)
 class StoryIndex(Protocol):
     """Where the keys live (``storage.stories.StoryRepository``)."""
 
-    def add_story_keys(self, keys: Sequence[StoryKeyRow], docs: Sequence[StoryDocRow]) -> None: ...
+    def add_story_keys(self, keys: Sequence[tuple[int, datetime, str]], docs: Sequence[StoryDocRow]) -> None: ...
 
     def story_candidates(self, keys: Sequence[int], since: datetime, until: datetime) -> list[StoryDocRow]: ...
 
@@ -77,12 +79,12 @@ class StoryAssigner:
 
     def register(self, docs: Sequence[StoryInput], prints: Sequence[Fingerprint], keys: np.ndarray) -> None:
         """Write the documents' keys and fingerprints (documents with no words are stories of one)."""
-        key_rows, doc_rows = [], []
+        key_rows: list[tuple[int, datetime, str]] = []
+        doc_rows = []
         for doc, fingerprint, doc_keys in zip(docs, prints, keys, strict=True):
             if len(fingerprint.shingles):
                 at = doc.event_time.replace(microsecond=0)
-                key_rows += [StoryKeyRow.model_construct(band_key=int(k), event_time=at, doc_id=doc.doc_id)
-                             for k in doc_keys]  # fmt: skip
+                key_rows += [(key, at, doc.doc_id) for key in doc_keys.tolist()]
                 doc_rows.append(_doc_row(doc.doc_id, at, fingerprint))
         self._index.add_story_keys(key_rows, doc_rows)
         self._expire()
@@ -99,7 +101,8 @@ class StoryAssigner:
         out = []
         for doc, fingerprint, doc_keys in zip(docs, prints, keys, strict=True):
             candidates = {c.doc_id: c for k in doc_keys for c in by_key.get(int(k), [])}
-            out.append(_story_of(doc, fingerprint, candidates.values()))
+            earliest = sorted(candidates.values(), key=lambda c: (c.event_time, c.doc_id))
+            out.append(_story_of(doc, fingerprint, earliest[:CHECKS_PER_DOC]))
         return out
 
     def _expire(self) -> None:
@@ -112,8 +115,8 @@ class StoryAssigner:
 
 
 def _keys_of(prints: Sequence[Fingerprint]) -> np.ndarray:
-    """Signed 64-bit band keys, one row per fingerprint (ClickHouse ``Int64``)."""
-    return band_keys(signatures([p.shingles for p in prints])).view(np.int64)
+    """Band keys, one row per fingerprint."""
+    return band_keys(signatures([p.shingles for p in prints]))
 
 
 def _doc_row(doc_id: str, at: datetime, fingerprint: Fingerprint) -> StoryDocRow:

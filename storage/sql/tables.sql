@@ -261,7 +261,7 @@ ORDER BY sequence
 -- are dropped by the worker (``expire_stories``) and lookups bound event_time themselves.
 CREATE TABLE IF NOT EXISTS story_keys
 (
-    band_key Int64,
+    band_key UInt32,
     event_time DateTime('UTC'),
     doc_id String
 )
