@@ -231,9 +231,12 @@ class Fingerprint:
     facts: frozenset[str]
 
     @classmethod
-    def of(cls, text: str) -> Fingerprint:
+    def of(cls, text: str, symbols: Sequence[str] = ()) -> Fingerprint:
+        """``text``'s fingerprint; ``symbols`` the document is about count as its cashtags (``$nvda``),
+        so "Nvidia sinks…" and "$NVDA sinks…" share a subject."""
         words = normalise(text)
-        return cls(_shingles_of(words), _facts_of(text, words))
+        tickers = frozenset("$" + symbol.lower() for symbol in symbols if symbol)
+        return cls(_shingles_of(words), _facts_of(text, words) | tickers)
 
     @cached_property
     def shingle_set(self) -> frozenset[int]:

@@ -160,18 +160,20 @@ class BatchProcessor:
 
     def _rows(self, fresh: Parsed, predictions: list[Prediction], result: BatchResult) -> None:
         now = self.clock().replace(microsecond=0)
-        stories = self._stories([doc for _, doc in fresh])
-        for (_, doc), prediction, story in zip(fresh, predictions, stories, strict=True):
-            symbols = self.symbols.extract(doc.text, doc.tickers)
+        symbol_lists = [self.symbols.extract(doc.text, doc.tickers) for _, doc in fresh]
+        stories = self._stories([doc for _, doc in fresh], symbol_lists)
+        for (_, doc), prediction, symbols, story in zip(fresh, predictions, symbol_lists, stories, strict=True):
             result.documents.append(_document_row(doc, symbols, prediction, now, result.insert_token, story))
             for rank, symbol in enumerate(symbols or [""]):
                 result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0, story=story))
 
-    def _stories(self, docs: list[Document]) -> list[StoryFields]:
+    def _stories(self, docs: list[Document], symbols: list[list[str]]) -> list[StoryFields]:
         """Each document's story (one index write and lookup for the batch); stories of one without an index."""
         if self.stories is None:
             return [StoryFields.first(doc.doc_id) for doc in docs]
-        return self.stories.assign([StoryInput(doc.doc_id, doc.event_time, doc.headline, doc.body) for doc in docs])
+        inputs = [StoryInput(doc.doc_id, doc.event_time, doc.headline, doc.body, found)
+                  for doc, found in zip(docs, symbols, strict=True)]  # fmt: skip
+        return self.stories.assign(inputs)
 
 
 def _check_classifier_works(classifier: Scorer) -> None:

@@ -51,6 +51,7 @@ class StoryInput:
     event_time: datetime
     headline: str
     body: str
+    symbols: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class StoryAssigner:
         """The story of each of ``docs``, in order (see the module doc)."""
         if not docs:
             return []
-        prints = [Fingerprint.of(story_text(doc.headline, doc.body)) for doc in docs]
+        prints = [Fingerprint.of(story_text(doc.headline, doc.body), doc.symbols) for doc in docs]
         keys = _keys_of(prints)
         self.register(docs, prints, keys)
         return self.resolve(docs, prints, keys)
