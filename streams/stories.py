@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -64,9 +64,8 @@ class _Known:
 class StoryAssigner:
     """Gives each document of a batch its ``StoryFields``: one write and one lookup per batch."""
 
-    def __init__(self, index: StoryIndex, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, index: StoryIndex) -> None:
         self._index = index
-        self._clock = clock
         self._expired_at: datetime | None = None
 
     def assign(self, docs: Sequence[StoryInput]) -> list[StoryFields]:
@@ -88,7 +87,8 @@ class StoryAssigner:
                 key_rows += [(key, at, doc.doc_id) for key in doc_keys.tolist()]
                 doc_rows.append(_doc_row(doc.doc_id, at, fingerprint))
         self._index.add_story_keys(key_rows, doc_rows)
-        self._expire()
+        if doc_rows:
+            self._expire(max(row.event_time for row in doc_rows))
 
     def resolve(self, docs: Sequence[StoryInput], prints: Sequence[Fingerprint], keys: np.ndarray) -> list[StoryFields]:
         """Each document's story from one lookup of every key of the batch."""
@@ -106,11 +106,12 @@ class StoryAssigner:
             out.append(_story_of(doc, fingerprint, earliest[:CHECKS_PER_DOC]))
         return out
 
-    def _expire(self) -> None:
-        now = self._clock()
-        if self._expired_at is None or now - self._expired_at >= EXPIRE_EVERY:
-            self._expired_at = now
-            dropped = self._index.expire_stories(now, KEEP_PARTITIONS)
+    def _expire(self, newest: datetime) -> None:
+        """Drop old days, at most every ``EXPIRE_EVERY`` of event time. Event time, not the clock: a
+        replay of last month's feed still finds its stories."""
+        if self._expired_at is None or newest - self._expired_at >= EXPIRE_EVERY:
+            self._expired_at = newest
+            dropped = self._index.expire_stories(newest, KEEP_PARTITIONS)
             if dropped:
                 log.info("story index: dropped %d expired daily partitions", dropped)
 
