@@ -203,24 +203,43 @@ def facts_agree(first: frozenset[str], second: frozenset[str]) -> bool:
     """False when the texts name different cashtags (and no common one), each has a figure the other
     lacks, one's own words go up where the other's go down, or neither's first word is among the
     other's first words (another subject: "Gartner to report…" is not "Pulmonx to report…")."""
-    tags_first = {fact for fact in first if fact.startswith("$")}
-    tags_second = {fact for fact in second if fact.startswith("$")}
-    if tags_first and tags_second and not tags_first & tags_second:
-        return False
-    only_first, only_second = first - second, second - first
-    if any(f[0] == "#" for f in only_first) and any(f[0] == "#" for f in only_second):
-        return False
-    signs_first = {f[0] for f in only_first if f[0] in "+-"}
-    signs_second = {f[0] for f in only_second if f[0] in "+-"}
-    if ("+" in signs_first and "-" in signs_second) or ("-" in signs_first and "+" in signs_second):
-        return False
-    return _subject_shared(first, second) or _subject_shared(second, first)
+    return _Facts.of(first).agree(_Facts.of(second))
 
 
-def _subject_shared(first: frozenset[str], second: frozenset[str]) -> bool:
-    """Whether ``first``'s first word is among ``second``'s first words, or is a ticker ``second`` names."""
-    leads = [fact[1:] for fact in first if fact.startswith("^")]
-    return not leads or "~" + leads[0] in second or "$" + leads[0] in second
+@dataclass(frozen=True)
+class _Facts:
+    """``facts`` sorted by kind once, so that comparing two is a few set operations."""
+
+    tags: frozenset[str]
+    figures: frozenset[str]
+    ups: frozenset[str]
+    downs: frozenset[str]
+    firsts: frozenset[str]
+    lead: str | None
+
+    @classmethod
+    def of(cls, facts: frozenset[str]) -> _Facts:
+        kinds: dict[str, set[str]] = {mark: set() for mark in "$#+-~^"}
+        for fact in facts:
+            if fact[:1] in kinds:
+                kinds[fact[0]].add(fact[1:])
+        tags, figures, ups, downs, firsts = (frozenset(kinds[mark]) for mark in "$#+-~")
+        return cls(tags, figures, ups, downs, firsts, min(kinds["^"]) if kinds["^"] else None)
+
+    def agree(self, other: _Facts) -> bool:
+        if not (self._subject_in(other) or other._subject_in(self)):
+            return False
+        if self.tags and other.tags and not self.tags & other.tags:
+            return False
+        if self.figures - other.figures and other.figures - self.figures:
+            return False
+        return not (
+            (self.ups - other.ups and other.downs - self.downs) or (self.downs - other.downs and other.ups - self.ups)
+        )
+
+    def _subject_in(self, other: _Facts) -> bool:
+        """Whether this text's first word is among ``other``'s first words, or is a ticker ``other`` names."""
+        return self.lead is None or self.lead in other.firsts or self.lead in other.tags
 
 
 @dataclass(frozen=True, eq=False)
@@ -242,9 +261,32 @@ class Fingerprint:
     def shingle_set(self) -> frozenset[int]:
         return frozenset(self.shingles.tolist())
 
+    @cached_property
+    def _facts(self) -> _Facts:
+        return _Facts.of(self.facts)
+
+    def facts_agree(self, other: Fingerprint) -> bool:
+        """``facts_agree`` on the two fingerprints' facts (sorted by kind once per fingerprint)."""
+        return self._facts.agree(other._facts)
+
+    def similar_to_each(self, others: Sequence[Fingerprint]) -> npt.NDArray[np.bool_]:
+        """``similar`` against each of ``others``, in one pass of numpy (a batch's candidates, cheaply)."""
+        sizes = np.array([len(other.shingles) for other in others], dtype=np.int64)
+        if not len(self.shingles) or not sizes.sum():
+            return np.zeros(len(others), dtype=bool)
+        hits = np.isin(np.concatenate([other.shingles for other in others]), self.shingles, assume_unique=True)
+        shared = np.zeros(len(others), dtype=np.int64)
+        present = sizes > 0
+        shared[present] = np.add.reduceat(hits, (np.cumsum(sizes) - sizes)[present])
+        smaller = np.minimum(len(self.shingles), sizes)
+        jaccard = shared >= JACCARD_MIN * (len(self.shingles) + sizes - shared)
+        contained = (smaller >= CONTAINMENT_MIN_SHINGLES) & (shared >= CONTAINMENT_MIN * smaller)
+        return present & (jaccard | contained)
+
     def same_story(self, other: Fingerprint) -> bool:
         """``similar`` shingles and ``facts_agree``."""
-        return similar_sets(self.shingle_set, other.shingle_set) and facts_agree(self.facts, other.facts)
+        # Facts first: a few set lookups, and what tells templated headlines ("X to report Q2…") apart.
+        return self._facts.agree(other._facts) and similar_sets(self.shingle_set, other.shingle_set)
 
 
 def novelty_score(earlier_copies: int) -> int:

@@ -52,9 +52,8 @@ class StoryRepository:
         self._store._insert_records("story_docs", docs)
         if keys:
             band_keys, times, doc_ids = zip(*keys, strict=True)
-            self._store._insert_columns(
-                "story_keys", [list(band_keys), [epoch_seconds(t) for t in times], list(doc_ids)]
-            )
+            seconds = {at: epoch_seconds(at) for at in set(times)}  # a document's keys share its time
+            self._store._insert_columns("story_keys", [list(band_keys), [seconds[at] for at in times], list(doc_ids)])
 
     def story_candidates(self, keys: Sequence[int], since: datetime, until: datetime) -> list[StoryDocRow]:
         """Documents with ``since <= event_time <= until`` sharing a band key in ``keys`` (distinct)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -54,7 +54,7 @@ class StoryInput:
     symbols: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Known:
     doc_id: str
     event_time: datetime
@@ -101,8 +101,8 @@ class StoryAssigner:
         by_key = _candidates_by_key(found)
         out = []
         for doc, fingerprint, doc_keys in zip(docs, prints, keys, strict=True):
-            candidates = {c.doc_id: c for k in doc_keys for c in by_key.get(int(k), [])}
-            earliest = sorted(candidates.values(), key=lambda c: (c.event_time, c.doc_id))
+            candidates = set().union(*(by_key.get(key, ()) for key in doc_keys.tolist()))
+            earliest = sorted(candidates, key=lambda c: (c.event_time, c.doc_id))
             out.append(_story_of(doc, fingerprint, earliest[:CHECKS_PER_DOC]))
         return out
 
@@ -146,13 +146,17 @@ def _fingerprint(row: StoryDocRow) -> Fingerprint:
     return Fingerprint(np.array(row.shingles, dtype=np.uint32), frozenset(row.facts))
 
 
-def _story_of(doc: StoryInput, fingerprint: Fingerprint, candidates: Iterable[_Known]) -> StoryFields:
+def _story_of(doc: StoryInput, fingerprint: Fingerprint, candidates: Sequence[_Known]) -> StoryFields:
     at = _utc(doc.event_time.replace(microsecond=0))
     earlier = [
         c for c in candidates
         if c.doc_id != doc.doc_id and at - STORY_WINDOW <= c.event_time and (c.event_time, c.doc_id) < (at, doc.doc_id)
-        and fingerprint.same_story(c.fingerprint)
     ]  # fmt: skip
+    if earlier:
+        alike = fingerprint.similar_to_each([c.fingerprint for c in earlier])
+        earlier = [
+            c for c, ok in zip(earlier, alike.tolist(), strict=True) if ok and fingerprint.facts_agree(c.fingerprint)
+        ]
     if not earlier:
         return StoryFields.first(doc.doc_id)
     first = min(earlier, key=lambda c: (c.event_time, c.doc_id))
