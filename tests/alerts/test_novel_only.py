@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import pytest
+from click.testing import CliRunner
 
 from alerts.engine import AlertEngine, Detail
 from alerts.rules import DEFAULT_RULES_FILE, Rule, load_rules
+from finsent.alerts_cli import alerts
 from schemas import ScoreRecord
 from schemas.alerts import AlertInput
 
@@ -97,3 +102,14 @@ def test_score_records_carry_novelty_to_the_rule_engine_and_older_records_defaul
     fields = dict(AlertInput.fields_of(copy))
     assert AlertInput(**fields["symbol:NVDA"]).novelty == 56
     assert not AlertInput(**fields["symbol:NVDA"]).novel
+
+
+def test_rules_add_takes_novel_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINSENT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("FINSENT_ALERT_RULES_FILE", raising=False)
+    add = ["rules", "add", "--id", "nvda-burst", "--scope", "symbol", "--target", "NVDA", "--metric",
+           "negative_share", "--comparison", ">=", "--threshold", "0.6", "--novel-only"]  # fmt: skip
+    result = CliRunner().invoke(alerts, add)
+    assert result.exit_code == 0, result.output
+    added = load_rules(tmp_path / "rules.yaml").by_id("nvda-burst")
+    assert added is not None and added.novel_only
