@@ -35,13 +35,13 @@ DEDUP_WINDOW = 100_000
 """Insert tokens each deduplicating table remembers: a replayed insert older than this many inserts
 is no longer recognised, so replays are limited to ``REDO_WITHIN_S``."""
 REDO_WITHIN_S = 600
-STORY_COLUMNS = {
-    "story_id": "String DEFAULT doc_id",
-    "similar_12h": "UInt32 DEFAULT 0",
-    "similar_24h": "UInt32 DEFAULT 0",
-    "novelty": "UInt8 DEFAULT 100",
-}
-"""The columns ``documents`` gained with stories (``storage/stories.py``), in order, as ``tables.sql`` has them."""
+DOCUMENTS_STORY_COLUMNS = (
+    ("story_id", "String DEFAULT doc_id"),
+    ("similar_12h", "UInt32 DEFAULT 0"),
+    ("similar_24h", "UInt32 DEFAULT 0"),
+    ("novelty", "UInt8 DEFAULT 100"),
+)
+"""Columns ``documents`` gained with stories (``storage/stories.py``): a row from before is a story of one."""
 DELIVERY_STATE_TYPE = "Enum8('pending' = 1, 'delivered' = 2, 'failed' = 3, 'not_configured' = 4)"
 
 
@@ -95,7 +95,7 @@ class Store(abc.ABC):
                 self._command(statement)
             if self._column_type("documents", "insert_token") is None:
                 self._command("ALTER TABLE documents ADD COLUMN insert_token String DEFAULT ''")
-            self._add_story_columns()
+            self._add_missing_columns("documents", DOCUMENTS_STORY_COLUMNS)
             # Alerts tables from before ``not_configured`` existed get the value (a metadata-only change).
             if "not_configured" not in str(self._column_type("alerts", "delivery_state")):
                 self._command(f"ALTER TABLE alerts MODIFY COLUMN delivery_state {DELIVERY_STATE_TYPE}")
@@ -104,11 +104,11 @@ class Store(abc.ABC):
                 for table in ["documents", *rollup_tables()]:
                     self._command(f"ALTER TABLE {table} MODIFY SETTING {window}")
 
-    def _add_story_columns(self) -> None:
-        """Documents stored before stories existed read as stories of one: their own id, novelty 100."""
-        for column, definition in STORY_COLUMNS.items():
-            if self._column_type("documents", column) is None:
-                self._command(f"ALTER TABLE documents ADD COLUMN {column} {definition}")
+    def _add_missing_columns(self, table: str, columns: tuple[tuple[str, str], ...]) -> None:
+        """Add each ``(name, type and default)`` missing from ``table``: old rows read the default."""
+        for name, definition in columns:
+            if self._column_type(table, name) is None:
+                self._command(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
 
     def _column_type(self, table: str, column: str) -> str | None:
         """The type of ``table.column`` in this store's database, or None if there is no such column."""

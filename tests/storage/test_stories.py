@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from schemas import DocumentRow
 from schemas.stories import StoryDocRow
 from storage import Store
-from storage.base import STORY_COLUMNS
+from storage.base import DOCUMENTS_STORY_COLUMNS
 from storage.stories import StoryRepository
 from storage.tables import TABLES, ddl_statements
 from storage.values import to_columns
@@ -47,11 +48,11 @@ def test_documents_stored_before_stories_become_stories_of_one(
     store: Store, make_document: Callable[..., DocumentRow]
 ) -> None:
     store.drop_all()
+    story_columns = {name for name, _ in DOCUMENTS_STORY_COLUMNS}
     documents_ddl = next(s for s in ddl_statements() if "TABLE IF NOT EXISTS documents" in s)
-    old_ddl = "\n".join(line for line in documents_ddl.splitlines() if line.split()[0] not in STORY_COLUMNS)
-    old_ddl = old_ddl.replace("insert_token String DEFAULT '',", "insert_token String DEFAULT ''")
-    store._command_locked(old_ddl)
-    old_columns = [name for name in TABLES["documents"] if name not in STORY_COLUMNS]
+    old_ddl = "\n".join(line for line in documents_ddl.splitlines() if line.split()[0] not in story_columns)
+    store._command_locked(re.sub(r",\s*\n\)", "\n)", old_ddl))  # the last column left has no comma
+    old_columns = [name for name in TABLES["documents"] if name not in story_columns]
     with store._open():
         store._insert("documents", old_columns, to_columns([make_document("old1")], old_columns))
 
