@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from schemas.stories import StoryDocRow
 from storage.base import Store
+from storage.clauses import Where
 from storage.values import epoch_seconds
 
 CANDIDATES_PER_KEY = 50
@@ -38,6 +40,29 @@ LIMIT {MAX_CANDIDATES}
 _PARTITIONS_SQL = (
     "SELECT DISTINCT partition FROM system.parts WHERE database = currentDatabase() AND table = %(table)s AND active"
 )
+
+
+STORY_COLUMNS = ("story_id", "first_seen", "first_headline", "copies", "sources", "mean_score", "negatives")
+MAX_STORIES = 500
+
+
+def top_stories(
+    store: Store, *, symbol: str | None = None, start: datetime, end: datetime, limit: int = 20
+) -> list[dict[str, Any]]:
+    """The stories with documents in [start, end) (about ``symbol`` if given), most copies first: the
+    first headline, when it was first seen, copies, sources, and sentiment averaged over the copies."""
+    where = Where().between("event_time", start, end)
+    where.given("has(symbols, %(symbol)s)", symbol=symbol and symbol.upper())
+    sql = f"""
+        SELECT story_id, min(event_time) AS first_seen, argMin(headline, event_time) AS first_headline,
+               count() AS copies, arraySort(groupUniqArray(source)) AS sources,
+               toFloat64(avg(score)) AS mean_score, toUInt64(sum(sentiment = -1)) AS negatives
+        FROM documents FINAL
+        WHERE {where.sql}
+        GROUP BY story_id
+        ORDER BY copies DESC, first_seen DESC, story_id
+        LIMIT %(limit)s"""
+    return store._query_dicts(sql, where.params | {"limit": min(limit, MAX_STORIES)})
 
 
 class StoryRepository:

@@ -10,7 +10,7 @@ from schemas import DocumentRow
 from schemas.stories import StoryDocRow
 from storage import Store
 from storage.base import DOCUMENTS_STORY_COLUMNS
-from storage.stories import StoryRepository
+from storage.stories import StoryRepository, top_stories
 from storage.tables import TABLES, ddl_statements
 from storage.values import to_columns
 
@@ -62,3 +62,24 @@ def test_documents_stored_before_stories_become_stories_of_one(
     store.insert_documents([make_document("new1", story_id="old1", similar_24h=1, similar_12h=1, novelty=75)])
     rows = store._query("SELECT doc_id, story_id, novelty FROM documents FINAL ORDER BY doc_id")
     assert rows == [("new1", "old1", 75), ("old1", "old1", 100)]
+
+
+def test_top_stories_count_copies_and_keep_the_first_headline(
+    store: Store, make_document: Callable[..., DocumentRow]
+) -> None:
+    later = T0 + timedelta(minutes=5)
+    store.insert_documents([
+        make_document("n1", headline="Nvidia sinks", symbols=["NVDA"], score=-0.8, sentiment=-1),
+        make_document("s1", headline="$NVDA - Nvidia sinks", source="x", symbols=["NVDA"], event_time=later,
+                      story_id="n1", novelty=75, score=-0.6, sentiment=-1),
+        make_document("a1", headline="Apple rises", symbols=["AAPL"]),
+    ])  # fmt: skip
+    stories = top_stories(store, start=T0 - timedelta(hours=1), end=T0 + timedelta(hours=1))
+    assert [(s["story_id"], s["copies"], s["first_headline"]) for s in stories] == [
+        ("n1", 2, "Nvidia sinks"),
+        ("a1", 1, "Apple rises"),
+    ]
+    assert stories[0]["sources"] == ["wire", "x"] and stories[0]["negatives"] == 2
+    assert abs(stories[0]["mean_score"] + 0.7) < 1e-6
+    nvda = top_stories(store, symbol="nvda", start=T0 - timedelta(hours=1), end=T0 + timedelta(hours=1))
+    assert [s["story_id"] for s in nvda] == ["n1"]
