@@ -45,3 +45,15 @@ class StoryFields(BaseModel):
     def first(cls, doc_id: str) -> StoryFields:
         """A story of one: what a document gets when nothing earlier is like it."""
         return cls(story_id=doc_id)
+
+
+class StoryOut(BaseModel):
+    """One story of a range (``GET /v1/stories``, ``finsent query stories``)."""
+
+    story_id: str = Field(description="the id of the story's first document")
+    first_seen: datetime
+    first_headline: str
+    copies: int = Field(ge=1, description="documents of the story in the range")
+    sources: list[str]
+    mean_score: float = Field(description="p_positive - p_negative averaged over the copies")
+    negatives: int = Field(ge=0, description="copies called negative")
