@@ -53,7 +53,8 @@ _EMPTY_MIN = np.uint64(2**32)
 _URL = re.compile(r"\S*(?:https?:?//|www\.)\S+")
 _RETWEET = re.compile(r"^\s*rt\s+@\w+:?\s*")
 _MENTION = re.compile(r"(?:\bvia\s+)?@\w+")
-_CASHTAG_LIST = re.compile(r"^\s*(?:\$[a-z][a-z0-9.:]{0,9}\s*,?\s*)+[-:–—|]\s*")
+# One way to split "$a $b -" into tags and separators, so a long list without a dash cannot backtrack.
+_CASHTAG_LIST = re.compile(r"^\s*(?:\$[a-z][a-z0-9.:]{0,9}[\s,]*)+[-:–—|]\s*")
 _WIRE_TAG = re.compile(r"\((?:reuters|ap|afp|bloomberg|dow jones|mt newswires|marketwatch|cnbc|upi)\)")
 _SOURCE_SUFFIX = re.compile(r"\s+[-|–—]\s+[\w .&']{2,30}$")
 _LABEL_PREFIX = re.compile(

@@ -73,3 +73,13 @@ def test_a_text_without_words_has_no_shingles_and_matches_nothing() -> None:
 def test_novelty_is_100_for_the_first_and_decays_with_each_earlier_copy() -> None:
     assert [novelty_score(n) for n in range(5)] == [100, 75, 56, 42, 32]
     assert novelty_score(60) == 0
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["$aa " * 100 + "x", "$a, " * 100 + "x", "#a " * 150 + "x", "1," * 200 + "x", " - " * 130 + "x", "… " * 200],
+)
+def test_hostile_texts_are_fingerprinted_in_bounded_work(hostile: str) -> None:
+    """Patterns that backtrack on long ticker lists would hang here (a list without a dash took minutes)."""
+    fingerprint = Fingerprint.of(hostile * 10)
+    assert len(fingerprint.shingles) <= 96
