@@ -254,6 +254,7 @@ class Fingerprint:
     def of(cls, text: str, symbols: Sequence[str] = ()) -> Fingerprint:
         """``text``'s fingerprint; ``symbols`` the document is about count as its cashtags (``$nvda``),
         so "Nvidia sinks…" and "$NVDA sinks…" share a subject."""
+        text = text[:STORY_TEXT_CHARS]  # bounded work, whoever calls
         words = normalise(text)
         tickers = frozenset("$" + symbol.lower() for symbol in symbols if symbol)
         return cls(_shingles_of(words), _facts_of(text, words) | tickers)
