@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from finsent.cli import main
 from models.novelty import BANDS, Fingerprint, band_keys, normalise, novelty_score, signatures
 
 HEADLINE = "Nvidia sinks as major customer cancels contract"
@@ -83,3 +88,14 @@ def test_hostile_texts_are_fingerprinted_in_bounded_work(hostile: str) -> None:
     """Patterns that backtrack on long ticker lists would hang here (a list without a dash took minutes)."""
     fingerprint = Fingerprint.of(hostile * 10)
     assert len(fingerprint.shingles) <= 96
+
+
+def test_eval_novelty_prints_precision_and_recall_per_corpus(data_root: Path) -> None:
+    result = CliRunner().invoke(main, ["eval", "--task", "novelty", "--data-root", str(data_root), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    for name in ("tweets_validation", "news_headlines"):
+        block = report[name]
+        assert block["matched_by_kind"]["copies"]["pairs"] == block["texts"] > 0
+        assert 0 <= block["recall"] <= 1 and block["pairs"] > block["texts"]
+    assert "truncate" in report["settings"]["transforms"]
