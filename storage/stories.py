@@ -16,7 +16,7 @@ from typing import Any
 from schemas.stories import StoryDocRow
 from storage.base import Store
 from storage.clauses import Where
-from storage.values import epoch_seconds
+from storage.values import chunked, epoch_seconds
 
 CANDIDATES_PER_KEY = 50
 """The earliest documents one band key yields: a key every template shares cannot flood a batch."""
@@ -37,6 +37,7 @@ WHERE event_time >= %(since)s AND event_time <= %(until)s AND doc_id IN (
 ORDER BY event_time, doc_id
 LIMIT {MAX_CANDIDATES}
 """
+_STORIES_OF_SQL = "SELECT DISTINCT story_id FROM documents FINAL WHERE doc_id IN %(ids)s"
 _PARTITIONS_SQL = (
     "SELECT DISTINCT partition FROM system.parts WHERE database = currentDatabase() AND table = %(table)s AND active"
 )
@@ -63,6 +64,14 @@ def top_stories(
         ORDER BY copies DESC, first_seen DESC, story_id
         LIMIT %(limit)s"""
     return store._query_dicts(sql, where.params | {"limit": min(limit, MAX_STORIES)})
+
+
+def stories_of(store: Store, doc_ids: Sequence[str]) -> int:
+    """How many stories the stored documents among ``doc_ids`` tell (distinct ``story_id``)."""
+    found: set[str] = set()
+    for chunk in chunked(list(dict.fromkeys(doc_ids))):
+        found.update(row[0] for row in store._query(_STORIES_OF_SQL, {"ids": tuple(chunk)}))
+    return len(found)
 
 
 class StoryRepository:

@@ -10,7 +10,7 @@ from schemas import DocumentRow
 from schemas.stories import StoryDocRow
 from storage import Store
 from storage.base import DOCUMENTS_STORY_COLUMNS
-from storage.stories import StoryRepository, top_stories
+from storage.stories import StoryRepository, stories_of, top_stories
 from storage.tables import TABLES, ddl_statements
 from storage.values import to_columns
 
@@ -83,3 +83,11 @@ def test_top_stories_count_copies_and_keep_the_first_headline(
     assert abs(stories[0]["mean_score"] + 0.7) < 1e-6
     nvda = top_stories(store, symbol="nvda", start=T0 - timedelta(hours=1), end=T0 + timedelta(hours=1))
     assert [s["story_id"] for s in nvda] == ["n1"]
+
+
+def test_stories_of_counts_distinct_stories_among_documents(
+    store: Store, make_document: Callable[..., DocumentRow]
+) -> None:
+    store.insert_documents([make_document("n1"), make_document("s1", story_id="n1"), make_document("a1")])
+    assert stories_of(store, ["n1", "s1", "a1", "missing"]) == 2
+    assert stories_of(store, ["s1"]) == 1 and stories_of(store, []) == 0
