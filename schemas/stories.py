@@ -44,7 +44,7 @@ class StoryFields(BaseModel):
     @classmethod
     def first(cls, doc_id: str) -> StoryFields:
         """A story of one: what a document gets when nothing earlier is like it."""
-        return cls(story_id=doc_id)
+        return cls.model_construct(story_id=doc_id, similar_12h=0, similar_24h=0, novelty=NOVELTY_FIRST)
 
 
 class StoryOut(BaseModel):
