@@ -19,6 +19,7 @@ so a wire story, its syndicated copies and the tweets of its headline share one 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import zlib
@@ -43,11 +44,18 @@ CONTAINMENT_MIN = 0.8
 CONTAINMENT_MIN_SHINGLES = 7
 """…provided the smaller set has at least this many shingles (a few words say too little)."""
 
-_SEED = 0x5EED_F1E5
-_rng = np.random.default_rng(_SEED)
-_MULTIPLIERS = _rng.integers(1, 2**63, size=NUM_HASHES, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-_INCREMENTS = _rng.integers(0, 2**63, size=NUM_HASHES, dtype=np.uint64)
-_BAND_SALTS = _rng.integers(1, 2**63, size=BANDS, dtype=np.uint64)
+
+def _constants(name: str, count: int, odd: bool = False) -> npt.NDArray[np.uint64]:
+    """``count`` fixed 64-bit constants derived from ``name`` by BLAKE2b: every worker, whatever its
+    numpy, hashes alike (the keys they share in the index depend on it)."""
+    values = [int.from_bytes(hashlib.blake2b(f"finsent-{name}-{i}".encode(), digest_size=8).digest(), "little")
+              for i in range(count)]  # fmt: skip
+    return np.array([value | 1 if odd else value for value in values], dtype=np.uint64)
+
+
+_MULTIPLIERS = _constants("minhash-multiplier", NUM_HASHES, odd=True)
+_INCREMENTS = _constants("minhash-increment", NUM_HASHES)
+_BAND_SALTS = _constants("band-salt", BANDS)
 _EMPTY_MIN = np.uint64(2**32)
 
 _URL = re.compile(r"\S*(?:https?:?//|www\.)\S+")
