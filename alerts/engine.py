@@ -50,6 +50,7 @@ class Detail:
     score: float
     sentiment: int
     headline: str
+    novel: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,8 @@ class KeyState:
     latest: int = 0
     first_seen: int | None = None
     rules: dict[str, Armed] = field(default_factory=dict)
+    novel: KeyState | None = None
+    """The same key counting only its stories' first documents (for ``novel_only`` rules), if any rule is."""
 
     def add(self, item: AlertInput) -> bool:
         at = int(item.event_time.timestamp())
@@ -166,7 +169,13 @@ class KeyState:
         if not bucket.add(item.doc_id, item.score, item.sentiment, item.headline):
             return False
         self.seen(at)
+        if self.novel is not None and item.novel:
+            self.novel.add(item)
         return True
+
+    def counting(self, rule: Rule) -> KeyState:
+        """The documents ``rule`` counts: every one, or for ``novel_only`` rules each story's first."""
+        return self.novel if rule.novel_only and self.novel is not None else self
 
     def seen(self, at: int) -> None:
         self.first_seen = at if self.first_seen is None else min(self.first_seen, at)
@@ -244,8 +253,9 @@ class AlertEngine:
         now = state.latest
         end = (now // rule.hop + 1) * rule.hop
         start = end - rule.window
-        buckets = state.window(start, end)
-        measured = measure(rule, state, buckets, start, self._reference_mix)
+        counted = state.counting(rule)
+        buckets = counted.window(start, end)
+        measured = measure(rule, counted, buckets, start, self._reference_mix)
         armed = state.rules.setdefault(rule.id, Armed())
         usable = measured.value is not None and measured.doc_count >= rule.min_docs
         if not armed.armed:
@@ -281,8 +291,9 @@ class AlertEngine:
     def _rebuild(
         self, scope: Scope, floor: int, keys: dict[str, int], rules: Sequence[Rule]
     ) -> dict[StateKey, KeyState]:
-        states = {(scope, key, floor): KeyState() for key in keys}
         watching = [r for r in rules if r.min_relevance == floor and any(r.applies_to(scope, key) for key in keys)]
+        novel_only = any(rule.novel_only for rule in watching)
+        states = {(scope, key, floor): KeyState(novel=KeyState() if novel_only else None) for key in keys}
         if self._history is None:
             return states
         at = min(keys.values())
@@ -292,18 +303,16 @@ class AlertEngine:
         for key, aggregates in self._history.aggregates(scope, names, since, detail_since, floor).items():
             state = states[(scope, key, floor)]
             for aggregate in aggregates:
-                bucket = state.buckets.setdefault(aggregate.start, Bucket(doc_ids=None))
-                bucket.count += aggregate.count
-                bucket.score_sum += aggregate.score_sum
-                bucket.negatives += aggregate.negatives
-                bucket.positives += aggregate.positives
-                state.seen(aggregate.start)
+                # Older history has no novelty: baselines of novel_only rules count every document there.
+                for counted in _views(state):
+                    _add_aggregate(counted, aggregate)
         for key, details in self._history.details(scope, names, detail_since, floor).items():
             state = states[(scope, key, floor)]
             for detail in details:
-                bucket = state.buckets.setdefault(_bucket_start(detail.event_time), Bucket())
-                bucket.add(detail.doc_id, detail.score, detail.sentiment, detail.headline)
-                state.seen(detail.event_time)
+                for counted in _views(state) if detail.novel else [state]:
+                    bucket = counted.buckets.setdefault(_bucket_start(detail.event_time), Bucket())
+                    bucket.add(detail.doc_id, detail.score, detail.sentiment, detail.headline)
+                    counted.seen(detail.event_time)
         for key, fired in self._history.last_alerts(scope, names).items():
             _restore_cooldowns(
                 states[(scope, key, floor)], fired, [r for r in watching if r.applies_to(scope, key)], keys[key]
@@ -311,6 +320,9 @@ class AlertEngine:
         return states
 
     def _prune(self, state: KeyState, rules: Sequence[Rule]) -> None:
+        if state.novel is not None:
+            state.novel.latest = state.latest
+            self._prune(state.novel, rules)
         lookback = max((rule.lookback_s for rule in rules), default=BUCKET_S)
         detail_span = max((rule.window for rule in rules), default=BUCKET_S)
         oldest, detailed = state.latest - lookback - BUCKET_S, state.latest - detail_span - BUCKET_S
@@ -326,6 +338,20 @@ class AlertEngine:
                 bucket.most_positive.clear()
             elif start < sealed:
                 bucket.doc_ids.seal()
+
+
+def _views(state: KeyState) -> list[KeyState]:
+    """The key's state and, where kept, its novel-only view."""
+    return [state] if state.novel is None else [state, state.novel]
+
+
+def _add_aggregate(state: KeyState, aggregate: Aggregate) -> None:
+    bucket = state.buckets.setdefault(aggregate.start, Bucket(doc_ids=None))
+    bucket.count += aggregate.count
+    bucket.score_sum += aggregate.score_sum
+    bucket.negatives += aggregate.negatives
+    bucket.positives += aggregate.positives
+    state.seen(aggregate.start)
 
 
 def measure(

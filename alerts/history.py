@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from alerts.engine import Aggregate, Detail
 from alerts.rules import BUCKET_S
 from schemas.alerts import Scope
+from schemas.stories import NOVELTY_FIRST
 from storage import Store
 from storage.alerts import bucket_aggregates, document_details, last_fired
 
@@ -31,8 +32,8 @@ class StoreHistory:
     def details(self, scope: Scope, keys: Sequence[str], since: int, min_relevance: int = 0) -> dict[str, list[Detail]]:
         found: dict[str, list[Detail]] = defaultdict(list)
         rows = document_details(self._store, scope, keys, since, min_relevance)
-        for key, doc_id, at, score, sentiment, headline in rows:
-            found[key].append(Detail(doc_id, at, score, sentiment, headline))
+        for key, doc_id, at, score, sentiment, headline, novelty in rows:
+            found[key].append(Detail(doc_id, at, score, sentiment, headline, novel=novelty == NOVELTY_FIRST))
         return found
 
     def last_alerts(self, scope: Scope, keys: Sequence[str]) -> dict[str, dict[str, int]]:

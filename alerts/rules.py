@@ -109,6 +109,9 @@ class Rule(BaseModel):
     min_relevance: int = Field(
         0, ge=0, le=100, description="symbol rules: count only documents at least this relevant to the symbol"
     )
+    novel_only: bool = Field(
+        False, description="count only each story's first document in 24 h, so reposts of one story cannot fire it"
+    )
 
     @field_validator("target")
     @classmethod

@@ -18,7 +18,7 @@ from api.deps import ApiMetrics, ApiState, ClassifierSource
 from api.keys import KeyRing
 from api.limits import RateLimiter
 from api.middleware import BoundedRequests, store_error_response, store_unavailable_response
-from api.routers import alerts, classify, history, labels, ops, rules
+from api.routers import alerts, classify, history, labels, ops, rules, stories
 from config.components import ApiSettings
 from storage import Store, StoreError, StoreUnavailable
 
@@ -46,7 +46,7 @@ def create_app(settings: ApiSettings, store: Store, classifier: ClassifierSource
         metrics=ApiMetrics.create(),
     )
     app.state.finsent = state
-    for module in (ops, classify, history, labels, alerts, rules):
+    for module in (ops, classify, history, labels, alerts, rules, stories):
         app.include_router(module.router)
 
     app.add_middleware(BoundedRequests, state=state)

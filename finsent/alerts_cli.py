@@ -91,6 +91,10 @@ def rules_list(fmt: str) -> None:
     help="symbol rules: skip documents less relevant than this (0-100) to the symbol",
 )
 @click.option("--description", default="")
+@click.option(
+    "--novel-only/--all-documents", default=False, show_default=True,
+    help="count each story's first document only, so reposts of one story cannot fire the rule",
+)  # fmt: skip
 @click.option("--replace", is_flag=True, help="replace a different rule with the same id")
 def rules_add(rule_id: str, replace: bool, **fields: Any) -> None:
     """Add a rule (idempotent: adding the same rule again changes nothing)."""

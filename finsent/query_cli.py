@@ -128,6 +128,21 @@ def query_documents(
     click.echo(render(rows, fmt, SYMBOL_DOCUMENT_COLUMNS if symbol else DOCUMENT_COLUMNS))
 
 
+@query.command(name="stories")
+@SYMBOL
+@SINCE
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
+@FORMAT
+def query_stories(symbol: str | None, since: str, limit: int, fmt: str) -> None:
+    """Stories in the range, most copies first: first headline, first seen, copies, sources, sentiment."""
+    from storage.stories import STORY_COLUMNS, top_stories
+
+    start, end = since_range(since)
+    with existing_store() as store:
+        rows = top_stories(store, symbol=symbol, start=start, end=end, limit=limit)
+    click.echo(render(rows, fmt, STORY_COLUMNS))
+
+
 def _activity_command(kind: str) -> Callable[..., None]:
     @SINCE
     @click.option("--limit", type=click.IntRange(1, 1_000), default=100, show_default=True)

@@ -164,8 +164,13 @@ def ship(run_dir: Path, name: str) -> None:
 
 @click.command(name="eval")
 @click.option("--model", "model_ref", default=None, help="finsent-minilm, finsent-mpnet, a model dir or a hub id")
-@click.option("--task", type=click.Choice(["sentiment", "topic", "entity"]), default=None,
-              help="with --data: one file (entity: FinEntity-style JSONL with character spans)")  # fmt: skip
+@click.option(
+    "--task",
+    type=click.Choice(["sentiment", "topic", "entity", "novelty"]),
+    default=None,
+    help="with --data: one file (entity: FinEntity-style JSONL with character spans); "
+    "novelty: story matching's pair precision and recall (--data-root, no model)",
+)
 @click.option("--data", type=click.Path(exists=True, path_type=Path), default=None, help=DATA_HELP)
 @DATA_ROOT
 @click.option("--label-map", default=None, help="preset (tfn-sentiment, tfn-topic), JSON file, or 'raw=name,...'")
@@ -201,6 +206,9 @@ def evaluate(
     from models.evaluate import evaluate_file, evaluate_suite, record_evaluation
 
     setup_logging("WARNING")
+    if task == "novelty":
+        emit_json(_novelty_report(data_root, data), fmt)
+        return
     if (data is None) != (task is None):
         raise click.UsageError("--data and --task go together (or neither, for the standard report)")
     if write and limit is not None:
@@ -219,3 +227,13 @@ def evaluate(
         if write:
             record_evaluation(classifier, result)
     emit_json(result, fmt)
+
+
+def _novelty_report(data_root: Path | None, data: Path | None) -> dict[str, Any]:
+    """``finsent eval --task novelty``: pair precision and recall of story matching on the corpora."""
+    from models.corpora import corpora
+    from models.novelty_eval import evaluate_novelty
+
+    if data is not None:
+        raise click.UsageError("--task novelty builds its pairs from --data-root; leave out --data")
+    return evaluate_novelty(corpora(data_root))

@@ -16,10 +16,12 @@ from learning.shadow import ShadowScorer
 from models.entities import SymbolExtractor
 from models.follow import FixedModel, ModelFollower
 from storage import open_store
+from storage.stories import StoryRepository
 from streams.alert_agent import add_alert_agent
 from streams.app import create_app
 from streams.pipeline import BatchProcessor
 from streams.routing import Router
+from streams.stories import StoryAssigner
 from streams.watchdog import BrokerWatchdog
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ def run_worker(settings: Settings) -> None:
             SymbolExtractor.default(),
             settings.author_hash_key.get_secret_value().encode(),
             max_future_skew_s=batching.max_future_skew_s,
+            stories=StoryAssigner(StoryRepository(store)),
         )
         shadow = ShadowScorer(
             Registry(store, settings.learning.registry_dir), model_loader(settings.classifier), settings.learning.poll_s

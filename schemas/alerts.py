@@ -145,6 +145,12 @@ class AlertInput(BaseModel):
     sentiment: Literal[-1, 0, 1]
     headline: str = ""
     relevance: int = Field(100, ge=0, le=100, description="of the document to the symbol; 100 for topics and all")
+    novelty: int = Field(100, ge=0, le=100, description="100: the first document of its story in 24 h")
+
+    @property
+    def novel(self) -> bool:
+        """Whether this is its story's first document (what ``novel_only`` rules count)."""
+        return self.novelty == 100
 
     @property
     def partition_key(self) -> str:
@@ -159,7 +165,12 @@ class AlertInput(BaseModel):
         Plain dicts rather than models: they are serialised at once, three per document, and read
         back as ``AlertInput`` (validated) by the rule engine's agent.
         """
-        common = {"doc_id": score.doc_id, "event_time": score.event_time, "headline": score.headline}
+        common = {
+            "doc_id": score.doc_id,
+            "event_time": score.event_time,
+            "headline": score.headline,
+            "novelty": score.novelty,
+        }
         document = {"score": score.score, "sentiment": score.sentiment, **common}
         found: list[tuple[str, dict[str, Any]]] = []
         if score.symbol:

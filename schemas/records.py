@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -43,6 +43,10 @@ class ScoreRecord(BaseModel):
         "document", description="mention: read from the symbol's mentions; document: the document's, copied"
     )
     relevance: int = Field(100, ge=0, le=100, description="how much the document is about this symbol")
+    story_id: str = Field("", description="on Kafka only: the first document of this one's story ('' in older records)")
+    novelty: int = Field(
+        100, ge=0, le=100, description="on Kafka only: 100 for a story's first document in 24 h, less for its copies"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -53,7 +57,7 @@ class ScoreRecord(BaseModel):
         return data
 
 
-KAFKA_ONLY_FIELDS = frozenset({"schema_version", "headline", "doc_first"})
+KAFKA_ONLY_FIELDS = frozenset({"schema_version", "headline", "doc_first", "story_id", "novelty"})
 """ScoreRecord fields that travel on ``finsent.scores`` but are not columns of the ``scores`` table."""
 
 
@@ -97,6 +101,16 @@ class DocumentRow(BaseModel):
         default_factory=list, description="per symbol: read from its mentions, or the document's copied"
     )
     relevances: list[int] = Field(default_factory=list, description="per symbol, 0-100")
+    story_id: str = Field("", description="the first document of this one's story; '' means the document itself")
+    similar_12h: int = Field(0, ge=0, description="earlier documents of the same story in the 12 h before it")
+    similar_24h: int = Field(0, ge=0, description="earlier documents of the same story in the 24 h before it")
+    novelty: int = Field(100, ge=0, le=100, description="100 for a story's first document, lower for its copies")
+
+    @model_validator(mode="after")
+    def _own_story(self) -> Self:
+        if not self.story_id:
+            object.__setattr__(self, "story_id", self.doc_id)  # a story of one
+        return self
 
 
 DEAD_LETTER_RAW_BYTES = 64 * 1024

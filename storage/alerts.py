@@ -57,7 +57,7 @@ def count_alerts(store: Store, delivery_state: str | None = None) -> int:
 # relevance the key's rules read (a symbol's own where the document has them, else the document's),
 # and the key filter.
 _PER_SYMBOL = """(
-        SELECT symbol AS key, doc_id, event_time, headline,
+        SELECT symbol AS key, doc_id, event_time, headline, novelty,
                if(length(symbol_scores) = length(symbols), symbol_scores[symbol_index], score) AS key_score,
                if(length(symbol_sentiments) = length(symbols), symbol_sentiments[symbol_index], sentiment)
                    AS key_sentiment,
@@ -66,8 +66,8 @@ _PER_SYMBOL = """(
         ARRAY JOIN symbols AS symbol, arrayEnumerate(symbols) AS symbol_index
     )"""
 _PER_DOCUMENT = """(
-        SELECT {key} AS key, doc_id, event_time, headline, score AS key_score, sentiment AS key_sentiment,
-               100 AS key_relevance
+        SELECT {key} AS key, doc_id, event_time, headline, novelty, score AS key_score,
+               sentiment AS key_sentiment, 100 AS key_relevance
         FROM documents FINAL
     )"""
 _DOCUMENTS_BY_KEY: dict[str, tuple[str, str]] = {
@@ -100,18 +100,18 @@ def bucket_aggregates(
 
 def document_details(
     store: Store, scope: str, keys: Sequence[str], since: int, min_relevance: int = 0
-) -> Iterator[tuple[str, str, int, float, int, str]]:
-    """``(key, doc id, event time, score, sentiment, headline)`` of each key's documents since ``since``
+) -> Iterator[tuple[str, str, int, float, int, str, int]]:
+    """``(key, doc id, event time, score, sentiment, headline, novelty)`` of each key's documents since ``since``
     at least ``min_relevance`` relevant to it; a symbol's score and sentiment are the text's toward it."""
     source, key_filter = _DOCUMENTS_BY_KEY[scope]
     sql = f"""
-        SELECT key, doc_id, toUInt32(event_time) AS at, key_score, key_sentiment, headline
+        SELECT key, doc_id, toUInt32(event_time) AS at, key_score, key_sentiment, headline, novelty
         FROM {source}
         WHERE {key_filter} AND toUInt32(event_time) >= %(since)s AND key_relevance >= %(min_relevance)s"""
     for chunk in chunked(list(keys)):
         params = {"keys": tuple(chunk), "since": since, "min_relevance": min_relevance}
-        for key, doc_id, at, score, sentiment, headline in store._query(sql, params):
-            yield str(key), str(doc_id), int(at), float(score), int(sentiment), str(headline)
+        for key, doc_id, at, score, sentiment, headline, novelty in store._query(sql, params):
+            yield str(key), str(doc_id), int(at), float(score), int(sentiment), str(headline), int(novelty)
 
 
 def last_fired(store: Store, scope: str, keys: Sequence[str]) -> Iterator[tuple[str, str, int]]:

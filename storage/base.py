@@ -32,6 +32,9 @@ _RECENT_TOKENS_SQL = (
 _TOKEN_ROWS_SQL = "SELECT {columns} FROM documents FINAL WHERE insert_token = %(token)s"
 _TOKEN = re.compile(r"^[0-9a-f]{1,64}$")
 DEDUP_WINDOW = 100_000
+"""Insert tokens each deduplicating table remembers: a replayed insert older than this many inserts
+is no longer recognised, so replays are limited to ``REDO_WITHIN_S``."""
+REDO_WITHIN_S = 600
 SCORES_PER_SYMBOL_COLUMNS = (
     ("symbol_sentiment", "Int8 DEFAULT sentiment"),
     ("symbol_score", "Float32 DEFAULT score"),
@@ -46,9 +49,13 @@ DOCUMENTS_PER_SYMBOL_COLUMNS = (
     ("relevances", "Array(UInt8) DEFAULT []"),
 )
 """Per-symbol arrays of ``documents`` (parallel to ``symbols``); empty in rows from before: the document's values."""
-"""Insert tokens each deduplicating table remembers: a replayed insert older than this many inserts
-is no longer recognised, so replays are limited to ``REDO_WITHIN_S``."""
-REDO_WITHIN_S = 600
+DOCUMENTS_STORY_COLUMNS = (
+    ("story_id", "String DEFAULT doc_id"),
+    ("similar_12h", "UInt32 DEFAULT 0"),
+    ("similar_24h", "UInt32 DEFAULT 0"),
+    ("novelty", "UInt8 DEFAULT 100"),
+)
+"""Columns ``documents`` gained with stories (``storage/stories.py``): a row from before is a story of one."""
 DELIVERY_STATE_TYPE = "Enum8('pending' = 1, 'delivered' = 2, 'failed' = 3, 'not_configured' = 4)"
 PER_SYMBOL_VIEW = "sentiment_by_symbol_1m_mv"
 PER_SYMBOL_VIEW_MARKER = "symbol_scores"
@@ -110,6 +117,7 @@ class Store(abc.ABC):
                 self._command("ALTER TABLE documents ADD COLUMN insert_token String DEFAULT ''")
             self._add_missing_columns("scores", SCORES_PER_SYMBOL_COLUMNS)
             self._add_missing_columns("documents", DOCUMENTS_PER_SYMBOL_COLUMNS)
+            self._add_missing_columns("documents", DOCUMENTS_STORY_COLUMNS)
             self._drop_outdated_view(PER_SYMBOL_VIEW, PER_SYMBOL_VIEW_MARKER)
             for statement in [s for s in statements if _VIEW_TARGET.search(s)]:
                 self._command(statement)
@@ -223,6 +231,11 @@ class Store(abc.ABC):
         with self._open():
             self._insert_records("pipeline_batches", rows)
 
+    def _command_locked(self, sql: str) -> None:
+        """One statement that returns no rows, under the store's lock (for storage's own modules)."""
+        with self._open():
+            self._command(sql)
+
     # Raw reads are for storage's own modules (the repositories and read queries), never above them.
 
     def _query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
@@ -306,6 +319,12 @@ class Store(abc.ABC):
             columns = TABLES[table]
             with self._open():
                 self._insert(table, columns, to_columns(records, columns), settings)
+
+    def _insert_columns(self, table: str, data: list[list[Any]]) -> None:
+        """Insert ready column lists (``TABLES[table]`` order, datetimes as Unix seconds); empties are skipped."""
+        if data and data[0]:
+            with self._open():
+                self._insert(table, TABLES[table], data)
 
     @abc.abstractmethod
     def _create_database(self) -> None:

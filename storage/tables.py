@@ -8,6 +8,7 @@ from schemas.alerts import ALERT_COLUMNS
 from schemas.api import ApiKeyRow
 from schemas.learning import LabelRow, ModelActivationRow, ModelVersionRow, ShadowRow, ShadowSettingRow
 from schemas.records import KAFKA_ONLY_FIELDS, BatchRow, DeadLetterRow, DocumentRow, ScoreRecord
+from schemas.stories import StoryDocRow, StoryKeyRow
 
 TABLES: dict[str, tuple[str, ...]] = {
     "documents": tuple(DocumentRow.model_fields),
@@ -21,6 +22,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "model_activations": tuple(ModelActivationRow.model_fields),
     "shadow_scores": tuple(ShadowRow.model_fields),
     "model_shadows": tuple(ShadowSettingRow.model_fields),
+    "story_keys": tuple(StoryKeyRow.model_fields),
+    "story_docs": tuple(StoryDocRow.model_fields),
 }
 
 

@@ -29,8 +29,10 @@ from models.symbol_sentiment import (
 )
 from schemas import DeadLetter, Document, DocumentKind, DocumentRow, InvalidMessage, ScoreRecord, parse_document
 from schemas.records import HEADLINE_CHARS
+from schemas.stories import StoryFields
 from streams.exceptions import ClassifierUnavailable
 from streams.routing import RouteInput, Router, as_router
+from streams.stories import StoryAssigner, StoryInput
 
 Parsed = list[tuple["IncomingMessage", Document]]
 CANARY_TEXT = "Shares of the company rose after it reported quarterly earnings."
@@ -79,6 +81,7 @@ class BatchProcessor:
         author_key: bytes = b"",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S,
+        stories: StoryAssigner | None = None,
     ):
         self.router = as_router(classifier)
         self.existing = existing
@@ -86,6 +89,7 @@ class BatchProcessor:
         self.author_key = author_key
         self.clock = clock
         self.max_future_skew = timedelta(seconds=max_future_skew_s)
+        self.stories = stories
 
     @property
     def classifier(self) -> Scorer:
@@ -201,11 +205,21 @@ class BatchProcessor:
         result: BatchResult,
     ) -> None:
         now = self.clock().replace(microsecond=0)
-        for (_, doc), (prediction, entities) in classified:
+        docs = [doc for (_, doc), _ in classified]
+        stories = self._stories(docs, [plans[doc.doc_id].symbols for doc in docs])
+        for ((_, doc), (prediction, entities)), story in zip(classified, stories, strict=True):
             per_symbol = symbol_sentiments(plans[doc.doc_id], prediction, entities)
-            result.documents.append(_document_row(doc, per_symbol, prediction, now, result.insert_token))
+            result.documents.append(_document_row(doc, per_symbol, prediction, now, result.insert_token, story))
             for rank, symbol in enumerate(per_symbol or [document_sentiment(prediction)]):
-                result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0))
+                result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0, story=story))
+
+    def _stories(self, docs: list[Document], symbols: list[list[str]]) -> list[StoryFields]:
+        """Each document's story (one index write and lookup for the batch); stories of one without an index."""
+        if self.stories is None:
+            return [StoryFields.first(doc.doc_id) for doc in docs]
+        inputs = [StoryInput(doc.doc_id, doc.event_time, doc.headline, doc.body, found)
+                  for doc, found in zip(docs, symbols, strict=True)]  # fmt: skip
+        return self.stories.assign(inputs)
 
 
 def _read_entities(
@@ -252,7 +266,12 @@ def _prediction_fields(prediction: Prediction) -> dict[str, Any]:
 
 
 def _score(
-    doc: Document, symbol: SymbolSentiment, prediction: Prediction, now: datetime, doc_first: bool
+    doc: Document,
+    symbol: SymbolSentiment,
+    prediction: Prediction,
+    now: datetime,
+    doc_first: bool,
+    story: StoryFields,
 ) -> ScoreRecord:
     """The (document, symbol) record: the document's prediction, the text's sentiment toward the symbol."""
     return ScoreRecord.model_construct(
@@ -265,6 +284,8 @@ def _score(
         ingested_at=now,
         headline=_clip(doc.headline or doc.text, HEADLINE_CHARS),
         doc_first=doc_first,
+        story_id=story.story_id,
+        novelty=story.novelty,
         **_prediction_fields(prediction),
         **_symbol_fields(symbol),
     )
@@ -285,7 +306,12 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _document_row(
-    doc: Document, symbols: list[SymbolSentiment], prediction: Prediction, now: datetime, insert_token: str
+    doc: Document,
+    symbols: list[SymbolSentiment],
+    prediction: Prediction,
+    now: datetime,
+    insert_token: str,
+    story: StoryFields,
 ) -> DocumentRow:
     """The document's row: its own prediction, and per symbol (parallel arrays) the text's sentiment toward it."""
     return DocumentRow.model_construct(
@@ -308,5 +334,6 @@ def _document_row(
         reposts=doc.reposts,
         replies=doc.replies,
         insert_token=insert_token,
+        **story.model_dump(),
         **_prediction_fields(prediction),
     )

@@ -32,6 +32,7 @@ from schemas import InvalidMessage, parse_document
 from schemas.alerts import AlertRecord
 from storage import open_store
 from storage.queries import count_score_rows_of, documents_per_symbol
+from storage.stories import stories_of
 
 log = logging.getLogger(__name__)
 
@@ -310,6 +311,7 @@ def _summary(
     with open_store(settings.resolved_store_url) as store:
         stored = len(store.existing_documents(sent.valid_ids))
         score_rows = count_score_rows_of(store, sent.valid_ids)
+        stories = stories_of(store, sent.valid_ids)
     valid = len(sent.valid_ids)
     dead_letters = watcher.count
     seconds = max(finished_at - (sent.first_at or started), 1e-3)
@@ -321,6 +323,7 @@ def _summary(
         "stored_documents": stored,
         "dead_letters": dead_letters,
         "score_rows": score_rows,
+        "stories": stories,
         "docs_per_s": round(stored / seconds, 1),
         "alerts": len(watcher.alerts),
         "burst_symbol": watcher.burst_symbol,

@@ -32,7 +32,11 @@ CREATE TABLE IF NOT EXISTS documents
     symbol_sentiments Array(Int8) DEFAULT [],
     symbol_scores Array(Float32) DEFAULT [],
     symbol_sources Array(Enum8('document' = 1, 'mention' = 2)) DEFAULT [],
-    relevances Array(UInt8) DEFAULT []
+    relevances Array(UInt8) DEFAULT [],
+    story_id String DEFAULT doc_id,
+    similar_12h UInt32 DEFAULT 0,
+    similar_24h UInt32 DEFAULT 0,
+    novelty UInt8 DEFAULT 100
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(event_time)
@@ -264,3 +268,27 @@ CREATE TABLE IF NOT EXISTS model_shadows
 )
 ENGINE = MergeTree
 ORDER BY sequence
+;
+-- The story index (storage/stories.py): one row per LSH band key of each document of the last
+-- day or two, and what confirms a candidate. No TTL on 18.16: partitions older than the window
+-- are dropped by the worker (``expire_stories``) and lookups bound event_time themselves.
+CREATE TABLE IF NOT EXISTS story_keys
+(
+    band_key UInt32,
+    event_time DateTime('UTC'),
+    doc_id String
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMMDD(event_time)
+ORDER BY (band_key, event_time, doc_id)
+;
+CREATE TABLE IF NOT EXISTS story_docs
+(
+    doc_id String,
+    event_time DateTime('UTC'),
+    shingles Array(UInt32),
+    facts Array(String)
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMMDD(event_time)
+ORDER BY doc_id

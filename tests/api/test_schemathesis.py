@@ -27,6 +27,7 @@ OPERATIONS = [
     ("GET", "/v1/symbols"),
     ("GET", "/v1/topics"),
     ("GET", "/v1/movers"),
+    ("GET", "/v1/stories"),
     ("GET", "/v1/dead-letters"),
     ("POST", "/v1/labels"),
     ("GET", "/v1/labels"),

@@ -87,6 +87,8 @@ def test_ddl_has_every_table_and_view() -> None:
         "model_activations",
         "shadow_scores",
         "model_shadows",
+        "story_keys",
+        "story_docs",
     ]
     assert not any(s.rstrip().endswith(";") for s in statements)
 

@@ -19,10 +19,13 @@ from config.routes import Route
 from models.entities.relevance import EXPLICIT_ONLY_RELEVANCE
 from models.follow import FixedModel
 from schemas import ScoreRecord
+from schemas.alerts import AlertInput
 from storage import Store, open_store
+from storage.stories import StoryRepository
 from streams.handler import BatchHandler, OutputTopics
 from streams.pipeline import BatchProcessor, BatchResult, IncomingMessage
 from streams.routing import Router
+from streams.stories import StoryAssigner
 from tests.fakes.entity_models import CopyingModel, FirstWinsModel, ServedEntityModel
 from tests.streams.test_pipeline import NOW, news
 
@@ -46,9 +49,11 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
-def _handle(store: Store, model: object, messages: list[IncomingMessage]) -> tuple[BatchResult, list[ScoreRecord]]:
+def _handle(
+    store: Store, model: object, messages: list[IncomingMessage], stories: StoryAssigner | None = None
+) -> tuple[BatchResult, list[ScoreRecord]]:
     producer = Producer()
-    processor = BatchProcessor(model, store.existing_documents, clock=lambda: NOW)  # type: ignore[arg-type]
+    processor = BatchProcessor(model, store.existing_documents, clock=lambda: NOW, stories=stories)  # type: ignore[arg-type]
 
     async def ack() -> None:
         return None
@@ -93,6 +98,25 @@ def test_companies_of_one_headline_are_stored_with_opposite_sentiments(store: St
     assert documents["news:wire:n1"][-1] == 0.93  # the document row keeps the document's score
     relevances = dict(zip(documents["news:wire:n2"][0], documents["news:wire:n2"][4], strict=True))
     assert relevances["AMZN"] > relevances["ORCL"] > 50  # both headline subjects; Amazon leads
+
+
+def test_per_symbol_rows_of_a_syndicated_copy_carry_its_story_too(store: Store) -> None:
+    stories = StoryAssigner(StoryRepository(store))
+    _, records = _handle(store, FirstWinsModel(), [news("n1", FORD), news("n2", f"{FORD} (Reuters)")], stories)
+    by_key = {(r.doc_id, r.symbol): r for r in records}
+    for symbol, sentiment in (("F", 1), ("GM", -1)):
+        first, copy = by_key[("news:wire:n1", symbol)], by_key[("news:wire:n2", symbol)]
+        assert (first.symbol_sentiment, first.story_id, first.novelty) == (sentiment, "news:wire:n1", 100)
+        assert (copy.symbol_sentiment, copy.story_id) == (sentiment, "news:wire:n1") and copy.novelty < 100
+        assert min(first.relevance, copy.relevance) > 50  # both headline subjects in either text
+    rows = store._query("SELECT doc_id, symbols, symbol_sentiments, relevances, story_id, novelty FROM documents FINAL")
+    stored = {row[0]: row[1:] for row in rows}
+    assert stored["news:wire:n1"][:2] == stored["news:wire:n2"][:2] == (["F", "GM"], [1, -1])
+    assert stored["news:wire:n1"][3:] == ("news:wire:n1", 100)
+    assert stored["news:wire:n2"][3] == "news:wire:n1" and stored["news:wire:n2"][4] < 100
+    gm_record = by_key[("news:wire:n2", "GM")]
+    gm_input = AlertInput.model_validate(dict(AlertInput.fields_of(gm_record))["symbol:GM"])
+    assert (gm_input.sentiment, gm_input.relevance, gm_input.novel) == (-1, gm_record.relevance, False)
 
 
 def test_without_an_entity_head_every_symbol_keeps_the_document_values(store: Store) -> None:

@@ -1,0 +1,170 @@
+"""Which story each document of a batch belongs to, through the story index every worker shares.
+
+A document's story is the earliest — by ``(event_time, doc_id)`` — of the stored documents of the
+last ``STORY_WINDOW`` that are like it (``models.novelty``), or itself if none is. That depends only
+on which documents exist, not on which worker saw which, so copies on different partitions agree.
+Keys are written before the lookup: of two workers storing copies of a new story at once, at least
+the one that reads later sees the other's copy, and both then name the earlier one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import numpy as np
+
+from models.novelty import Fingerprint, band_keys, novelty_score, signatures, story_text
+from schemas.stories import StoryDocRow, StoryFields
+
+log = logging.getLogger(__name__)
+
+STORY_WINDOW = timedelta(hours=24)
+"""How far back a copy finds its story; a copy after that starts a new one."""
+SHORT_WINDOW = timedelta(hours=12)
+EXPIRE_EVERY = timedelta(hours=1)
+CHECKS_PER_DOC = 100
+"""Candidates confirmed per document at most, earliest first (bounded work: counts saturate there)."""
+KEEP_PARTITIONS = STORY_WINDOW + timedelta(days=1)
+"""Daily partitions are dropped once wholly older than this (a day's slack for late documents)."""
+
+
+class StoryIndex(Protocol):
+    """Where the keys live (``storage.stories.StoryRepository``)."""
+
+    def add_story_keys(self, keys: Sequence[tuple[int, datetime, str]], docs: Sequence[StoryDocRow]) -> None: ...
+
+    def story_candidates(self, keys: Sequence[int], since: datetime, until: datetime) -> list[StoryDocRow]: ...
+
+    def expire_stories(self, now: datetime, keep: timedelta) -> int: ...
+
+
+@dataclass(frozen=True)
+class StoryInput:
+    """What the assigner needs of a document."""
+
+    doc_id: str
+    event_time: datetime
+    headline: str
+    body: str
+    symbols: Sequence[str] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class _Known:
+    doc_id: str
+    event_time: datetime
+    fingerprint: Fingerprint
+
+
+class StoryAssigner:
+    """Gives each document of a batch its ``StoryFields``: one write and one lookup per batch."""
+
+    def __init__(self, index: StoryIndex) -> None:
+        self._index = index
+        self._expired_at: datetime | None = None
+
+    def assign(self, docs: Sequence[StoryInput]) -> list[StoryFields]:
+        """The story of each of ``docs``, in order (see the module doc)."""
+        if not docs:
+            return []
+        prints = [Fingerprint.of(story_text(doc.headline, doc.body), doc.symbols) for doc in docs]
+        keys = _keys_of(prints)
+        self.register(docs, prints, keys)
+        return self.resolve(docs, prints, keys)
+
+    def register(self, docs: Sequence[StoryInput], prints: Sequence[Fingerprint], keys: np.ndarray) -> None:
+        """Write the documents' keys and fingerprints (documents with no words are stories of one)."""
+        key_rows: list[tuple[int, datetime, str]] = []
+        doc_rows = []
+        for doc, fingerprint, doc_keys in zip(docs, prints, keys, strict=True):
+            if len(fingerprint.shingles):
+                at = doc.event_time.replace(microsecond=0)
+                key_rows += [(key, at, doc.doc_id) for key in doc_keys.tolist()]
+                doc_rows.append(_doc_row(doc.doc_id, at, fingerprint))
+        self._index.add_story_keys(key_rows, doc_rows)
+        if doc_rows:
+            self._expire(max(row.event_time for row in doc_rows))
+
+    def resolve(self, docs: Sequence[StoryInput], prints: Sequence[Fingerprint], keys: np.ndarray) -> list[StoryFields]:
+        """Each document's story from one lookup of every key of the batch."""
+        worded = [i for i, fingerprint in enumerate(prints) if len(fingerprint.shingles)]
+        if not worded:
+            return [StoryFields.first(doc.doc_id) for doc in docs]
+        times = [docs[i].event_time.replace(microsecond=0) for i in worded]
+        wanted = [int(k) for i in worded for k in keys[i]]
+        found = self._index.story_candidates(wanted, min(times) - STORY_WINDOW, max(times))
+        by_key = _candidates_by_key(found)
+        out = []
+        for doc, fingerprint, doc_keys in zip(docs, prints, keys, strict=True):
+            candidates = set().union(*(by_key.get(key, ()) for key in doc_keys.tolist()))
+            earliest = sorted(candidates, key=lambda c: (c.event_time, c.doc_id))
+            out.append(_story_of(doc, fingerprint, earliest[:CHECKS_PER_DOC]))
+        return out
+
+    def _expire(self, newest: datetime) -> None:
+        """Drop old days, at most every ``EXPIRE_EVERY`` of event time. Event time, not the clock: a
+        replay of last month's feed still finds its stories."""
+        if self._expired_at is None or newest - self._expired_at >= EXPIRE_EVERY:
+            self._expired_at = newest
+            dropped = self._index.expire_stories(newest, KEEP_PARTITIONS)
+            if dropped:
+                log.info("story index: dropped %d expired daily partitions", dropped)
+
+
+def _keys_of(prints: Sequence[Fingerprint]) -> np.ndarray:
+    """Band keys, one row per fingerprint."""
+    return band_keys(signatures([p.shingles for p in prints]))
+
+
+def _doc_row(doc_id: str, at: datetime, fingerprint: Fingerprint) -> StoryDocRow:
+    return StoryDocRow.model_construct(
+        doc_id=doc_id, event_time=at, shingles=fingerprint.shingles.tolist(), facts=sorted(fingerprint.facts)
+    )
+
+
+def _candidates_by_key(found: Sequence[StoryDocRow]) -> dict[int, list[_Known]]:
+    """The candidates under each of their band keys (recomputed from their shingles)."""
+    known = [
+        _Known(
+            row.doc_id, _utc(row.event_time), Fingerprint(np.array(row.shingles, dtype=np.uint32), frozenset(row.facts))
+        )
+        for row in found
+    ]
+    by_key: dict[int, list[_Known]] = defaultdict(list)
+    for item, item_keys in zip(known, _keys_of([k.fingerprint for k in known]), strict=True):
+        for key in item_keys:
+            by_key[int(key)].append(item)
+    return by_key
+
+
+def _fingerprint(row: StoryDocRow) -> Fingerprint:
+    return Fingerprint(np.array(row.shingles, dtype=np.uint32), frozenset(row.facts))
+
+
+def _story_of(doc: StoryInput, fingerprint: Fingerprint, candidates: Sequence[_Known]) -> StoryFields:
+    at = _utc(doc.event_time.replace(microsecond=0))
+    earlier = [
+        c for c in candidates
+        if c.doc_id != doc.doc_id and at - STORY_WINDOW <= c.event_time and (c.event_time, c.doc_id) < (at, doc.doc_id)
+    ]  # fmt: skip
+    if earlier:
+        alike = fingerprint.similar_to_each([c.fingerprint for c in earlier])
+        earlier = [
+            c for c, ok in zip(earlier, alike.tolist(), strict=True) if ok and fingerprint.facts_agree(c.fingerprint)
+        ]
+    if not earlier:
+        return StoryFields.first(doc.doc_id)
+    first = min(earlier, key=lambda c: (c.event_time, c.doc_id))
+    recent = sum(c.event_time >= at - SHORT_WINDOW for c in earlier)
+    return StoryFields(
+        story_id=first.doc_id, similar_12h=recent, similar_24h=len(earlier), novelty=novelty_score(len(earlier))
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

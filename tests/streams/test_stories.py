@@ -1,0 +1,114 @@
+"""Stories across workers: copies of one story on different partitions get one story id, a copy
+after the window starts a new story, and novelty falls with each earlier copy (a chdb store)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from models import NullClassifier
+from models.novelty import Fingerprint, story_text
+from schemas import DocumentKind
+from storage import Store, open_store
+from storage.stories import StoryRepository
+from streams.pipeline import BatchProcessor, IncomingMessage
+from streams.stories import StoryAssigner, StoryInput, _keys_of
+
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+HEADLINE = "Nvidia sinks as major customer cancels contract"
+COPIES = [
+    HEADLINE,
+    f"$NVDA - {HEADLINE}",
+    f"{HEADLINE} (Reuters)",
+    f"RT @wire: {HEADLINE.upper()} https://t.co/abc",
+    f"{HEADLINE} #stocks",
+    f"BREAKING: {HEADLINE}",
+]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(f"chdb://{tmp_path / 'chdb'}")
+    try:
+        opened.init_schema()
+        yield opened
+    finally:
+        opened.close()
+
+
+def copy(n: int, seconds: float, text: str | None = None) -> StoryInput:
+    return StoryInput(f"doc{n}", T0 + timedelta(seconds=seconds), text or COPIES[n % len(COPIES)], "")
+
+
+def test_two_workers_storing_copies_at_the_same_moment_agree_on_the_first(store: Store) -> None:
+    """Worker A has partition 0 (copies 0, 2), B partition 1 (copies 1, 3); both write, then both read."""
+    workers = [StoryAssigner(StoryRepository(store)), StoryAssigner(StoryRepository(store))]
+    batches = [[copy(0, 0), copy(2, 20)], [copy(1, 10), copy(3, 30)]]
+    prepared = []
+    for worker, batch in zip(workers, batches, strict=True):
+        prints = [Fingerprint.of(story_text(doc.headline, doc.body)) for doc in batch]
+        keys = _keys_of(prints)
+        worker.register(batch, prints, keys)
+        prepared.append((batch, prints, keys))
+    stories = [worker.resolve(*args) for worker, args in zip(workers, prepared, strict=True)]
+    assert {story.story_id for found in stories for story in found} == {"doc0"}
+    # Later copies on either partition, read by either worker, name the same first document.
+    later = [workers[1].assign([copy(4, 40)]), workers[0].assign([copy(5, 50)])]
+    assert [found[0].story_id for found in later] == ["doc0", "doc0"]
+
+
+def test_novelty_is_100_for_the_first_copy_and_falls_with_each_earlier_one(store: Store) -> None:
+    stories = StoryAssigner(StoryRepository(store))
+    found = stories.assign([copy(n, 60 * n) for n in range(3)])
+    assert [(s.story_id, s.similar_24h, s.novelty) for s in found] == [
+        ("doc0", 0, 100),
+        ("doc0", 1, 75),
+        ("doc0", 2, 56),
+    ]
+    other = stories.assign([StoryInput("apple", T0, "Apple unveils a new iPhone at its September event", "")])
+    assert (other[0].story_id, other[0].novelty) == ("apple", 100)
+
+
+def test_the_12_hour_count_leaves_out_copies_older_than_12_hours(store: Store) -> None:
+    stories = StoryAssigner(StoryRepository(store))
+    stories.assign([copy(0, 0)])
+    later = stories.assign([copy(1, 13 * 3600)])[0]
+    assert (later.story_id, later.similar_12h, later.similar_24h) == ("doc0", 0, 1)
+
+
+def test_a_copy_after_the_window_starts_a_new_story(store: Store) -> None:
+    stories = StoryAssigner(StoryRepository(store))
+    stories.assign([copy(0, 0)])
+    late = stories.assign([copy(1, 25 * 3600)])[0]
+    assert (late.story_id, late.novelty) == ("doc1", 100)
+    within = stories.assign([copy(2, 23 * 3600)])[0]
+    assert within.story_id == "doc0"
+
+
+def test_the_pipeline_stores_story_fields_and_sends_novelty(store: Store) -> None:
+    """Two processors (two workers' pipelines) on one store, copies on two partitions."""
+
+    def social(n: int, text: str, partition: int) -> IncomingMessage:
+        at = (T0 + timedelta(seconds=n)).isoformat()
+        payload = {"id": f"p{n}", "platform": "x", "author": f"@a{n}", "created_at": at, "text": text}
+        return IncomingMessage(orjson.dumps(payload), "finsent.social", partition, n, DocumentKind.SOCIAL)
+
+    def worker() -> BatchProcessor:
+        return BatchProcessor(
+            NullClassifier(), store.existing_documents, stories=StoryAssigner(StoryRepository(store)),
+            clock=lambda: T0 + timedelta(minutes=5),
+        )  # fmt: skip
+
+    a, b = worker(), worker()
+    results = [a.process([social(0, COPIES[0], 0)]), b.process([social(1, COPIES[1], 1)])]
+    results.append(a.process([social(2, COPIES[2], 0)]))
+    rows = {row.doc_id: row for result in results for row in result.documents}
+    assert {row.story_id for row in rows.values()} == {"social:x:p0"}
+    assert [rows[f"social:x:p{n}"].novelty for n in range(3)] == [100, 75, 56]
+    scores = [s for result in results for s in result.scores if s.symbol == "NVDA"]
+    assert sorted(s.novelty for s in scores) == [56, 75, 100]
+    assert {s.story_id for s in scores} == {"social:x:p0"}
