@@ -247,7 +247,7 @@ def calibrate(model: nn.Module, data: TrainData) -> tuple[dict[str, float], dict
         temperatures[task] = temperature
         report[task] = {
             "temperature": temperature,
-            "fitted_on": f"held-out training slice ({len(labels)} texts)",
+            "fitted_on": f"held-out training slice ({len(labels)} {'mentions' if task == ENTITY else 'texts'})",
             "holdout_ece_before": expected_calibration_error(softmax(logits), labels),
             "holdout_ece_after": expected_calibration_error(softmax(logits, temperature), labels),
             "validation_ece_before": expected_calibration_error(softmax(val_logits), val_labels),

@@ -71,7 +71,7 @@ def entity_model(
     config = TrainConfig(
         sentiment_train=tiny_data["sentiment"], sentiment_val=tiny_data["sentiment"],
         topic_train=tiny_data["topic"], topic_val=tiny_data["topic"], out_dir=out,
-        init_from=tiny_model_dir, teacher=tiny_model_dir, tweet_sample=20,
+        init_from=tiny_model_dir, teacher=tiny_model_dir, tweet_sample=12, checkpoints_per_epoch=1,
         entity_data=(EntitySource(entity_files["train"]),), entity_val=entity_files["val"],
         epochs=6, patience=12, batch_size=8, learning_rate=3e-3, holdout_fraction=0.1, model_version="entity-test",
     )  # fmt: skip
@@ -127,7 +127,7 @@ def test_entity_figures_are_reported_per_checkpoint_and_at_the_end(entity_model:
     assert metrics["train_examples"][ENTITY] + metrics["holdout_examples"][ENTITY] == 65
     assert metrics["calibration"][ENTITY]["temperature"] == ModelSpec.from_dir(entity_model).temperatures[ENTITY]
     config = load_config(entity_model)
-    assert config.entity_data == (EntitySource(config.entity_data[0].path),) and config.tweet_sample == 20
+    assert config.entity_data == (EntitySource(config.entity_data[0].path),) and config.tweet_sample == 12
 
 
 def test_spans_survive_normalisation_into_the_right_tokens() -> None:
