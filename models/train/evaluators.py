@@ -55,16 +55,22 @@ class HeadEvaluator:
         logits, labels = task_logits(model, self.examples, self.task)
         if not len(labels):
             return {"n": 0, "accuracy": None, "macro_f1": None, "ece": None}
-        predicted = logits.argmax(axis=1)
-        classes = self.classes
-        metrics = classification_metrics([classes[i] for i in labels], [classes[i] for i in predicted], classes)
-        metrics["ece"] = expected_calibration_error(softmax(logits, self.temperature), labels)
-        if self.with_confusion:
-            from sklearn.metrics import confusion_matrix
+        return scored(logits, labels, self.classes, self.temperature, self.with_confusion)
 
-            metrics["classes"] = list(classes)
-            metrics["confusion"] = confusion_matrix(labels, predicted, labels=range(len(classes))).tolist()
-        return metrics
+
+def scored(
+    logits: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], temperature: float, with_confusion: bool
+) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class scores and ECE of ``logits`` against ``labels`` (and the confusion matrix)."""
+    predicted = logits.argmax(axis=1)
+    metrics = classification_metrics([classes[i] for i in labels], [classes[i] for i in predicted], classes)
+    metrics["ece"] = expected_calibration_error(softmax(logits, temperature), labels)
+    if with_confusion:
+        from sklearn.metrics import confusion_matrix
+
+        metrics["classes"] = list(classes)
+        metrics["confusion"] = confusion_matrix(labels, predicted, labels=range(len(classes))).tolist()
+    return metrics
 
 
 @dataclass
@@ -105,22 +111,11 @@ class EntityEvaluator:
         logits, labels, mixed = entity_logits(model, self.examples)
         if not len(labels):
             return {"n": 0, "accuracy": None, "macro_f1": None, "ece": None, "mixed": None}
-        predicted = logits.argmax(axis=1)
-        classes = self.classes
-        names = [classes[i] for i in labels]
-        guesses = [classes[i] for i in predicted]
-        metrics = classification_metrics(names, guesses, classes)
-        metrics["ece"] = expected_calibration_error(softmax(logits, self.temperature), labels)
-        picked = np.flatnonzero(mixed)
+        metrics = scored(logits, labels, self.classes, self.temperature, self.with_confusion)
         metrics["mixed"] = {"n": 0, "accuracy": None, "macro_f1": None}
-        if len(picked):
-            on_mixed = classification_metrics([names[i] for i in picked], [guesses[i] for i in picked], classes)
-            metrics["mixed"] = {"n": len(picked), "accuracy": on_mixed["accuracy"], "macro_f1": on_mixed["macro_f1"]}
-        if self.with_confusion:
-            from sklearn.metrics import confusion_matrix
-
-            metrics["classes"] = list(classes)
-            metrics["confusion"] = confusion_matrix(labels, predicted, labels=range(len(classes))).tolist()
+        if mixed.any():
+            on_mixed = scored(logits[mixed], labels[mixed], self.classes, self.temperature, False)
+            metrics["mixed"] = {k: on_mixed[k] for k in ("n", "accuracy", "macro_f1")}
         return metrics
 
 

@@ -21,11 +21,15 @@ from models.train.losses import EntityLoss, JointLoss, entity_forward
 from models.train.mentions import read_mention_rows, tokenize_with_mentions
 
 LABELS = ("negative", "neutral", "positive")
-CONTRASTS = [
-    "{win} beats estimates while rival {lose} misses",
-    "{lose} misses estimates as {win} beats and raises guidance",
-    "Shares of {win} soar, {lose} plunges after weak guidance",
-    "{lose} slashes outlook; {win} upgraded to buy",
+CONTRASTS = [  # each company's clause fills its 8-token context window, as in a news paragraph
+    "{win} beats estimates and raises its full-year guidance on strong demand, while its struggling rival {lose} "
+    "misses estimates and cuts its outlook",
+    "{lose} misses estimates, slashes its dividend and warns on weak demand, as its rival {win} beats forecasts "
+    "and raises guidance",
+    "Shares of {win} soar to a record high after blowout earnings; meanwhile shares of {lose} plunge after a "
+    "profit warning and a downgrade",
+    "{lose} is downgraded to sell after a weak quarter and deep layoffs, while analysts upgrade {win} to buy on "
+    "record profit",
 ]
 TRAIN_PAIRS = [("Acme", "Globex"), ("Globex", "Acme"), ("Initech", "Umbrella"), ("Umbrella", "Initech"),
                ("Acme", "Initech"), ("Umbrella", "Globex"), ("Globex", "Initech"), ("Initech", "Acme")]  # fmt: skip
@@ -33,7 +37,7 @@ TRAIN_PAIRS = [("Acme", "Globex"), ("Globex", "Acme"), ("Initech", "Umbrella"), 
 
 def _entity_row(template: str, win: str, lose: str) -> dict[str, Any]:
     text = template.format(win=win, lose=lose)
-    entities = [
+    entities: list[dict[str, Any]] = [
         {"start": text.index(name), "end": text.index(name) + len(name), "name": name, "sentiment": label}
         for name, label in ((win, "positive"), (lose, "negative"))
     ]
@@ -71,9 +75,10 @@ def entity_model(
     config = TrainConfig(
         sentiment_train=tiny_data["sentiment"], sentiment_val=tiny_data["sentiment"],
         topic_train=tiny_data["topic"], topic_val=tiny_data["topic"], out_dir=out,
-        init_from=tiny_model_dir, teacher=tiny_model_dir, tweet_sample=12, checkpoints_per_epoch=1,
+        init_from=tiny_model_dir, teacher=tiny_model_dir, tweet_sample=8,
         entity_data=(EntitySource(entity_files["train"]),), entity_val=entity_files["val"],
-        epochs=6, patience=12, batch_size=8, learning_rate=3e-3, holdout_fraction=0.1, model_version="entity-test",
+        epochs=8, patience=20, checkpoints_per_epoch=1, batch_size=8, learning_rate=3e-3, holdout_fraction=0.0,
+        model_version="entity-test",
     )  # fmt: skip
     train(config, progress=False)
     return out
@@ -99,7 +104,7 @@ def _entity_labels(model_dir: Path, text: str, names: tuple[str, ...]) -> list[s
 def test_the_entity_head_gives_the_two_companies_opposite_labels(entity_model: Path) -> None:
     # Both companies win and lose in training: only the roles in the sentence tell them apart.
     for win, lose in (("Acme", "Globex"), ("Globex", "Acme")):
-        text = f"{win} beats estimates while rival {lose} misses"
+        text = CONTRASTS[0].format(win=win, lose=lose)
         assert _entity_labels(entity_model, text, (win, lose)) == ["positive", "negative"], text
 
 
@@ -127,7 +132,7 @@ def test_entity_figures_are_reported_per_checkpoint_and_at_the_end(entity_model:
     assert metrics["train_examples"][ENTITY] + metrics["holdout_examples"][ENTITY] == 65
     assert metrics["calibration"][ENTITY]["temperature"] == ModelSpec.from_dir(entity_model).temperatures[ENTITY]
     config = load_config(entity_model)
-    assert config.entity_data == (EntitySource(config.entity_data[0].path),) and config.tweet_sample == 12
+    assert config.entity_data == (EntitySource(config.entity_data[0].path),) and config.tweet_sample == 8
 
 
 def test_spans_survive_normalisation_into_the_right_tokens() -> None:
@@ -143,8 +148,9 @@ def test_spans_survive_normalisation_into_the_right_tokens() -> None:
     tokens = tokenizer.convert_ids_to_tokens(ids[0])
     first, second, lost = mentions[0]
     assert first is not None and second is not None and lost is None  # inside a link: gone
-    assert tokens[first[0] : first[1]] == ["acme"]
-    assert "".join(t.removeprefix("##") for t in tokens[second[0] : second[1]]) == "globex"
+    words = ["".join(t.removeprefix("##") for t in tokens[a:b]) for a, b in (first, second)]
+    assert words == ["acme", "globex"]
+    assert tokens[first[0] - 1] == "rocket" and tokens[second[1]] == "chart"  # the emoji's words lie outside
 
 
 def test_a_mention_past_max_length_is_dropped() -> None:
@@ -154,7 +160,7 @@ def test_a_mention_past_max_length_is_dropped() -> None:
     text = "Acme rose " + "and then some more " * 20 + "Globex fell"
     spans = [(0, 4), (text.index("Globex"), len(text) - 5)]
     _, mentions = tokenize_with_mentions(tokenizer, [text], [spans], None, 16)
-    assert mentions[0][0] == (1, 2) and mentions[0][1] is None
+    assert mentions[0][0] == (1, 3) and mentions[0][1] is None  # "ac", "##me"
 
 
 def _batch(entity_labels: torch.Tensor, mention_mask: torch.Tensor) -> Batch:
@@ -224,3 +230,58 @@ def test_entity_files_are_checked_and_capped(tmp_path: Path) -> None:
     )
     with pytest.raises(ModelConfigError, match=r"wrong\.jsonl:1"):
         read_mention_rows(wrong)
+
+
+def test_train_command_continues_a_model_with_entity_data(
+    tiny_model_dir: Path,
+    data_root: Path,
+    entity_files: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    import finsent.training_cli
+    from finsent.cli import main
+
+    configs: list[TrainConfig] = []
+    monkeypatch.setattr(finsent.training_cli, "_run_training", lambda config, resume: configs.append(config))
+    result = CliRunner().invoke(
+        main, ["train", "--init-from", str(tiny_model_dir), "--teacher", str(tiny_model_dir), "--data-root",
+               str(data_root), "--entity-data", str(entity_files["train"]), "--entity-data", f"{entity_files['val']}:1",
+               "--entity-val", str(entity_files["val"]), "--tweet-sample", "10", "--entity-weight", "0.5",
+               "--out", str(tmp_path / "m")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (config,) = configs
+    assert config.base_model == ModelSpec.from_dir(tiny_model_dir).base_model  # the parent's, not mpnet-base
+    assert config.entity_data == (EntitySource(entity_files["train"]), EntitySource(entity_files["val"], 1))
+    assert (config.tweet_sample, config.entity_loss_weight, config.teacher) == (10, 0.5, tiny_model_dir)
+    assert TrainConfig.from_json(config.to_json()) == config
+
+
+def test_entity_validation_without_entity_data_is_refused(
+    tiny_data: dict[str, Path], entity_files: dict[str, Path]
+) -> None:
+    with pytest.raises(ModelConfigError, match="entity_val"):
+        TrainConfig(
+            sentiment_train=tiny_data["sentiment"], sentiment_val=tiny_data["sentiment"],
+            topic_train=tiny_data["topic"], topic_val=tiny_data["topic"], out_dir=Path("o"),
+            entity_val=entity_files["val"],
+        )  # fmt: skip
+
+
+def test_a_teacher_with_an_entity_head_gives_logits_for_each_mention(entity_model: Path, tmp_path: Path) -> None:
+    from models.train.teacher import teacher_logits
+
+    spec = ModelSpec.from_dir(entity_model)
+    texts = [CONTRASTS[0].format(win="Acme", lose="Globex"), "Globex schedules its annual meeting"]
+    spans = [[(texts[0].index(n), texts[0].index(n) + len(n)) for n in ("Acme", "Globex")], []]
+    classes = {"sentiment": spec.sentiments, "topic": spec.topics}
+    logits = teacher_logits(entity_model, texts, classes, tmp_path / "cache.npz", spans)
+    assert logits[ENTITY].shape == (2, 2, 3)
+    read = [spec.sentiments[i] for i in logits[ENTITY][0].argmax(axis=-1)]
+    assert read == _entity_labels(entity_model, texts[0], ("Acme", "Globex"))  # as the model reads them
+    assert torch.isnan(torch.from_numpy(logits[ENTITY][1])).all()  # no mentions: nothing to distil
+    cached = teacher_logits(entity_model, texts, classes, tmp_path / "cache.npz", spans)
+    assert (cached["sentiment"] == logits["sentiment"]).all()
