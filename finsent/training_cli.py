@@ -137,7 +137,6 @@ def _config_from_options(out: Path, base: str, options: dict[str, Any], **extra:
         "topic_val": data.topic_val,
     }
     options = {k: v for k, v in options.items() if v is not None}
-    options["entity_data"] = tuple(options.get("entity_data", ()))
     return TrainConfig(out_dir=out, base_model=base, **files, **options, **extra)
 
 
