@@ -18,6 +18,40 @@ from finsent.clisupport import DATA_ROOT, emit_json, setup_logging
 DATA_HELP = "CSV (text,label) or JSONL file"
 
 
+ENTITY_OPTIONS = [
+    click.option(
+        "--entity-data",
+        multiple=True,
+        metavar="PATH[:LIMIT]",
+        help="texts with per-mention labels (FinEntity JSONL), LIMIT rows sampled by seed; repeatable. "
+        "With any, the model gets an entity head",
+    ),
+    click.option(
+        "--entity-val",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="FinEntity JSONL reported on at every checkpoint (never used to pick one)",
+    ),
+    click.option(
+        "--entity-weight",
+        "entity_loss_weight",
+        type=click.FloatRange(min=0),
+        default=1.0,
+        show_default=True,
+        help="weight of the entity loss",
+    ),
+    click.option(
+        "--entity-label-smoothing", type=click.FloatRange(0, 1, max_open=True), default=0.05, show_default=True
+    ),
+    click.option(
+        "--text-normaliser",
+        default="demojize+strip-urls",
+        show_default=True,
+        help="applied to every text in training and, recorded in the model, at inference",
+    ),
+]
+
+
 def _training_options(function: Any) -> Any:
     """Options shared by ``train`` and ``distill``."""
     options = [
@@ -32,6 +66,13 @@ def _training_options(function: Any) -> Any:
         click.option("--seed", type=int, default=13, show_default=True),
         click.option("--limit", type=click.IntRange(min=1), default=None, help="only the first N rows of each file"),
         click.option("--model-version", default=None),
+        click.option(
+            "--tweet-sample",
+            type=click.IntRange(min=1),
+            default=None,
+            help="a seeded random sample of N rows of each tweet training file",
+        ),
+        *ENTITY_OPTIONS,
     ]
     for option in reversed(options):
         function = option(function)
@@ -54,6 +95,12 @@ def _run_training(config: Any, resume: bool) -> None:
         "topic_accuracy": validation["topic"]["accuracy"],
         "ece": validation["sentiment"]["ece"],
     }
+    if "entity" in validation:
+        entity = validation["entity"]
+        summary |= {
+            "entity_macro_f1": entity["macro_f1"],
+            "entity_mixed_macro_f1": (entity["mixed"] or {}).get("macro_f1"),
+        }
     click.echo(json.dumps(summary))
 
 
@@ -89,18 +136,29 @@ def _config_from_options(out: Path, base: str, options: dict[str, Any], **extra:
 
 
 @click.command()
-@click.option("--base", "base", default="mpnet-base", show_default=True,
-              help="minilm-l6, mpnet-base, a Hugging Face id or a local path")  # fmt: skip
+@click.option("--base", "base", default=None,
+              help="minilm-l6, mpnet-base, a HF id or a local path [mpnet-base; --init-from: its base]")  # fmt: skip
 @_training_options
+@click.option("--init-from", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="a finsent model directory to go on training: its adapter, heads and classes "
+                   "(an entity head is added when it has none)")  # fmt: skip
+@click.option("--teacher", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="a model whose logits the heads also learn (the --init-from model: self-distillation)")  # fmt: skip
+@click.option("--alpha", "distill_alpha", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="with --teacher: weight of the teacher's soft labels")  # fmt: skip
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="continue the stopped run in this directory (its own settings are used)")  # fmt: skip
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="model directory to write")
-def train(base: str, resume_dir: Path | None, out: Path | None, **options: Any) -> None:
+def train(base: str | None, resume_dir: Path | None, out: Path | None, **options: Any) -> None:
     """Fine-tune one encoder for topic and sentiment jointly (the teacher); resumable.
 
+    With --entity-data it also trains an entity head (sentiment toward each mention). With
+    --init-from it goes on training a model (a shipped one, say), whose rank the adapter keeps.
     Checkpoints land in OUT/checkpoint several times an epoch; `finsent train --resume OUT`
     continues a stopped run with the same data order, seed and schedule.
     """
+    from models.artifact import ModelSpec
+    from models.bases import TEACHER_BASE
     from models.train import load_config
 
     if resume_dir is not None:
@@ -108,6 +166,8 @@ def train(base: str, resume_dir: Path | None, out: Path | None, **options: Any) 
         return
     if out is None:
         raise click.UsageError("--out DIR is required (or --resume DIR)")
+    if base is None:
+        base = ModelSpec.from_dir(options["init_from"]).base_model if options["init_from"] else TEACHER_BASE
     TEACHER_RECIPE.fill(options)
     _run_training(_config_from_options(out, base, options), resume=True)
 

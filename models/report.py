@@ -171,11 +171,19 @@ def _baseline_rows(metrics: dict, spec: ModelSpec) -> str:
 
 
 def _history_rows(metrics: dict) -> str:
-    rows = ["| epoch | train loss | sentiment macro-F1 | topic accuracy |", "|---|---|---|---|"]
+    entity = any("entity" in h for h in metrics["history"])
+    extra = " entity macro-F1 | entity dev macro-F1 (reported only) |" if entity else ""
+    rows = [
+        f"| epoch | train loss | sentiment macro-F1 | topic accuracy |{extra}",
+        "|---|---|---|---|" + "---|" * 2 * entity,
+    ]
     for h in metrics["history"]:
         at = h.get("at", h["epoch"])
+        held, dev = h.get("entity", {}), h.get("entity_val", {})
+        cells = f" {_num(held.get('macro_f1'))} | {_num(dev.get('macro_f1'))} |" if entity else ""
         rows.append(
             f"| {at} | {h['train_loss']:.4f} | {_num(h['sentiment']['macro_f1'])} | {_num(h['topic']['accuracy'])} |"
+            + cells
         )
     return "\n".join(rows)
 
@@ -270,6 +278,52 @@ def _extra_data(config: dict) -> str:
     return f"- Transfer texts (teacher targets only, their own labels unused): {names}."
 
 
+ENTITY_SOURCES = {
+    "finentity": 'FinEntity (Tang, Yang, Xu et al., "FinEntity: Entity-level Sentiment Classification for Financial '
+    'Texts", EMNLP 2023): Reuters paragraphs with a sentiment per company; licence ODC-BY 1.0',
+    "newsmtsc": "NewsMTSC (Hamborg and Donnay, EACL 2021): sentiment toward people in political news; MIT licence",
+    "synthetic": "developer-written factual-event sentences (`finsent data synthetic`, the project's own templates)",
+}
+
+
+def _entity_source(path: str) -> str:
+    limit = ""
+    head, _, tail = path.rpartition(":")
+    if tail.isdigit():
+        path, limit = head, f", {tail} rows sampled"
+    name = next((line for key, line in ENTITY_SOURCES.items() if key in path.lower()), "a file of labelled mentions")
+    return f"`{Path(path).name}`{limit}: {name}"
+
+
+def _entity_section(metrics: dict, spec: ModelSpec) -> str:
+    """The entity head: what it is, what it learned from (with licences) and its figures on the entity dev file."""
+    if not spec.entity_head:
+        return ""
+    config = metrics["config"]
+    sources = "".join(f"\n- {_entity_source(str(source))}" for source in config.get("entity_data") or [])
+    lines = [
+        "\n## Entity sentiment\n",
+        "Besides the document, the model scores the sentiment toward each mention (a company named in the text) in "
+        "the same forward pass: a linear head over the mean of the mention's token states, the mean of the "
+        "8 tokens either side and the text's mean. Mention spans go through the text normaliser with the text.",
+        f"\nTrained on (mention labels; a text's own label, where all its mentions agree, trains the sentiment "
+        f"head):{sources or ' –'}",
+    ]
+    entity = metrics.get("validation", {}).get("entity")
+    if entity and entity.get("n"):
+        mixed = entity.get("mixed") or {}
+        lines += [
+            f"\nOn `{Path(str(config.get('entity_val'))).name}` (reported only, never used to pick weights), "
+            "torch fp32:\n",
+            "| mentions | n | accuracy | macro-F1 |",
+            "|---|---|---|---|",
+            f"| all | {entity['n']} | {entity['accuracy']:.4f} | {entity['macro_f1']:.4f} |",
+            f"| in mixed texts (mentions disagree) | {mixed.get('n', 0)} | {_num(mixed.get('accuracy'))} "
+            f"| {_num(mixed.get('macro_f1'))} |",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def _extra_limits(config: dict, spec: ModelSpec) -> str:
     if _is_student(config, spec):
         return (
@@ -312,6 +366,7 @@ def write_report(directory: Path) -> None:
         calibration_table=_calibration_rows(metrics),
         baseline_table=_baseline_rows(metrics, spec),
         history_table=_history_rows(metrics),
+        entity_section=_entity_section(metrics, spec),
         backend_table=_backend_rows(metrics),
         default_backend=spec.default_cpu_backend or "onnx-int8 (fallback; not measured)",
         cold_load=metrics.get("cold_load_s", "not measured"),

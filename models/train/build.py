@@ -26,7 +26,9 @@ def build_model(config: TrainConfig, base_path: Path | str, classes: dict[str, t
     encoder = AutoModel.from_pretrained(base_path)
     if config.method == "lora":
         encoder = _with_lora(encoder, config)
-    return MultiTaskClassifier(encoder, len(classes["topic"]), len(classes["sentiment"]))
+    return MultiTaskClassifier(
+        encoder, len(classes["topic"]), len(classes["sentiment"]), entity_head=config.has_entities
+    )
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig, total_steps: int) -> tuple[torch.optim.Optimizer, Any]:
@@ -40,7 +42,10 @@ def build_optimizer(model: nn.Module, config: TrainConfig, total_steps: int) -> 
 
 
 def _continued_model(parent_dir: Path, config: TrainConfig) -> MultiTaskClassifier:
-    """The parent model with its adapter (or encoder) trainable again and its heads loaded."""
+    """The parent model with its adapter (or encoder) trainable again and its heads loaded.
+
+    Training mentions give it an entity head: the parent's if it has one, else a fresh one.
+    """
     from safetensors.torch import load_file
     from transformers import AutoModel
 
@@ -54,7 +59,8 @@ def _continued_model(parent_dir: Path, config: TrainConfig) -> MultiTaskClassifi
         encoder: nn.Module = load_lora_encoder(parent_dir / "adapter", parent.base_model, trainable=True)
     else:
         encoder = AutoModel.from_pretrained(str(parent_dir / "encoder"))
-    model = MultiTaskClassifier(encoder, len(parent.topics), len(parent.sentiments))
+    entity_head = parent.entity_head or config.has_entities
+    model = MultiTaskClassifier(encoder, len(parent.topics), len(parent.sentiments), entity_head=entity_head)
     model.load_head_state(load_file(str(parent_dir / HEADS_FILE)))
     return model
 

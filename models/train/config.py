@@ -10,11 +10,36 @@ from typing import Any
 from models.artifact import DEFAULT_BASE_MODEL
 from models.exceptions import ModelConfigError
 from models.labels import TASKS
+from models.text import NORMALISERS
 
 CHECKPOINT_DIR = "checkpoint"
 """Where under the output directory a run keeps its checkpoints and its config."""
 CONFIG_FILE = "config.json"
 METHODS = ("lora", "full")
+
+
+@dataclass(frozen=True)
+class EntitySource:
+    """A file of texts with per-mention labels (FinEntity's JSONL format), optionally capped.
+
+    ``limit`` keeps a seeded random sample of that many rows (``PATH:LIMIT`` on the command line).
+    """
+
+    path: Path
+    limit: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> EntitySource:
+        """``PATH`` or ``PATH:LIMIT``."""
+        head, colon, tail = text.rpartition(":")
+        if colon and tail.isdigit():
+            if int(tail) < 1:
+                raise ModelConfigError(f"the row limit of {head} must be at least 1, not {tail}")
+            return cls(Path(head), int(tail))
+        return cls(Path(text))
+
+    def __str__(self) -> str:
+        return str(self.path) if self.limit is None else f"{self.path}:{self.limit}"
 
 
 @dataclass
@@ -62,8 +87,20 @@ class TrainConfig:
     """Unlabelled extra texts (CSV/JSONL with ``text``) that only carry teacher targets."""
     init_from: Path | None = None
     """A finsent model directory to go on fine-tuning (``finsent retrain``): its classes, adapter and heads."""
+    tweet_sample: int | None = None
+    """A seeded random sample of this many rows of each tweet training file (``limit`` takes the first N)."""
+    entity_data: tuple[EntitySource, ...] = ()
+    """Files of texts with per-mention labels (FinEntity format); with any, the model gets an entity head."""
+    entity_val: Path | None = None
+    """A FinEntity-format file reported on at every checkpoint and at the end; never used to pick weights."""
+    entity_loss_weight: float = 1.0
+    entity_label_smoothing: float = 0.05
 
     def __post_init__(self) -> None:
+        self.entity_data = tuple(EntitySource.parse(s) if isinstance(s, str) else s for s in self.entity_data)
+        self._check()
+
+    def _check(self) -> None:
         if self.method not in METHODS:
             raise ModelConfigError(f"method must be 'lora' or 'full', not {self.method!r}")
         unknown = sorted(set(self.distill_heads) - set(TASKS))
@@ -72,6 +109,18 @@ class TrainConfig:
         if not 0.0 <= self.distill_unlabelled_weight <= 1.0:
             weight = self.distill_unlabelled_weight
             raise ModelConfigError(f"distill_unlabelled_weight must lie in [0, 1], not {weight}")
+        if self.text_normaliser is not None and self.text_normaliser not in NORMALISERS:
+            known = ", ".join(NORMALISERS)
+            raise ModelConfigError(f"unknown text normaliser {self.text_normaliser!r} (known: {known})")
+        if self.entity_loss_weight < 0 or not 0.0 <= self.entity_label_smoothing < 1.0:
+            raise ModelConfigError("entity_loss_weight must be >= 0 and entity_label_smoothing in [0, 1)")
+        if self.entity_val is not None and not self.entity_data:
+            raise ModelConfigError("entity_val needs entity training data (entity_data)")
+
+    @property
+    def has_entities(self) -> bool:
+        """Whether the run trains an entity head."""
+        return bool(self.entity_data)
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -85,17 +134,20 @@ class TrainConfig:
     def to_json(self) -> dict[str, Any]:
         raw = asdict(self)
         raw["transfer_texts"] = [str(p) for p in self.transfer_texts]
+        raw["entity_data"] = [str(source) for source in self.entity_data]
         return {k: str(v) if isinstance(v, Path) else v for k, v in raw.items()}
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> TrainConfig:
-        paths = {"sentiment_train", "sentiment_val", "topic_train", "topic_val", "out_dir", "teacher", "init_from"}
+        paths = {"sentiment_train", "sentiment_val", "topic_train", "topic_val", "out_dir", "teacher", "init_from",
+                 "entity_val"}  # fmt: skip
         known = {f.name for f in fields(cls)}
         values: dict[str, Any] = {
             k: (Path(v) if k in paths and v is not None else v) for k, v in raw.items() if k in known
         }
         values["transfer_texts"] = tuple(Path(p) for p in raw.get("transfer_texts", ()))
         values["distill_heads"] = tuple(raw.get("distill_heads", TASKS))
+        values["entity_data"] = tuple(EntitySource.parse(text) for text in raw.get("entity_data", ()))
         return cls(**values)
 
     def save(self) -> None:

@@ -15,7 +15,8 @@ from models.exceptions import ModelConfigError
 from models.labels import SENTIMENT_CLASSES, TASKS, resolve_label_map, topic_classes
 from models.text import in_holdout, normalise
 from models.train.config import TrainConfig
-from models.train.examples import MISSING, Examples
+from models.train.examples import ENTITY, MISSING, Examples
+from models.train.mentions import CharSpan, MentionRow, read_mention_rows, sampled, tokenize_with_mentions
 from models.train.teacher import teacher_logits
 
 TEACHER_CACHE = "teacher_logits.npz"
@@ -35,23 +36,26 @@ def load_training_data(config: TrainConfig, tokenizer: Callable) -> TrainData:
     """Both tasks' files as one pool of examples, the hashed hold-out slice split off."""
     label_maps = {"sentiment": config.sentiment_label_map, "topic": config.topic_label_map}
     maps = {task: resolve_label_map(spec) for task, spec in label_maps.items()}
-    rows = {
-        "sentiment": _limited(read_labelled(config.sentiment_train, maps["sentiment"]), config.limit),
-        "topic": _limited(read_labelled(config.topic_train, maps["topic"]), config.limit),
-    }
+    rows = {task: _tweets(read_labelled(path, maps[task]), config) for task, path in
+            (("sentiment", config.sentiment_train), ("topic", config.topic_train))}  # fmt: skip
     classes = _classes(config, maps["topic"], rows)
     transfer = [text for path in config.transfer_texts for text in read_texts(path)]
-    pool = _pool({"sentiment": rows["sentiment"], "topic": rows["topic"]}, classes, transfer)
+    mention_rows = entity_training_rows(config)
+    pool = _pool({"sentiment": rows["sentiment"], "topic": rows["topic"]}, classes, transfer, mention_rows)
     examples = _encode(pool, tokenizer, config)
     if config.teacher is not None:
         cache = config.checkpoint_dir / TEACHER_CACHE
-        examples.teacher_logits = teacher_logits(config.teacher, examples.texts, classes, cache)
+        spans = pool.spans if config.has_entities else None
+        examples.teacher_logits = teacher_logits(config.teacher, examples.texts, classes, cache, spans)
     holdout_rows = [i for i, text in enumerate(pool.texts) if in_holdout(text, config.holdout_fraction)]
     held = set(holdout_rows)
     train_rows = [i for i in range(len(examples)) if i not in held]
     val_files = {"sentiment": config.sentiment_val, "topic": config.topic_val}
     val_rows = {task: _limited(read_labelled(path, maps[task]), config.limit) for task, path in val_files.items()}
     validation = {task: _encode(_pool({task: rows}, classes), tokenizer, config) for task, rows in val_rows.items()}
+    if config.entity_val is not None:
+        entity_val = read_mention_rows(config.entity_val)[: config.limit]
+        validation[ENTITY] = _encode(_pool({}, classes, mention_rows=entity_val), tokenizer, config)
     holdout = examples.subset(holdout_rows)
     holdout.teacher_logits = None
     return TrainData(classes, examples.subset(train_rows), holdout, validation)
@@ -73,37 +77,71 @@ def _classes(
     return classes
 
 
+def entity_training_rows(config: TrainConfig) -> list[MentionRow]:
+    """The rows of every entity training file, each sampled to its limit (and to ``limit``)."""
+    rows: list[MentionRow] = []
+    for source in config.entity_data:
+        rows += sampled(read_mention_rows(source.path), source.limit, config.seed)[: config.limit]
+    return rows
+
+
+def _tweets(rows: LabelledTexts, config: TrainConfig) -> LabelledTexts:
+    """A tweet training file, sampled to ``tweet_sample`` rows (seeded) and cut to ``limit``."""
+    if config.tweet_sample is not None:
+        kept = sampled(list(zip(rows.texts, rows.labels, strict=True)), config.tweet_sample, config.seed)
+        rows = LabelledTexts([text for text, _ in kept], [label for _, label in kept])
+    return _limited(rows, config.limit)
+
+
 @dataclass
 class _Pool:
     texts: list[str]
     labels: dict[str, list[int]]
+    spans: list[list[CharSpan]]
+    """Per text its mentions' character spans, parallel to ``entity``."""
+    entity: list[list[int]]
 
 
 def _pool(rows_by_task: dict[str, LabelledTexts], classes: dict[str, tuple[str, ...]],
-          unlabelled: Sequence[str] = ()) -> _Pool:  # fmt: skip
-    """One row per distinct text, with every label it has (a text in both files keeps both)."""
+          unlabelled: Sequence[str] = (), mention_rows: Sequence[MentionRow] = ()) -> _Pool:  # fmt: skip
+    """One row per distinct text, with every label it has (a text in both files keeps both).
+
+    A text with mentions also gets their labels and, when it has one, its own as a sentiment label.
+    """
     position: dict[str, int] = {}
     texts: list[str] = []
     labels: dict[str, list[int]] = {t: [] for t in TASKS}
+    pool = _Pool(texts, labels, [], [])
     for task, rows in rows_by_task.items():
         index = {name: i for i, name in enumerate(classes[task])}
         missing = sorted(set(rows.labels) - set(index))
         if missing:
             raise ModelConfigError(f"{task} labels {missing} are not among the classes {list(classes[task])}")
         for text, label in zip(rows.texts, rows.labels, strict=True):
-            row = position.setdefault(text, len(texts))
-            if row == len(texts):
-                texts.append(text)
-                for t in TASKS:
-                    labels[t].append(MISSING)
-            labels[task][row] = index[label]
+            labels[task][_row_of(pool, position, text)] = index[label]
     for text in unlabelled:
-        if text not in position:
-            position[text] = len(texts)
-            texts.append(text)
-            for t in TASKS:
-                labels[t].append(MISSING)
-    return _Pool(texts, labels)
+        _row_of(pool, position, text)
+    sentiment_index = {name: i for i, name in enumerate(classes["sentiment"])}
+    for mention_row in mention_rows:
+        row = _row_of(pool, position, mention_row.text)
+        if mention_row.paragraph is not None:
+            labels["sentiment"][row] = sentiment_index[mention_row.paragraph]
+        if not pool.spans[row]:  # a text in two entity files keeps the mentions it was first given
+            pool.spans[row] = list(mention_row.spans)
+            pool.entity[row] = [sentiment_index[label] for label in mention_row.sentiments]
+    return pool
+
+
+def _row_of(pool: _Pool, position: dict[str, int], text: str) -> int:
+    """The pool row of ``text``, appended without labels if new."""
+    row = position.setdefault(text, len(pool.texts))
+    if row == len(pool.texts):
+        pool.texts.append(text)
+        for t in TASKS:
+            pool.labels[t].append(MISSING)
+        pool.spans.append([])
+        pool.entity.append([])
+    return row
 
 
 def read_texts(path: Path) -> list[str]:
@@ -119,7 +157,16 @@ def _limited(rows: LabelledTexts, limit: int | None) -> LabelledTexts:
 
 
 def _encode(pool: _Pool, tokenizer: Any, config: TrainConfig) -> Examples:
-    normalised = [normalise(text, config.text_normaliser) or text for text in pool.texts]
-    ids = tokenizer(normalised, truncation=True, max_length=config.max_length)["input_ids"]
     labels: dict[str, np.ndarray] = {t: np.array(pool.labels[t], dtype=np.int64) for t in TASKS}
-    return Examples(pool.texts, ids, labels, pad_id=tokenizer.pad_token_id or 0)
+    pad_id = tokenizer.pad_token_id or 0
+    if not config.has_entities:
+        normalised = [normalise(text, config.text_normaliser) or text for text in pool.texts]
+        ids = tokenizer(normalised, truncation=True, max_length=config.max_length)["input_ids"]
+        return Examples(pool.texts, ids, labels, pad_id=pad_id)
+    ids, mentions = tokenize_with_mentions(tokenizer, pool.texts, pool.spans, config.text_normaliser, config.max_length)
+    slots = max((len(row) for row in pool.entity), default=0) or 1
+    entity = np.full((len(pool.texts), slots), MISSING, dtype=np.int64)
+    for row, row_labels in enumerate(pool.entity):
+        entity[row, : len(row_labels)] = row_labels
+    labels[ENTITY] = entity
+    return Examples(pool.texts, ids, labels, pad_id=pad_id, mentions=mentions)

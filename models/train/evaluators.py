@@ -20,7 +20,8 @@ from models.calibration import expected_calibration_error, fit_temperature, soft
 from models.labels import TASKS
 from models.metrics import classification_metrics
 from models.train.dataset import TrainData
-from models.train.examples import MISSING, Examples
+from models.train.examples import ENTITY, MISSING, Examples
+from models.train.mentions import is_mixed
 
 
 class Evaluator(Protocol):
@@ -54,16 +55,22 @@ class HeadEvaluator:
         logits, labels = task_logits(model, self.examples, self.task)
         if not len(labels):
             return {"n": 0, "accuracy": None, "macro_f1": None, "ece": None}
-        predicted = logits.argmax(axis=1)
-        classes = self.classes
-        metrics = classification_metrics([classes[i] for i in labels], [classes[i] for i in predicted], classes)
-        metrics["ece"] = expected_calibration_error(softmax(logits, self.temperature), labels)
-        if self.with_confusion:
-            from sklearn.metrics import confusion_matrix
+        return scored(logits, labels, self.classes, self.temperature, self.with_confusion)
 
-            metrics["classes"] = list(classes)
-            metrics["confusion"] = confusion_matrix(labels, predicted, labels=range(len(classes))).tolist()
-        return metrics
+
+def scored(
+    logits: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], temperature: float, with_confusion: bool
+) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class scores and ECE of ``logits`` against ``labels`` (and the confusion matrix)."""
+    predicted = logits.argmax(axis=1)
+    metrics = classification_metrics([classes[i] for i in labels], [classes[i] for i in predicted], classes)
+    metrics["ece"] = expected_calibration_error(softmax(logits, temperature), labels)
+    if with_confusion:
+        from sklearn.metrics import confusion_matrix
+
+        metrics["classes"] = list(classes)
+        metrics["confusion"] = confusion_matrix(labels, predicted, labels=range(len(classes))).tolist()
+    return metrics
 
 
 @dataclass
@@ -86,17 +93,88 @@ class MeanEvaluator:
         return {self.primary_metric: score, **summaries}
 
 
+@dataclass
+class EntityEvaluator:
+    """The entity head on the labelled mentions of ``examples``: overall and on mixed texts' mentions.
+
+    A mixed text is one whose labelled mentions disagree: there a copied document label must fail.
+    """
+
+    examples: Examples
+    classes: tuple[str, ...]
+    temperature: float = 1.0
+    with_confusion: bool = False
+    name: str = ENTITY
+    primary_metric: str = "macro_f1"
+
+    def __call__(self, model: nn.Module) -> dict[str, Any]:
+        logits, labels, mixed = entity_logits(model, self.examples)
+        if not len(labels):
+            return {"n": 0, "accuracy": None, "macro_f1": None, "ece": None, "mixed": None}
+        metrics = scored(logits, labels, self.classes, self.temperature, self.with_confusion)
+        metrics["mixed"] = {"n": 0, "accuracy": None, "macro_f1": None}
+        if mixed.any():
+            on_mixed = scored(logits[mixed], labels[mixed], self.classes, self.temperature, False)
+            metrics["mixed"] = {k: on_mixed[k] for k in ("n", "accuracy", "macro_f1")}
+        return metrics
+
+
+@dataclass
+class ReportingEvaluator:
+    """``selector``'s metrics and primary metric, with report-only evaluators' results beside them.
+
+    The reports go into the training log and history but never pick a checkpoint (a dev set).
+    """
+
+    selector: Evaluator
+    reports: Sequence[Evaluator]
+    summary: tuple[str, ...] = ("n", "accuracy", "macro_f1", "mixed")
+
+    @property
+    def name(self) -> str:
+        return self.selector.name
+
+    @property
+    def primary_metric(self) -> str:
+        return self.selector.primary_metric
+
+    def __call__(self, model: nn.Module) -> dict[str, Any]:
+        metrics = self.selector(model)
+        for report in self.reports:
+            result = report(model)
+            metrics[report.name] = {k: result[k] for k in self.summary if k in result}
+        return metrics
+
+
 def holdout_evaluator(data: TrainData) -> MeanEvaluator:
-    """What picks the checkpoint: the heads' mean macro-F1 on the held-out slice of the training texts."""
-    return MeanEvaluator([HeadEvaluator(task, data.holdout, data.classes[task]) for task in TASKS])
+    """What picks the checkpoint: the heads' mean macro-F1 on the held-out slice of the training texts.
+
+    With mentions among the training texts, the entity head's macro-F1 on the held-out ones joins the mean.
+    """
+    evaluators: list[Evaluator] = [HeadEvaluator(task, data.holdout, data.classes[task]) for task in TASKS]
+    if ENTITY in data.holdout.labels:
+        evaluators.append(EntityEvaluator(data.holdout, data.classes["sentiment"]))
+    return MeanEvaluator(evaluators)
+
+
+def with_validation_reports(evaluator: Evaluator, data: TrainData) -> Evaluator:
+    """``evaluator``, reporting the entity validation file (if any) at every checkpoint as ``entity_val``."""
+    if ENTITY not in data.validation:
+        return evaluator
+    report = EntityEvaluator(data.validation[ENTITY], data.classes["sentiment"], name="entity_val")
+    return ReportingEvaluator(evaluator, [report])
 
 
 def validation_report(model: nn.Module, data: TrainData, temperatures: dict[str, float]) -> dict[str, Any]:
     """The final figures: each head on its validation file, with confusion matrix and calibrated ECE."""
-    return {
+    report: dict[str, Any] = {
         task: HeadEvaluator(task, data.validation[task], data.classes[task], True, temperatures[task])(model)
         for task in TASKS
     }
+    if ENTITY in data.validation:
+        classes = data.classes["sentiment"]
+        report[ENTITY] = EntityEvaluator(data.validation[ENTITY], classes, temperatures[ENTITY], True)(model)
+    return report
 
 
 @torch.inference_mode()
@@ -114,18 +192,57 @@ def task_logits(model: Any, examples: Examples, task: str, batch_size: int = 128
     return logits, examples.labels[task][rows]
 
 
+@torch.inference_mode()
+def entity_logits(model: Any, examples: Examples, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entity head's logits for every labelled mention with tokens, their labels and whether each text is mixed."""
+    model.eval()
+    rows = examples.rows_with_mentions()
+    rows.sort(key=lambda i: len(examples.token_ids[i]))
+    logits: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    mixed: list[bool] = []
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start : start + batch_size]
+        batch = examples.batch(chunk)
+        assert batch.mention_mask is not None and batch.context_mask is not None
+        _, _, entity = model.forward_with_entities(
+            batch.input_ids, batch.attention_mask, batch.mention_mask, batch.context_mask
+        )
+        real = batch.real_mentions()
+        logits.append(entity[real].float().numpy())
+        labels.append(batch.labels[ENTITY][real].numpy())
+        for row, row_real in zip(chunk, real, strict=True):
+            row_labels = examples.labels[ENTITY][row]
+            mixed += [is_mixed(row_labels[row_labels != MISSING].tolist())] * int(row_real.sum())
+    n_classes = model.entity_head.linear.out_features
+    if not logits:
+        return np.zeros((0, n_classes), np.float32), np.zeros(0, np.int64), np.zeros(0, bool)
+    return np.concatenate(logits), np.concatenate(labels), np.asarray(mixed, dtype=bool)
+
+
+def _head_logits(model: nn.Module, examples: Examples, task: str) -> tuple[np.ndarray, np.ndarray]:
+    if task == ENTITY:
+        logits, labels, _ = entity_logits(model, examples)
+        return logits, labels
+    return task_logits(model, examples, task)
+
+
 def calibrate(model: nn.Module, data: TrainData) -> tuple[dict[str, float], dict[str, Any]]:
     """Fit one temperature per head on the held-out slice; ECE before and after, there and on validation."""
     temperatures: dict[str, float] = {}
     report: dict[str, Any] = {}
-    for task in TASKS:
-        logits, labels = task_logits(model, data.holdout, task)
+    heads = (*TASKS, ENTITY) if ENTITY in data.holdout.labels else TASKS
+    for task in heads:
+        logits, labels = _head_logits(model, data.holdout, task)
         temperature = fit_temperature(logits, labels)
-        val_logits, val_labels = task_logits(model, data.validation[task], task)
+        if task in data.validation:
+            val_logits, val_labels = _head_logits(model, data.validation[task], task)
+        else:
+            val_logits, val_labels = np.zeros((0, logits.shape[1]), np.float32), np.zeros(0, np.int64)
         temperatures[task] = temperature
         report[task] = {
             "temperature": temperature,
-            "fitted_on": f"held-out training slice ({len(labels)} texts)",
+            "fitted_on": f"held-out training slice ({len(labels)} {'mentions' if task == ENTITY else 'texts'})",
             "holdout_ece_before": expected_calibration_error(softmax(logits), labels),
             "holdout_ece_after": expected_calibration_error(softmax(logits, temperature), labels),
             "validation_ece_before": expected_calibration_error(softmax(val_logits), val_labels),

@@ -9,18 +9,35 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from models.spans import TokenSpan, span_masks
+
+ENTITY = "entity"
+"""The labels (``[texts, slots]``) and teacher logits (``[texts, slots, classes]``) of the mentions of each text."""
+
 MISSING = -1
 """The label index of a text that has no label for a task (a sentiment tweet has no topic)."""
 
 
 @dataclass
 class Batch:
-    """One padded batch: token ids, attention mask, per task the labels and (distilling) the teacher's logits."""
+    """One padded batch: token ids, attention mask, per task the labels and (distilling) the teacher's logits.
+
+    With mentions, ``mention_mask`` and ``context_mask`` (``[rows, slots, tokens]``, ``models.spans``)
+    mark what the entity head pools and ``labels["entity"]`` (``[rows, slots]``) holds their labels.
+    """
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
     labels: dict[str, torch.Tensor]
     teacher: dict[str, torch.Tensor] | None = None
+    mention_mask: torch.Tensor | None = None
+    context_mask: torch.Tensor | None = None
+
+    def real_mentions(self) -> torch.Tensor:
+        """``[rows, slots]``: the slots that hold a labelled mention with tokens in the batch."""
+        if self.mention_mask is None or ENTITY not in self.labels:
+            return torch.zeros((self.rows, 0), dtype=torch.bool)
+        return (self.labels[ENTITY] != MISSING) & (self.mention_mask.sum(dim=-1) > 0)
 
     @property
     def rows(self) -> int:
@@ -29,13 +46,18 @@ class Batch:
 
 @dataclass
 class Examples:
-    """Tokenised texts with, per task, a class index (MISSING where the text has no such label)."""
+    """Tokenised texts with, per task, a class index (MISSING where the text has no such label).
+
+    ``mentions`` (with entity data) holds each text's mentions as token spans, in the order of
+    ``labels["entity"]``'s slots; a mention cut off by ``max_length`` is None and trains nothing.
+    """
 
     texts: list[str] = field(repr=False)
     token_ids: list[list[int]] = field(repr=False)
     labels: dict[str, np.ndarray]
     teacher_logits: dict[str, np.ndarray] | None = None
     pad_id: int = 0
+    mentions: list[list[TokenSpan | None]] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -49,6 +71,7 @@ class Examples:
             {t: v[index] for t, v in self.labels.items()},
             teacher,
             self.pad_id,
+            None if self.mentions is None else [self.mentions[i] for i in index],
         )
 
     def batch(self, rows: Sequence[int]) -> Batch:
@@ -58,11 +81,37 @@ class Examples:
         teacher = None
         if self.teacher_logits is not None:
             teacher = {t: torch.from_numpy(v[rows]) for t, v in self.teacher_logits.items()}
-        return Batch(input_ids, mask, labels, teacher)
+        batch = Batch(input_ids, mask, labels, teacher)
+        if self.mentions is not None and any(self.mentions[i] for i in rows):
+            self._add_mentions(batch, rows)
+        return batch
+
+    def _add_mentions(self, batch: Batch, rows: Sequence[int]) -> None:
+        """The span masks of the rows' mentions, and their labels and teacher logits cut to as many slots."""
+        assert self.mentions is not None
+        spans = [self.mentions[i] for i in rows]
+        lengths = [len(self.token_ids[i]) for i in rows]
+        mention, context = span_masks(spans, lengths, batch.input_ids.shape[1])
+        slots = mention.shape[1]
+        batch.mention_mask, batch.context_mask = torch.from_numpy(mention), torch.from_numpy(context)
+        batch.labels[ENTITY] = batch.labels[ENTITY][:, :slots]
+        if batch.teacher is not None and ENTITY in batch.teacher:
+            batch.teacher[ENTITY] = batch.teacher[ENTITY][:, :slots]
 
     def labelled(self, task: str) -> int:
-        """How many texts carry a label for ``task``."""
+        """How many texts (for ``entity``: mentions) carry a label for ``task``."""
         return int((self.labels[task] != MISSING).sum())
+
+    def rows_with_mentions(self) -> list[int]:
+        """The texts with at least one labelled mention inside ``max_length``."""
+        if self.mentions is None or ENTITY not in self.labels:
+            return []
+        entity = self.labels[ENTITY]
+        return [
+            row
+            for row, spans in enumerate(self.mentions)
+            if any(span is not None and entity[row, slot] != MISSING for slot, span in enumerate(spans))
+        ]
 
 
 def epoch_batches(examples: Examples, batch_size: int, rng: random.Random) -> list[list[int]]:

@@ -19,7 +19,7 @@ from torch import nn
 from models.labels import TASKS
 from models.train.config import TrainConfig
 from models.train.dataset import TrainData
-from models.train.examples import MISSING, Batch
+from models.train.examples import ENTITY, MISSING, Batch
 
 Logits = dict[str, torch.Tensor]
 
@@ -34,6 +34,16 @@ def head_logits(model: Any, batch: Batch) -> Logits:
     """The forward pass of ``MultiTaskClassifier``: each head's logits by task name."""
     logits: Logits = model.logits_by_task(batch.input_ids, batch.attention_mask)
     return logits
+
+
+def entity_forward(model: Any, batch: Batch) -> Logits:
+    """``head_logits``, plus the entity head's ``[rows, slots, classes]`` when the batch has mentions."""
+    if batch.mention_mask is None or batch.context_mask is None:
+        return head_logits(model, batch)
+    topic, sentiment, entity = model.forward_with_entities(
+        batch.input_ids, batch.attention_mask, batch.mention_mask, batch.context_mask
+    )
+    return {"topic": topic, "sentiment": sentiment, ENTITY: entity}
 
 
 def soft_loss_per_row(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -72,6 +82,38 @@ class HeadLoss:
         return terms
 
 
+@dataclass
+class EntityLoss:
+    """Per labelled mention, cross-entropy (label-smoothed) plus, distilling, the teacher's soft loss.
+
+    Summed over the batch's mentions and scaled by ``weight``; mentions without a label or
+    without tokens (cut off by ``max_length``) and texts without mentions add nothing. The soft
+    loss covers the mentions the teacher scored (its entity logits are NaN elsewhere).
+    """
+
+    weight: float = 1.0
+    label_smoothing: float = 0.05
+    alpha: float = 0.0
+    temperature: float = 2.0
+
+    def terms(self, logits: Logits, batch: Batch) -> list[torch.Tensor]:
+        if ENTITY not in logits:
+            return []
+        real = batch.real_mentions()
+        if not real.any():
+            return []
+        head, labels = logits[ENTITY][real], batch.labels[ENTITY][real]
+        ce = nn.functional.cross_entropy(head, labels, label_smoothing=self.label_smoothing, reduction="sum")
+        teacher = None if batch.teacher is None else batch.teacher.get(ENTITY)
+        if teacher is None or self.alpha <= 0:
+            return [self.weight * ce]
+        scored = teacher[real]
+        known = torch.isfinite(scored).all(dim=-1)
+        t = self.temperature
+        soft = soft_loss_per_row(head[known], scored[known], t).sum()
+        return [self.weight * (1 - self.alpha) * ce, self.weight * self.alpha * t * t * soft]
+
+
 class JointLoss:
     """The mean loss per row of a batch: every objective's terms, after one forward pass."""
 
@@ -108,7 +150,16 @@ def joint_loss(config: TrainConfig, data: TrainData) -> JointLoss:
         )
         for task in TASKS
     ]
-    return JointLoss(heads)
+    if not config.has_entities:
+        return JointLoss(heads)
+    entity_distilled = distilling and ENTITY in (data.train.teacher_logits or {})
+    entity = EntityLoss(
+        config.entity_loss_weight,
+        config.entity_label_smoothing,
+        alpha=config.distill_alpha if entity_distilled else 0.0,
+        temperature=config.distill_temperature,
+    )
+    return JointLoss([*heads, entity], forward=entity_forward)
 
 
 def _class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:

@@ -48,6 +48,7 @@ def save_model_dir(
         versions={"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__},
         text_normaliser=config.text_normaliser,
         temperatures=temperatures,
+        entity_head=model.entity_head is not None,
     )
     (out / SPEC_FILE).write_text(spec.to_json())
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

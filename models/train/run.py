@@ -19,7 +19,14 @@ from models.labels import TASKS
 from models.train.build import build_model, build_optimizer
 from models.train.config import TrainConfig
 from models.train.dataset import TrainData, load_training_data
-from models.train.evaluators import Evaluator, calibrate, holdout_evaluator, validation_report
+from models.train.evaluators import (
+    Evaluator,
+    calibrate,
+    holdout_evaluator,
+    validation_report,
+    with_validation_reports,
+)
+from models.train.examples import ENTITY
 from models.train.losses import joint_loss
 from models.train.output import machine, save_model_dir
 from models.train.trainer import Progress, Trainer, epoch_plan
@@ -70,7 +77,7 @@ def train(
         config,
         data.train,
         loss,
-        evaluator(data),
+        with_validation_reports(evaluator(data), data),
         optimizer,
         scheduler,
         on_best=save_best,
@@ -90,14 +97,15 @@ def _final_metrics(
 ) -> tuple[dict[str, Any], dict[str, float]]:
     """metrics.json of a finished run (the best weights loaded), and the heads' fitted temperatures."""
     temperatures, calibration = calibrate(model, data)
+    heads = [*TASKS, ENTITY] if ENTITY in data.train.labels else list(TASKS)
     metrics = {
         "validation": validation_report(model, data, temperatures),
         "calibration": calibration,
         "best_epoch": state.best_at,
         "history": state.history,
         "steps_per_epoch": steps_per_epoch,
-        "train_examples": {t: data.train.labelled(t) for t in TASKS} | {"texts": len(data.train)},
-        "holdout_examples": {t: data.holdout.labelled(t) for t in TASKS},
+        "train_examples": {t: data.train.labelled(t) for t in heads} | {"texts": len(data.train)},
+        "holdout_examples": {t: data.holdout.labelled(t) for t in heads},
         "train_seconds": round(state.seconds, 1),
         "machine": machine(),
         "config": config.to_json(),
