@@ -51,12 +51,20 @@ def _cashtag_prefix(text: str, rng: random.Random) -> str:
     return f"{tags[0].upper()} - {text}"
 
 
-def _wire_suffix(text: str, rng: random.Random) -> str:
-    return f"{text} {rng.choice(['(Reuters)', '- Reuters', '| Bloomberg', '- MarketWatch', '(AP)'])}"
+def _with_one_of(template: str, choices: Sequence[str]) -> Transform:
+    """The transform writing ``template`` with the text and one of ``choices`` (``{text}``, ``{choice}``)."""
+
+    def transform(text: str, rng: random.Random) -> str:
+        return template.format(text=text, choice=rng.choice(choices))
+
+    return transform
 
 
-def _retweet(text: str, rng: random.Random) -> str:
-    return f"RT @{rng.choice(_FEEDS)}: {text}"
+_wire_suffix = _with_one_of("{text} {choice}", ["(Reuters)", "- Reuters", "| Bloomberg", "- MarketWatch", "(AP)"])
+_retweet = _with_one_of("RT @{choice}: {text}", _FEEDS)
+_label_prefix = _with_one_of("{choice} {text}", ["BREAKING:", "UPDATE:", "Just in:", "BREAKING -"])
+_hashtags = _with_one_of("{text} {choice}", ["#stocks", "#markets #investing", "#news"])
+_via = _with_one_of("{text} via @{choice}", _FEEDS)
 
 
 def _new_link(text: str, rng: random.Random) -> str:
@@ -66,18 +74,6 @@ def _new_link(text: str, rng: random.Random) -> str:
 
 def _case(text: str, rng: random.Random) -> str:
     return rng.choice([str.upper, str.lower, str.title])(text)
-
-
-def _label_prefix(text: str, rng: random.Random) -> str:
-    return f"{rng.choice(['BREAKING:', 'UPDATE:', 'Just in:', 'BREAKING -'])} {text}"
-
-
-def _hashtags(text: str, rng: random.Random) -> str:
-    return f"{text} {rng.choice(['#stocks', '#markets #investing', '#news'])}"
-
-
-def _via(text: str, rng: random.Random) -> str:
-    return f"{text} via @{rng.choice(_FEEDS)}"
 
 
 def _truncate(text: str, rng: random.Random) -> str:
