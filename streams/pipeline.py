@@ -252,17 +252,19 @@ def _dead_letter(message: IncomingMessage, reason: str) -> DeadLetter:
     return DeadLetter.for_message(message.raw, message.topic, message.partition, message.offset, reason)
 
 
-def _prediction_fields(prediction: Prediction) -> dict[str, Any]:
-    return {
-        "topic": prediction.topic,
-        "topic_confidence": prediction.topic_confidence,
-        "sentiment": prediction.sentiment,
-        "p_negative": prediction.p_negative,
-        "p_neutral": prediction.p_neutral,
-        "p_positive": prediction.p_positive,
-        "score": prediction.score,
-        "model_version": prediction.model_version,
-    }
+_PREDICTION_FIELDS = {name: name for name in (
+    "topic", "topic_confidence", "sentiment", "p_negative", "p_neutral", "p_positive", "score", "model_version",
+)}  # fmt: skip
+"""Record column: ``Prediction`` attribute, the document's prediction as stored."""
+_SYMBOL_FIELDS = {
+    "symbol_sentiment": "sentiment", "symbol_score": "score", "symbol_source": "source", "relevance": "relevance",
+}  # fmt: skip
+"""Record column: ``SymbolSentiment`` attribute, the text's sentiment toward one symbol."""
+
+
+def _fields(value: object, columns: dict[str, str]) -> dict[str, Any]:
+    """The record columns ``columns`` names, read from ``value``'s attributes."""
+    return {column: getattr(value, attribute) for column, attribute in columns.items()}
 
 
 def _score(
@@ -286,18 +288,9 @@ def _score(
         doc_first=doc_first,
         story_id=story.story_id,
         novelty=story.novelty,
-        **_prediction_fields(prediction),
-        **_symbol_fields(symbol),
+        **_fields(prediction, _PREDICTION_FIELDS),
+        **_fields(symbol, _SYMBOL_FIELDS),
     )
-
-
-def _symbol_fields(symbol: SymbolSentiment) -> dict[str, Any]:
-    return {
-        "symbol_sentiment": symbol.sentiment,
-        "symbol_score": symbol.score,
-        "symbol_source": symbol.source,
-        "relevance": symbol.relevance,
-    }
 
 
 def _clip(text: str, limit: int) -> str:
@@ -335,5 +328,5 @@ def _document_row(
         replies=doc.replies,
         insert_token=insert_token,
         **story.model_dump(),
-        **_prediction_fields(prediction),
+        **_fields(prediction, _PREDICTION_FIELDS),
     )
