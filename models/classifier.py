@@ -39,18 +39,41 @@ CALL_COST_TOKENS = 32
 """The fixed cost of one model call, in padded tokens (about 0.6 ms of ONNX Runtime on a CPU core)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Prediction:
-    """Topic and sentiment of one text."""
+# The parts below carry no slots of their own (``__slots__ = ()``) so that a prediction may take two
+# of them: its fields are the parts' in reverse order of the bases (the head first), then its own,
+# which keeps the positional order ``Prediction(topic, topic_confidence, sentiment, ..., model_version)``.
+@dataclass(frozen=True)
+class SentimentReading:
+    """Sentiment of a text, or of a text toward one mention: the class, its probabilities and score."""
 
-    topic: str
-    topic_confidence: float
+    __slots__ = ()
     sentiment: int
     sentiment_label: str
     p_negative: float
     p_neutral: float
     p_positive: float
     score: float
+    """``p_positive - p_negative``."""
+
+
+@dataclass(frozen=True)
+class _TopicPart:
+    __slots__ = ()
+    topic: str
+    topic_confidence: float
+
+
+@dataclass(frozen=True)
+class _SpanPart:
+    __slots__ = ()
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction(SentimentReading, _TopicPart):
+    """Topic and sentiment of one text."""
+
     model_version: str
 
 
@@ -59,17 +82,9 @@ EntitySource = Literal["mention", "document"]
 
 
 @dataclass(frozen=True, slots=True)
-class EntityPrediction:
+class EntityPrediction(SentimentReading, _SpanPart):
     """Sentiment toward one mention (the ``[start, end)`` characters of its text)."""
 
-    start: int
-    end: int
-    sentiment: int
-    sentiment_label: str
-    p_negative: float
-    p_neutral: float
-    p_positive: float
-    score: float
     source: EntitySource
 
 
