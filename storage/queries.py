@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from schemas.api import MAX_ALERTS_PAGE, MAX_DOCUMENTS_PAGE
 from storage.base import Store
@@ -42,38 +42,36 @@ _SCORE_ROWS = """(
 _SCORE_MINUTES = "toStartOfMinute(event_time) >= %(start)s AND toStartOfMinute(event_time) < %(end)s"
 
 
-def sentiment_series(
-    store: Store,
-    *,
-    symbol: str | None = None,
-    topic: str | None = None,
-    start: datetime,
-    end: datetime,
-    interval_s: int = 60,
-    min_relevance: int = 0,
-) -> list[dict[str, Any]]:
+class Scope(TypedDict, total=False):
+    """The documents or alerts a read keeps: those of ``[start, end)`` and the symbol or topic given."""
+
+    symbol: str | None
+    topic: str | None
+    start: Required[datetime]
+    end: Required[datetime]
+
+
+class SeriesQuery(Scope, total=False):
+    """What ``sentiment_series`` and ``sentiment_series_json`` take: a ``Scope`` and how to count it."""
+
+    interval_s: int
+    min_relevance: int
+
+
+def sentiment_series(store: Store, **query: Unpack[SeriesQuery]) -> list[dict[str, Any]]:
     """Documents, mean score and negative/positive counts per interval for one symbol, one topic,
-    or (neither given) the whole market.
+    or (neither given) the whole market; ``interval_s`` defaults to 60.
 
     A symbol's series counts the text's sentiment toward that symbol; a topic's and the market's
     count the documents' own. ``min_relevance`` (symbols only) keeps the documents at least that
     relevant to the symbol, read from the score rows over at most ``MAX_RELEVANCE_SPAN``.
     """
-    return store._query_dicts(*_sentiment_series_sql(symbol, topic, start, end, interval_s, min_relevance))
+    return store._query_dicts(*_sentiment_series_sql(**query))
 
 
-def sentiment_series_json(
-    store: Store,
-    *,
-    symbol: str | None = None,
-    topic: str | None = None,
-    start: datetime,
-    end: datetime,
-    interval_s: int = 60,
-    min_relevance: int = 0,
-) -> bytes:
+def sentiment_series_json(store: Store, **query: Unpack[SeriesQuery]) -> bytes:
     """``sentiment_series`` as a JSON array, written by ClickHouse where the backend can (for the API)."""
-    return store._query_json(*_sentiment_series_sql(symbol, topic, start, end, interval_s, min_relevance))
+    return store._query_json(*_sentiment_series_sql(**query))
 
 
 def check_relevance_filter(
@@ -90,7 +88,13 @@ def check_relevance_filter(
 
 
 def _sentiment_series_sql(
-    symbol: str | None, topic: str | None, start: datetime, end: datetime, interval_s: int, min_relevance: int
+    *,
+    symbol: str | None = None,
+    topic: str | None = None,
+    start: datetime,
+    end: datetime,
+    interval_s: int = 60,
+    min_relevance: int = 0,
 ) -> tuple[str, dict[str, Any]]:
     if symbol is not None and topic is not None:
         raise ValueError("give one of symbol or topic, not both (neither: the whole market)")
@@ -140,14 +144,11 @@ def documents_per_symbol(store: Store, symbols: Sequence[str], since: datetime) 
 def documents_page(
     store: Store,
     *,
-    symbol: str | None = None,
-    topic: str | None = None,
     sentiment: str | None = None,
-    start: datetime,
-    end: datetime,
     limit: int = 50,
     before: tuple[datetime, str] | None = None,
     min_relevance: int = 0,
+    **scope: Unpack[Scope],
 ) -> list[dict[str, Any]]:
     """Documents newest first (``event_time``, then ``doc_id``, descending), strictly after ``before``
     in that order when given: keyset paging that stays stable while new documents arrive.
@@ -156,6 +157,7 @@ def documents_page(
     (``mention`` or ``document``) and the document's relevance to it (``SYMBOL_DOCUMENT_COLUMNS``);
     ``min_relevance`` (needs a symbol) leaves out the documents less relevant to it.
     """
+    symbol, topic, start, end = scope.get("symbol"), scope.get("topic"), scope["start"], scope["end"]
     if min_relevance and symbol is None:
         raise ValueError("min_relevance needs a symbol (relevance is that of a document to a symbol)")
     check_relevance_filter(min_relevance, start, end, per_symbol=True, bounded=False)
@@ -311,17 +313,11 @@ def latest_dead_letters(store: Store, *, start: datetime, end: datetime, limit: 
 
 
 def fired_alerts(
-    store: Store,
-    *,
-    rule_id: str | None = None,
-    symbol: str | None = None,
-    topic: str | None = None,
-    start: datetime,
-    end: datetime,
-    limit: int = 100,
+    store: Store, *, rule_id: str | None = None, limit: int = 100, **scope: Unpack[Scope]
 ) -> list[dict[str, Any]]:
     """Alerts fired in [start, end), newest first, with their delivery state."""
-    where = Where().between("fired_at", start, end).given("rule_id = %(rule_id)s", rule_id=rule_id)
+    symbol, topic = scope.get("symbol"), scope.get("topic")
+    where = Where().between("fired_at", scope["start"], scope["end"]).given("rule_id = %(rule_id)s", rule_id=rule_id)
     where.given("symbol = %(symbol)s", symbol=symbol and symbol.upper())
     where.given("lowerUTF8(topic) = %(topic)s", topic=topic and topic.lower())
     sql = f"""
