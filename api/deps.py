@@ -26,7 +26,7 @@ from models.follow import FixedModel, ModelFollower, model_source
 from schemas.api import ApiKeyRow, Problem, SentimentName
 from schemas.durations import end_of_now, parse_interval, parse_span
 from storage import Store
-from storage.queries import MAX_RELEVANCE_SPAN, check_relevance_filter
+from storage.queries import MAX_RELEVANCE_SPAN, Scope, check_relevance_filter
 
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": Problem} for status in (401, 403, 413, 429, 503)}
 
@@ -224,6 +224,23 @@ def time_range(start: datetime | None, end: datetime | None) -> tuple[datetime, 
     if start.year < 1971 or end.year > 2105:
         raise HTTPException(422, "times must fall between 1971 and 2105")
     return start.replace(microsecond=0), end.replace(microsecond=0)
+
+
+def _requested_range(start: From = None, end: To = None) -> tuple[datetime, datetime]:
+    return time_range(start, end)
+
+
+TimeRange = Annotated[tuple[datetime, datetime], Depends(_requested_range)]
+"""A route's ``from`` and ``to`` query parameters as ``time_range`` reads them: ``[start, end)`` in UTC."""
+
+
+def _requested_scope(span: TimeRange, symbol: Symbol = None, topic: Topic = None) -> Scope:
+    start, end = span
+    return Scope(symbol=symbol, topic=topic, start=start, end=end)
+
+
+ScopeQuery = Annotated[Scope, Depends(_requested_scope)]
+"""A route's ``symbol``, ``topic``, ``from`` and ``to`` query parameters, as ``storage.queries`` reads take them."""
 
 
 def _utc(value: datetime) -> datetime:

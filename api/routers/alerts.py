@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query
 from alerts import subscriptions
 from alerts.exceptions import GrafanaAuthError, GrafanaError, GrafanaUnavailable, SubscriptionError
 from alerts.grafana import Grafana
-from api.deps import ERRORS, From, ReadKey, SettingsDep, StoreDep, Symbol, To, Topic, WriteKey, time_range
+from api.deps import ERRORS, ReadKey, ScopeQuery, SettingsDep, StoreDep, WriteKey
 from config.components import ApiSettings
 from schemas.api import MAX_ALERTS_PAGE, AlertOut, Problem, SubscriptionIn
 from storage.queries import fired_alerts
@@ -25,16 +25,12 @@ GRAFANA_ERRORS = ERRORS | {502: {"model": Problem}}
 def alerts(
     key: ReadKey,
     store: StoreDep,
+    scope: ScopeQuery,
     rule: Annotated[str | None, Query(max_length=128)] = None,
-    symbol: Symbol = None,
-    topic: Topic = None,
-    start: From = None,
-    end: To = None,
     limit: Annotated[int, Query(ge=1, le=MAX_ALERTS_PAGE)] = 100,
 ) -> list[AlertOut]:
     """Alerts fired in the range, newest first, with their Grafana delivery state."""
-    start, end = time_range(start, end)
-    rows = fired_alerts(store, rule_id=rule, symbol=symbol, topic=topic, start=start, end=end, limit=limit)
+    rows = fired_alerts(store, rule_id=rule, limit=limit, **scope)
     return [AlertOut(**row) for row in rows]
 
 

@@ -11,20 +11,17 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from api.deps import (
     ERRORS,
     AdminKey,
-    From,
     MinRelevance,
     ReadKey,
+    ScopeQuery,
     Sentiment,
     StoreDep,
-    Symbol,
-    To,
-    Topic,
+    TimeRange,
     decode_cursor,
     encode_cursor,
     interval_seconds,
     relevance_filter,
     span_seconds,
-    time_range,
 )
 from schemas.api import (
     MAX_DOCUMENTS_PAGE,
@@ -55,10 +52,7 @@ MAX_POINTS = 50_000
 def sentiment(
     key: ReadKey,
     store: StoreDep,
-    symbol: Symbol = None,
-    topic: Topic = None,
-    start: From = None,
-    end: To = None,
+    scope: ScopeQuery,
     interval: Annotated[
         str, Query(pattern=DURATION_PATTERN, description="whole minutes, 1m to 1d, e.g. 5m, 1h")
     ] = "1m",
@@ -66,10 +60,10 @@ def sentiment(
 ) -> Response:
     """Documents, mean score and negative/positive counts per interval, for one symbol (the text's
     sentiment toward it), one topic, or (neither given) the whole market (the documents' sentiment)."""
+    symbol, topic, start, end = scope.get("symbol"), scope.get("topic"), scope["start"], scope["end"]
     if symbol is not None and topic is not None:
         raise HTTPException(422, "give one of symbol or topic, not both (neither: the whole market)")
     step = interval_seconds(interval)
-    start, end = time_range(start, end)
     if (end - start).total_seconds() / step > MAX_POINTS:
         raise HTTPException(422, f"more than {MAX_POINTS} intervals: use a longer interval or a shorter range")
     relevance_filter(min_relevance, start, end, per_symbol=symbol is not None)
@@ -87,30 +81,18 @@ def sentiment(
 def documents(
     key: ReadKey,
     store: StoreDep,
-    symbol: Symbol = None,
-    topic: Topic = None,
+    scope: ScopeQuery,
     sentiment: Sentiment | None = None,
-    start: From = None,
-    end: To = None,
     limit: Annotated[int, Query(ge=1, le=MAX_DOCUMENTS_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     min_relevance: MinRelevance = 0,
 ) -> DocumentPage:
     """Stored documents, newest first, one page at a time; with a symbol, each also carries that
     symbol's sentiment, score, their source (``mention`` or ``document``) and its relevance."""
-    start, end = time_range(start, end)
-    relevance_filter(min_relevance, start, end, per_symbol=symbol is not None, bounded=False)
-    rows = documents_page(
-        store,
-        symbol=symbol,
-        topic=topic,
-        sentiment=sentiment,
-        start=start,
-        end=end,
-        limit=limit,
-        before=decode_cursor(cursor) if cursor else None,
-        min_relevance=min_relevance,
-    )
+    per_symbol = scope.get("symbol") is not None
+    relevance_filter(min_relevance, scope["start"], scope["end"], per_symbol=per_symbol, bounded=False)
+    before = decode_cursor(cursor) if cursor else None
+    rows = documents_page(store, sentiment=sentiment, limit=limit, before=before, min_relevance=min_relevance, **scope)
     page = [DocumentOut(**row) for row in rows]
     next_cursor = encode_cursor(page[-1].time, page[-1].doc_id) if len(page) == limit else None
     return DocumentPage(documents=page, next_cursor=next_cursor)
@@ -122,10 +104,8 @@ ActivityLimit = Annotated[int, Query(ge=1, le=1000)]
 def _add_activity_route(kind: str, plural: str) -> None:
     """``GET /v1/{plural}``: the symbols or topics with documents in a range, the busiest first."""
 
-    def busiest(
-        key: ReadKey, store: StoreDep, start: From = None, end: To = None, limit: ActivityLimit = 100
-    ) -> list[Activity]:
-        start, end = time_range(start, end)
+    def busiest(key: ReadKey, store: StoreDep, span: TimeRange, limit: ActivityLimit = 100) -> list[Activity]:
+        start, end = span
         return [Activity(**row) for row in activity(store, kind, start=start, end=end, limit=limit)]
 
     busiest.__doc__ = (
@@ -165,10 +145,10 @@ def movers(
 
 @router.get("/v1/dead-letters", responses=ERRORS)
 def dead_letters(
-    key: AdminKey, store: StoreDep, start: From = None, end: To = None, limit: Annotated[int, Query(ge=1, le=500)] = 20
+    key: AdminKey, store: StoreDep, span: TimeRange, limit: Annotated[int, Query(ge=1, le=500)] = 20
 ) -> DeadLetters:
     """Messages refused by the pipeline in the range: counts per reason and the newest (admin: raw previews)."""
-    start, end = time_range(start, end)
+    start, end = span
     return DeadLetters.model_validate({
         "reasons": dead_letter_reasons(store, start=start, end=end),
         "latest": latest_dead_letters(store, start=start, end=end, limit=limit),

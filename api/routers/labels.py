@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
-from api.deps import ERRORS, From, ReadKey, SettingsDep, StoreDep, To, WriteKey, time_range
+from api.deps import ERRORS, ReadKey, SettingsDep, StoreDep, TimeRange, WriteKey
 from learning.drift import drift_report
 from learning.exceptions import LearningError
 from learning.labels import UnknownDocument, record_label
@@ -50,19 +50,19 @@ def labels(
 
 @router.get("/v1/review", responses=ERRORS)
 def review(
-    key: ReadKey, store: StoreDep, start: From = None, end: To = None, limit: Annotated[int, Query(ge=1, le=500)] = 30
+    key: ReadKey, store: StoreDep, span: TimeRange, limit: Annotated[int, Query(ge=1, le=500)] = 30
 ) -> list[dict[str, Any]]:
     """Unlabelled documents most worth a person's time: new sources and symbols, then the least confident,
     balanced across the predicted classes."""
-    start, end = time_range(start, end)
+    start, end = span
     return review_candidates(store, start=start, end=end, limit=limit, new_since=end - NEW_WITHIN)
 
 
 @router.get("/v1/drift", responses=ERRORS)
-def drift(key: ReadKey, store: StoreDep, settings: SettingsDep, start: From = None, end: To = None) -> dict[str, Any]:
+def drift(key: ReadKey, store: StoreDep, settings: SettingsDep, span: TimeRange) -> dict[str, Any]:
     """Per hour and source: the predicted class mix, mean confidence, the low-confidence share, and the
     population stability index against the serving model's validation mix (above 0.25: a large shift)."""
-    start, end = time_range(start, end)
+    start, end = span
     return drift_report(store, settings.model, start=start, end=end)
 
 
