@@ -22,7 +22,19 @@ import orjson
 
 VOLATILE_FIELDS = frozenset({"ingested_at"})
 """Fields a re-emitted record may change: when it was (re)processed, not what it says."""
-MODEL_FIELDS = frozenset({"sentiment", "topic", "topic_confidence", "p_negative", "p_neutral", "p_positive", "score"})
+MODEL_FIELDS = frozenset(
+    {
+        "sentiment",
+        "topic",
+        "topic_confidence",
+        "p_negative",
+        "p_neutral",
+        "p_positive",
+        "score",
+        "symbol_sentiment",
+        "symbol_score",
+    }
+)
 """What the model said: a document scored again in another batch may move a little (the int8
 model quantizes activations per batch), rarely enough to change a label."""
 
