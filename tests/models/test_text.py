@@ -69,7 +69,8 @@ def test_training_and_inference_read_an_emoji_text_alike(tiny_model_dir: Path) -
     texts = [ROCKETS, "$AMC getting wrecked again 📉😭"]
     config = TrainConfig(Path(), Path(), Path(), Path(), Path(), max_length=spec.max_length)
     hf = AutoTokenizer.from_pretrained(tokenizer_source(tiny_model_dir, spec))
-    trained_on = _encode(_Pool(texts, {"sentiment": [0, 0], "topic": [0, 0]}), hf, config).token_ids
+    pool = _Pool(texts, {"sentiment": [0, 0], "topic": [0, 0]}, spans=[[], []], entity=[[], []])
+    trained_on = _encode(pool, hf, config).token_ids
     classifier = Classifier.load(tiny_model_dir, backend="torch-fp32")
     read = [chunk.ids for chunk in classifier.tokenizer.chunks(texts, spec.max_length, None, spec.text_normaliser)]
     assert read == [list(ids) for ids in trained_on]
