@@ -13,7 +13,7 @@ from finsent.query import since_range
 from finsent.tables import render
 from schemas.api import MAX_ALERTS_PAGE, MAX_DOCUMENTS_PAGE
 from schemas.durations import end_of_now, parse_span
-from storage.exceptions import StoreError
+from storage.exceptions import InvalidQuery
 
 
 @click.group()
@@ -65,9 +65,7 @@ def query_sentiment(
                 store, symbol=symbol, topic=topic, start=start, end=end, interval_s=step, min_relevance=min_relevance
             )
             alerts = fired_alerts(store, symbol=symbol, topic=topic, start=start, end=end) if plot else []
-    except StoreError:
-        raise  # a missing or broken store is its own one-line error, not a usage error
-    except ValueError as exc:
+    except InvalidQuery as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(render(rows, fmt, SERIES_COLUMNS))
     what = symbol.upper() if symbol else topic or "the market"
@@ -126,9 +124,7 @@ def query_documents(
         with existing_store() as store:
             rows = documents_page(store, symbol=symbol, topic=topic, sentiment=sentiment, start=start, end=end,
                                   limit=limit, min_relevance=min_relevance)  # fmt: skip
-    except StoreError:
-        raise  # a missing or broken store is its own one-line error, not a usage error
-    except ValueError as exc:
+    except InvalidQuery as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(render(rows, fmt, SYMBOL_DOCUMENT_COLUMNS if symbol else DOCUMENT_COLUMNS))
 
@@ -191,9 +187,7 @@ def query_movers(
         with existing_store() as store:
             rows = top_movers(store, kind, start=start, end=end, baseline_start=baseline_start, min_docs=min_docs,
                               limit=limit, min_relevance=min_relevance)  # fmt: skip
-    except StoreError:
-        raise  # a missing or broken store is its own one-line error, not a usage error
-    except ValueError as exc:
+    except InvalidQuery as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(render(rows, fmt, MOVER_COLUMNS))
 

@@ -23,6 +23,12 @@ class StoreConfigError(StoreError, ValueError):
     exit_code = 2
 
 
+class InvalidQuery(StoreError, ValueError):
+    """A query's own arguments do not make sense (a filter out of range or in the wrong place)."""
+
+    exit_code = 2
+
+
 class StoreLocked(StoreError):
     """An embedded store's data path is held by another process that does not share it."""
 

@@ -9,6 +9,7 @@ from typing import Any, Required, TypedDict, Unpack
 from schemas.api import MAX_ALERTS_PAGE, MAX_DOCUMENTS_PAGE
 from storage.base import Store
 from storage.clauses import Where
+from storage.exceptions import InvalidQuery
 
 SENTIMENT_LABELS = {"negative": -1, "neutral": 0, "positive": 1}
 SENTIMENT_NAMES = {value: name for name, value in SENTIMENT_LABELS.items()}
@@ -80,11 +81,11 @@ def check_relevance_filter(
     """ValueError unless ``min_relevance`` is 0-100 and, when above 0, filters symbols (over at most
     ``MAX_RELEVANCE_SPAN`` where ``bounded``: series and rankings, which then scan score rows)."""
     if not 0 <= min_relevance <= 100:
-        raise ValueError(f"min_relevance must be between 0 and 100, got {min_relevance}")
+        raise InvalidQuery(f"min_relevance must be between 0 and 100, got {min_relevance}")
     if min_relevance and not per_symbol:
-        raise ValueError("min_relevance filters symbols only (relevance is that of a document to a symbol)")
+        raise InvalidQuery("min_relevance filters symbols only (relevance is that of a document to a symbol)")
     if min_relevance and bounded and end - start > MAX_RELEVANCE_SPAN:
-        raise ValueError(f"with min_relevance, the range is at most {MAX_RELEVANCE_SPAN.days} days")
+        raise InvalidQuery(f"with min_relevance, the range is at most {MAX_RELEVANCE_SPAN.days} days")
 
 
 def _sentiment_series_sql(
@@ -97,9 +98,9 @@ def _sentiment_series_sql(
     min_relevance: int = 0,
 ) -> tuple[str, dict[str, Any]]:
     if symbol is not None and topic is not None:
-        raise ValueError("give one of symbol or topic, not both (neither: the whole market)")
+        raise InvalidQuery("give one of symbol or topic, not both (neither: the whole market)")
     if interval_s < 60 or interval_s % 60:
-        raise ValueError("the interval must be a whole number of minutes (the rollups are per minute)")
+        raise InvalidQuery("the interval must be a whole number of minutes (the rollups are per minute)")
     check_relevance_filter(min_relevance, start, end, per_symbol=symbol is not None)
     if min_relevance:
         return _filtered_symbol_series_sql(symbol or "", start, end, interval_s, min_relevance)
@@ -159,7 +160,7 @@ def documents_page(
     """
     symbol, topic, start, end = scope.get("symbol"), scope.get("topic"), scope["start"], scope["end"]
     if min_relevance and symbol is None:
-        raise ValueError("min_relevance needs a symbol (relevance is that of a document to a symbol)")
+        raise InvalidQuery("min_relevance needs a symbol (relevance is that of a document to a symbol)")
     check_relevance_filter(min_relevance, start, end, per_symbol=True, bounded=False)
     symbol = symbol and symbol.upper()
     where = Where().between("event_time", start, end)
