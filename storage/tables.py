@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from string import Template
 
 from schemas.alerts import ALERT_COLUMNS
 from schemas.api import ApiKeyRow
@@ -27,9 +28,16 @@ TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
+ROLLUP_KEYS = ("symbol", "topic")
+"""The keys of the per-minute rollups ``sentiment_by_<key>_1m``; every one has the same columns."""
+
+
 def ddl_statements() -> list[str]:
     """Every CREATE statement, in order, without trailing separators."""
-    text = resources.files("storage").joinpath("sql/tables.sql").read_text()
+    sql = resources.files("storage").joinpath("sql")
+    rollup_table = Template(sql.joinpath("rollup_table.sql").read_text())
+    pieces = {f"sentiment_by_{key}_1m": rollup_table.substitute(key=key) for key in ROLLUP_KEYS}
+    text = Template(sql.joinpath("tables.sql").read_text()).substitute(pieces)
     statements = []
     for chunk in text.split("\n;\n"):
         lines = [line for line in chunk.splitlines() if not line.strip().startswith("--")]

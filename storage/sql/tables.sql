@@ -1,6 +1,7 @@
 -- finsent's ClickHouse tables. Written to run on ClickHouse 18.16 and on current releases
 -- (chdb): no DateTime64, LowCardinality, CODEC, TTL or query parameters.
--- Statements are separated by lines holding only ';'.
+-- Statements are separated by lines holding only ';'. storage/tables.py fills in the placeholders
+-- (string.Template) before splitting.
 
 -- One row per accepted document. Its insert is the commit point of a batch: the
 -- worker writes scores first, then documents, and skips documents already here.
@@ -68,18 +69,8 @@ ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(event_time)
 ORDER BY (symbol, event_time, doc_id)
 ;
-CREATE TABLE IF NOT EXISTS sentiment_by_symbol_1m
-(
-    minute DateTime('UTC'),
-    symbol String,
-    docs AggregateFunction(count),
-    score_avg AggregateFunction(avg, Float32),
-    negatives AggregateFunction(sum, UInt64),
-    positives AggregateFunction(sum, UInt64)
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (symbol, minute)
+-- The per-minute rollups: each table from storage/sql/rollup_table.sql, then the view that fills it.
+${sentiment_by_symbol_1m}
 ;
 -- Rollups read the documents insert, so each document counts once however many
 -- times its batch is retried (retries skip documents already stored).
@@ -100,18 +91,7 @@ FROM documents
 ARRAY JOIN symbols AS symbol, arrayEnumerate(symbols) AS symbol_index
 GROUP BY minute, symbol
 ;
-CREATE TABLE IF NOT EXISTS sentiment_by_topic_1m
-(
-    minute DateTime('UTC'),
-    topic String,
-    docs AggregateFunction(count),
-    score_avg AggregateFunction(avg, Float32),
-    negatives AggregateFunction(sum, UInt64),
-    positives AggregateFunction(sum, UInt64)
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (topic, minute)
+${sentiment_by_topic_1m}
 ;
 CREATE MATERIALIZED VIEW IF NOT EXISTS sentiment_by_topic_1m_mv TO sentiment_by_topic_1m AS
 SELECT
