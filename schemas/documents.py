@@ -113,6 +113,7 @@ class SocialPost(_Message):
 
 _NEWS = TypeAdapter(NewsArticle)
 _SOCIAL = TypeAdapter(SocialPost)
+_NO_ENGAGEMENT = Engagement()
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,38 +187,57 @@ def _normalise_tickers(tickers: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t.lstrip("$").upper().replace("-", ".") for t in tickers))
 
 
+def _document(
+    kind: DocumentKind,
+    source: str,
+    msg: NewsArticle | SocialPost,
+    event_time: datetime,
+    headline: str,
+    content_key: str,
+    *,
+    body: str = "",
+    url: str = "",
+    author_hash: str = "",
+    engagement: Engagement = _NO_ENGAGEMENT,
+) -> Document:
+    """The document of ``msg``, a ``kind`` message from ``source``, with what its kind does not carry left empty.
+
+    Every kind's id, tickers and content hash are made here, the one way. ``content_key`` is what, with the
+    headline and the time, makes two messages the same content: a news article's body, a post's author.
+    """
+    return Document(
+        doc_id=f"{kind.value}:{source}:{msg.id}",
+        kind=kind,
+        source=source,
+        event_time=event_time,
+        headline=headline,
+        body=body,
+        url=url,
+        author_hash=author_hash,
+        tickers=_normalise_tickers(msg.tickers),
+        likes=engagement.likes,
+        reposts=engagement.reposts,
+        replies=engagement.replies,
+        content_hash=_content_hash(headline, content_key, event_time.isoformat()),
+    )
+
+
 def _from_news(msg: NewsArticle) -> Document:
     body = msg.body or ""
-    return Document(
-        doc_id=f"news:{msg.source}:{msg.id}",
-        kind=DocumentKind.NEWS,
-        source=msg.source,
-        event_time=msg.published_at,
-        headline=msg.headline,
-        body=body,
-        url=msg.url or "",
-        author_hash="",
-        tickers=_normalise_tickers(msg.tickers),
-        likes=0,
-        reposts=0,
-        replies=0,
-        content_hash=_content_hash(msg.headline, body, msg.published_at.isoformat()),
+    return _document(
+        DocumentKind.NEWS, msg.source, msg, msg.published_at, msg.headline, body, body=body, url=msg.url or ""
     )
 
 
 def _from_social(msg: SocialPost, author_key: bytes) -> Document:
-    return Document(
-        doc_id=f"social:{msg.platform}:{msg.id}",
-        kind=DocumentKind.SOCIAL,
-        source=msg.platform,
-        event_time=msg.created_at,
-        headline=msg.text,
-        body="",
-        url="",
-        author_hash=hash_author(msg.author, author_key),
-        tickers=_normalise_tickers(msg.tickers),
-        likes=msg.engagement.likes,
-        reposts=msg.engagement.reposts,
-        replies=msg.engagement.replies,
-        content_hash=_content_hash(msg.text, msg.author, msg.created_at.isoformat()),
+    author_hash = hash_author(msg.author, author_key)
+    return _document(
+        DocumentKind.SOCIAL,
+        msg.platform,
+        msg,
+        msg.created_at,
+        msg.text,
+        msg.author,
+        author_hash=author_hash,
+        engagement=msg.engagement,
     )
