@@ -1,4 +1,4 @@
-"""Wire and table contracts for finsent. This package imports nothing else of ours."""
+"""Wire and table contracts for finsent. Of ours, this package imports only ``config.errors`` (the error root)."""
 
 from schemas.documents import (
     SCHEMA_VERSION,
