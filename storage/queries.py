@@ -344,9 +344,13 @@ def top_movers(
     """
     check_relevance_filter(min_relevance, baseline_start, end, per_symbol=kind == "symbol")
     volume = "stories" if _counts_stories(count) else "docs"
-    spans = {"limit": 100_000, "min_relevance": min_relevance, "count": count}
-    window = {row["name"]: row for row in activity(store, kind, start=start, end=end, **spans)}
-    baseline = {row["name"]: row for row in activity(store, kind, start=baseline_start, end=start, **spans)}
+
+    def by_name(span_start: datetime, span_end: datetime) -> dict[str, dict[str, Any]]:
+        rows = activity(store, kind, start=span_start, end=span_end, limit=100_000, min_relevance=min_relevance,
+                        count=count)  # fmt: skip
+        return {row["name"]: row for row in rows}
+
+    window, baseline = by_name(start, end), by_name(baseline_start, start)
     hours = (
         max((end - start).total_seconds() / 3_600, 1e-9),
         max((start - baseline_start).total_seconds() / 3_600, 1e-9),
