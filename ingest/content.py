@@ -23,7 +23,7 @@ _STYLES = ("name", "cashtag", "both", "prefix")
 _COMPANY_FIELDS = ("{sub}", "{co}", "{other}")
 _NEWS_COPY = ("wire_suffix", "label_prefix", "cashtag_prefix", "case", "truncate")
 _SOCIAL_COPY = ("retweet", "via_mention", "label_prefix", "cashtag_prefix", "case", "truncate")
-"""Transformations (``models.reposts.TRANSFORMS``) of a syndicated news copy and of a repost."""
+"""Transformations (``schemas.reposts.TRANSFORMS``) of a syndicated news copy and of a repost."""
 _OFFSETS = tuple(timezone(timedelta(hours=h)) for h in (-5, -4, 1, 8, 9))
 _FIGURES: dict[str, Callable[[random.Random], str]] = {
     "pct": lambda r: f"{r.uniform(0.3, 7.9):.1f}%",
