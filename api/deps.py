@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 import orjson
 from fastapi import Depends, HTTPException, Path, Query, Request
@@ -175,6 +175,10 @@ Topic = Annotated[str | None, Query(min_length=1, max_length=64)]
 From = Annotated[datetime | None, Query(alias="from", description="ISO 8601; default: `to` minus 24 hours")]
 To = Annotated[datetime | None, Query(alias="to", description="ISO 8601; default: now")]
 RuleId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+CountBy = Annotated[
+    Literal["stories", "documents"],
+    Query(description="count distinct stories (a story's copies once, its mean score once) or every document"),
+]
 MinRelevance = Annotated[
     int,
     Query(

@@ -55,9 +55,10 @@ def check_plot_path(path: Path) -> None:
 
 
 def bucket_grid(
-    series: Sequence[dict[str, Any]], start: datetime, end: datetime, interval_s: int
+    series: Sequence[dict[str, Any]], start: datetime, end: datetime, interval_s: int, volume: str = "docs"
 ) -> tuple[list[datetime], list[float], list[int]]:
-    """Every bucket of ``[start, end)``: times, mean scores (NaN where empty, so the line breaks) and volumes."""
+    """Every bucket of ``[start, end)``: times, mean scores (NaN where empty, so the line breaks) and
+    volumes (the ``volume`` column: ``docs`` or ``stories``)."""
     by_time = {row["time"].replace(tzinfo=UTC) if row["time"].tzinfo is None else row["time"]: row for row in series}
     first = datetime.fromtimestamp(int(start.timestamp()) // interval_s * interval_s, UTC)
     times, scores, volumes = [], [], []
@@ -66,7 +67,7 @@ def bucket_grid(
         row = by_time.get(at)
         times.append(at)
         scores.append(float(row["mean_score"]) if row else math.nan)
-        volumes.append(int(row["docs"]) if row else 0)
+        volumes.append(int(row[volume]) if row else 0)
         at += timedelta(seconds=interval_s)
     return times, scores, volumes
 
@@ -79,8 +80,10 @@ def plot_sentiment(
     interval_s: int,
     start: datetime,
     end: datetime,
+    volume: str = "docs",
 ) -> Path:
-    """Mean score (line), volume (bars) and fired alerts (lines) over ``[start, end)``, written to ``out``.
+    """Mean score (line), volume (bars: the ``volume`` column, ``docs`` or ``stories``) and fired alerts
+    (lines) over ``[start, end)``, written to ``out``.
 
     Empty buckets break the line instead of joining across them; a lone bucket shows as a marker.
     """
@@ -93,13 +96,14 @@ def plot_sentiment(
     from matplotlib.ticker import MaxNLocator
 
     check_plot_path(out)
-    times, scores, volumes = bucket_grid(series, start, end, interval_s)
+    times, scores, volumes = bucket_grid(series, start, end, interval_s, volume)
+    unit = "stories" if volume == "stories" else "documents"
     fig, score_axis = plt.subplots(figsize=(11, 4.8), dpi=120)
     volume_axis = score_axis.twinx()
     bar_width = interval_s / 86_400 * 0.9  # in days, matplotlib's date unit
     bars = volume_axis.bar(mdates.date2num(times), volumes, width=bar_width, align="edge", color="#c8d3e0",
-                           label="documents per interval")  # fmt: skip
-    volume_axis.set_ylabel("documents per interval", color="#5b6b7d")
+                           label=f"{unit} per interval")  # fmt: skip
+    volume_axis.set_ylabel(f"{unit} per interval", color="#5b6b7d")
     volume_axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     volume_axis.set_ylim(0, max(1, max(volumes, default=0)) * 1.15)
     score_axis.set_zorder(volume_axis.get_zorder() + 1)

@@ -32,6 +32,14 @@ MIN_RELEVANCE = click.option(
     help="0-100: only documents at least this relevant to the symbol (symbols only; series, movers: 31 days at most)",
 )
 
+COUNT = click.option(
+    "--count",
+    type=click.Choice(["stories", "documents"]),
+    default="stories",
+    show_default=True,
+    help="count distinct stories (a story's copies once, its mean score once) or every document",
+)
+
 
 @query.command(name="sentiment")
 @SYMBOL
@@ -42,15 +50,23 @@ MIN_RELEVANCE = click.option(
     "--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="also draw a chart (.png, .svg, .pdf)"
 )
 @MIN_RELEVANCE
+@COUNT
 @FORMAT
 def query_sentiment(
-    symbol: str | None, topic: str | None, since: str, interval: str, plot: Path | None, min_relevance: int, fmt: str
+    symbol: str | None,
+    topic: str | None,
+    since: str,
+    interval: str,
+    plot: Path | None,
+    min_relevance: int,
+    count: str,
+    fmt: str,
 ) -> None:
     """Mean score and volume over time for one symbol (the text's sentiment toward it), one topic,
-    or (neither) the whole market (the documents' sentiment)."""
+    or (neither) the whole market (the documents' sentiment); volume in stories unless --count documents."""
     from finsent.query import check_plot_path, plot_sentiment
     from schemas.durations import parse_interval
-    from storage.queries import SERIES_COLUMNS, fired_alerts, sentiment_series
+    from storage.queries import SERIES_COLUMNS, STORY_SERIES_COLUMNS, fired_alerts, sentiment_series
 
     try:
         if plot is not None:
@@ -61,19 +77,18 @@ def query_sentiment(
     start, end = since_range(since)
     try:
         with existing_store() as store:
-            rows = sentiment_series(
-                store, symbol=symbol, topic=topic, start=start, end=end, interval_s=step, min_relevance=min_relevance
-            )
+            rows = sentiment_series(store, symbol=symbol, topic=topic, start=start, end=end, interval_s=step,
+                                    min_relevance=min_relevance, count=count)  # fmt: skip
             alerts = fired_alerts(store, symbol=symbol, topic=topic, start=start, end=end) if plot else []
     except InvalidQuery as exc:
         raise click.UsageError(str(exc)) from exc
-    click.echo(render(rows, fmt, SERIES_COLUMNS))
+    click.echo(render(rows, fmt, STORY_SERIES_COLUMNS if count == "stories" else SERIES_COLUMNS))
     what = symbol.upper() if symbol else topic or "the market"
     if plot is not None:
         if not rows:
             raise click.ClickException(f"nothing to plot: no documents for {what} in the last {since}")
         title = f"{what}: sentiment and volume per {interval}"
-        plot_sentiment(rows, alerts, title, plot, step, start, end)
+        plot_sentiment(rows, alerts, title, plot, step, start, end, volume="stories" if count == "stories" else "docs")
         click.echo(f"wrote {plot}", err=True)
 
 
@@ -147,16 +162,20 @@ def query_stories(symbol: str | None, since: str, limit: int, fmt: str) -> None:
 def _activity_command(kind: str) -> Callable[..., None]:
     @SINCE
     @click.option("--limit", type=click.IntRange(1, 1_000), default=100, show_default=True)
+    @COUNT
     @FORMAT
-    def listing(since: str, limit: int, fmt: str) -> None:
-        from storage.queries import ACTIVITY_COLUMNS, activity
+    def listing(since: str, limit: int, count: str, fmt: str) -> None:
+        from storage.queries import ACTIVITY_COLUMNS, STORY_ACTIVITY_COLUMNS, activity
 
         start, end = since_range(since)
         with existing_store() as store:
-            rows = activity(store, kind, start=start, end=end, limit=limit)
-        click.echo(render(rows, fmt, ACTIVITY_COLUMNS))
+            rows = activity(store, kind, start=start, end=end, limit=limit, count=count)
+        click.echo(render(rows, fmt, STORY_ACTIVITY_COLUMNS if count == "stories" else ACTIVITY_COLUMNS))
 
-    listing.__doc__ = f"{kind.capitalize()}s with documents in the range, the busiest first, with their mean score."
+    listing.__doc__ = (
+        f"{kind.capitalize()}s with documents in the range, the busiest (most stories, or --count documents) first,"
+        " with their mean score."
+    )
     return listing
 
 
@@ -167,13 +186,14 @@ def _activity_command(kind: str) -> Callable[..., None]:
 @click.option("--min-docs", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
 @MIN_RELEVANCE
+@COUNT
 @FORMAT
 def query_movers(
-    kind: str, window: str, baseline: str, min_docs: int, limit: int, min_relevance: int, fmt: str
+    kind: str, window: str, baseline: str, min_docs: int, limit: int, min_relevance: int, count: str, fmt: str
 ) -> None:
     """Top movers: the largest change of mean score in the window against the baseline before it
-    (symbols by the text's sentiment toward each)."""
-    from storage.queries import MOVER_COLUMNS, top_movers
+    (symbols by the text's sentiment toward each; volumes in stories unless --count documents)."""
+    from storage.queries import MOVER_COLUMNS, STORY_MOVER_COLUMNS, top_movers
 
     try:
         window_span = timedelta(seconds=parse_span(window))
@@ -186,10 +206,10 @@ def query_movers(
     try:
         with existing_store() as store:
             rows = top_movers(store, kind, start=start, end=end, baseline_start=baseline_start, min_docs=min_docs,
-                              limit=limit, min_relevance=min_relevance)  # fmt: skip
+                              limit=limit, min_relevance=min_relevance, count=count)  # fmt: skip
     except InvalidQuery as exc:
         raise click.UsageError(str(exc)) from exc
-    click.echo(render(rows, fmt, MOVER_COLUMNS))
+    click.echo(render(rows, fmt, STORY_MOVER_COLUMNS if count == "stories" else MOVER_COLUMNS))
 
 
 @query.command(name="dead-letters")

@@ -12,6 +12,7 @@ from ingest import universe as u
 from ingest.chatter import BODY, LONG_PARAGRAPHS, POSTS, SHARES
 from ingest.headlines import BURST_HEADLINES, HEADLINES, TOPIC_SECTORS
 from schemas import SCHEMA_VERSION
+from schemas.reposts import CASHTAG, TRANSFORMS
 
 Payload = dict[str, Any]
 
@@ -20,6 +21,9 @@ _SENTIMENT_WEIGHTS = (22, 50, 28)
 _TOPICS = tuple(HEADLINES)
 _STYLES = ("name", "cashtag", "both", "prefix")
 _COMPANY_FIELDS = ("{sub}", "{co}", "{other}")
+_NEWS_COPY = ("wire_suffix", "label_prefix", "cashtag_prefix", "case", "truncate")
+_SOCIAL_COPY = ("retweet", "via_mention", "label_prefix", "cashtag_prefix", "case", "truncate")
+"""Transformations (``schemas.reposts.TRANSFORMS``) of a syndicated news copy and of a repost."""
 _OFFSETS = tuple(timezone(timedelta(hours=h)) for h in (-5, -4, 1, 8, 9))
 _FIGURES: dict[str, Callable[[random.Random], str]] = {
     "pct": lambda r: f"{r.uniform(0.3, 7.9):.1f}%",
@@ -229,3 +233,39 @@ def social_payload(rng: random.Random, doc_id: str, when: datetime) -> Payload:
     if fill.symbols and rng.random() < 0.3:
         payload["tickers"] = _ticker_field(rng, fill.symbols)
     return payload
+
+
+def copy_payload(rng: random.Random, doc_id: str, when: datetime, original: Payload) -> tuple[bool, Payload]:
+    """A copy of news ``original``'s headline, as ``(is news, payload)``: half syndicated by another
+    source, half reposted by an account, each through one or two repost transformations.
+
+    A copy names no cashtag its original does not (a cashtag prefix would name a random company,
+    a cut could leave ``$J`` of ``$JNJ``), so the feed never mentions the burst's symbol by accident.
+    """
+    news = rng.random() < 0.5
+    text = _copied_text(rng, original["headline"], _NEWS_COPY if news else _SOCIAL_COPY)
+    tickers = list(original.get("tickers", []))
+    if news:
+        return True, _copy_of(_news(rng, doc_id, when, text, _Fill(rng, None, "name"), "neutral", tickers), original)
+    payload = social_payload(rng, doc_id, when) | {"text": text}
+    payload.pop("tickers", None)
+    return False, payload | ({"tickers": tickers} if tickers else {})
+
+
+def _copied_text(rng: random.Random, headline: str, transforms: tuple[str, ...], tries: int = 3) -> str:
+    """``headline`` through one or two of ``transforms``, naming no cashtag it does not (else a wire suffix)."""
+    allowed = {tag.upper() for tag in CASHTAG.findall(headline)}
+    offered = [name for name in transforms if name != "cashtag_prefix" or allowed]
+    for _ in range(tries):
+        text = headline
+        for name in rng.sample(offered, rng.randint(1, 2)):
+            text = TRANSFORMS[name](text, rng)
+        if {tag.upper() for tag in CASHTAG.findall(text)} <= allowed:
+            return text
+    return TRANSFORMS["wire_suffix"](headline, rng)
+
+
+def _copy_of(copy: Payload, original: Payload) -> Payload:
+    """A syndicated copy keeps the original's body (a wire story runs whole) and drops any other body."""
+    copy.pop("body", None)
+    return copy | ({"body": original["body"]} if "body" in original else {})

@@ -33,75 +33,10 @@ from models.novelty import (
     normalise,
     signatures,
 )
+from schemas.reposts import CASHTAG, TRANSFORMS, URL
 
 SEED = 2026
 NEAR_MISSES = 8
-_CASHTAG = re.compile(r"\$[A-Za-z][A-Za-z.]{0,6}")
-_URL = re.compile(r"https?://\S+")
-_SYNONYMS = {
-    "rises": "climbs", "falls": "drops", "says": "said", "shares": "stock", "cuts": "lowers",
-    "raises": "lifts", "jumps": "surges", "slips": "dips", "to": "will", "reports": "posts",
-}  # fmt: skip
-_FEEDS = ["Reuters", "Bloomberg", "MarketWatch", "Benzinga", "CNBC", "WSJ"]
-Transform = Callable[[str, random.Random], str]
-
-
-def _cashtag_prefix(text: str, rng: random.Random) -> str:
-    tags = _CASHTAG.findall(text) or [f"${rng.choice(['NVDA', 'AAPL', 'TSLA', 'SPY'])}"]
-    return f"{tags[0].upper()} - {text}"
-
-
-def _with_one_of(template: str, choices: Sequence[str]) -> Transform:
-    """The transform writing ``template`` with the text and one of ``choices`` (``{text}``, ``{choice}``)."""
-
-    def transform(text: str, rng: random.Random) -> str:
-        return template.format(text=text, choice=rng.choice(choices))
-
-    return transform
-
-
-_wire_suffix = _with_one_of("{text} {choice}", ["(Reuters)", "- Reuters", "| Bloomberg", "- MarketWatch", "(AP)"])
-_retweet = _with_one_of("RT @{choice}: {text}", _FEEDS)
-_label_prefix = _with_one_of("{choice} {text}", ["BREAKING:", "UPDATE:", "Just in:", "BREAKING -"])
-_hashtags = _with_one_of("{text} {choice}", ["#stocks", "#markets #investing", "#news"])
-_via = _with_one_of("{text} via @{choice}", _FEEDS)
-
-
-def _new_link(text: str, rng: random.Random) -> str:
-    link = "https://t.co/" + "".join(rng.choices("abcdefghijkXYZ0123456789", k=10))
-    return f"{_URL.sub('', text).rstrip()} {link}"
-
-
-def _case(text: str, rng: random.Random) -> str:
-    return rng.choice([str.upper, str.lower, str.title])(text)
-
-
-def _truncate(text: str, rng: random.Random) -> str:
-    cut = max(20, int(len(text) * rng.uniform(0.65, 0.9)))
-    return text if cut >= len(text) else text[:cut].rstrip() + "…"
-
-
-def _drop_word(text: str, rng: random.Random) -> str:
-    words = text.split()
-    if len(words) < 6:
-        return text
-    del words[rng.randrange(1, len(words))]
-    return " ".join(words)
-
-
-def _punctuation(text: str, rng: random.Random) -> str:
-    return re.sub(r"[,;:'\"!?]", "", text).replace(" & ", " and ")
-
-
-def _synonym(text: str, rng: random.Random) -> str:
-    words = text.split()
-    spots = [i for i, word in enumerate(words) if word.lower() in _SYNONYMS]
-    if spots:
-        at = rng.choice(spots)
-        words[at] = _SYNONYMS[words[at].lower()]
-    return " ".join(words)
-
-
 _FLIPS = {"rises": "falls", "falls": "rises", "up": "down", "down": "up", "beats": "misses", "misses": "beats",
           "raises": "cuts", "cuts": "raises", "upgrades": "downgrades", "downgrades": "upgrades", "gains": "losses",
           "higher": "lower", "lower": "higher", "jumps": "slips", "slips": "jumps"}  # fmt: skip
@@ -109,11 +44,11 @@ _DIGITS = re.compile(r"(?<![\w@/.,:])\d+(?![\w/.,:]\d)")
 
 
 def _change_number(text: str, rng: random.Random) -> str | None:
-    numbers = [m for m in _DIGITS.finditer(_URL.sub("", text))]
+    numbers = [m for m in _DIGITS.finditer(URL.sub("", text))]
     if not numbers:
         return None
     at = rng.choice(numbers)
-    plain = _URL.sub("", text)
+    plain = URL.sub("", text)
     changed = str(int(at.group()) + rng.randint(1, 9))
     return plain[: at.start()] + changed + plain[at.end() :]
 
@@ -129,7 +64,7 @@ def _flip_direction(text: str, rng: random.Random) -> str | None:
 
 
 def _swap_cashtag(text: str, rng: random.Random) -> str | None:
-    tags = _CASHTAG.findall(text)
+    tags = CASHTAG.findall(text)
     if len(tags) != 1:
         return None
     other = rng.choice([t for t in ["$NVDA", "$AAPL", "$AMD", "$INTC", "$MSFT"] if t != tags[0].upper()])
@@ -149,13 +84,6 @@ FACT_EDITS: dict[str, Callable[[str, random.Random], str | None]] = {
     "swap_subject": _swap_subject,
 }  # fmt: skip
 """Developer-written negatives: the same words telling another story (another figure, direction or company)."""
-
-TRANSFORMS: dict[str, Transform] = {
-    "cashtag_prefix": _cashtag_prefix, "wire_suffix": _wire_suffix, "retweet": _retweet,
-    "new_link": _new_link, "case": _case, "label_prefix": _label_prefix, "hashtags": _hashtags,
-    "via_mention": _via, "truncate": _truncate, "drop_word": _drop_word,
-    "punctuation": _punctuation, "synonym": _synonym,
-}  # fmt: skip
 
 
 def read_texts(path: Path) -> list[str]:
@@ -191,7 +119,7 @@ def labelled_pairs(texts: Sequence[str], rng: random.Random, positives: int) -> 
         pairs += rng.sample(edits, min(cap, len(edits)))
     by_tag: dict[str, list[str]] = defaultdict(list)
     for text in texts:
-        for tag in set(_CASHTAG.findall(text.upper())):
+        for tag in set(CASHTAG.findall(text.upper())):
             by_tag[tag].append(text)
     same = [("same_company", a, b) for group in by_tag.values() for a, b in itertools.pairwise(group)]
     pairs += rng.sample(same, min(cap, len(same)))

@@ -110,12 +110,17 @@ class ClassifyResponse(BaseModel):
     predictions: list[PredictionOut]
 
 
+STORIES_FIELD = "distinct stories (count=stories only): a story's copies count once"
+STORY_MEAN = "with count=stories, the mean of the stories' own mean scores (each story's copies averaged first)"
+
+
 class SentimentPoint(BaseModel):
     time: datetime
+    stories: int | None = Field(None, description=STORIES_FIELD)
     docs: int
-    mean_score: float
-    negatives: int
-    positives: int
+    mean_score: float = Field(description=f"p_positive - p_negative; {STORY_MEAN}")
+    negatives: int = Field(description="negative documents, or with count=stories, stories mostly negative")
+    positives: int = Field(description="positive documents, or with count=stories, stories mostly positive")
 
 
 class SentimentSeries(BaseModel):
@@ -149,20 +154,25 @@ class Activity(BaseModel):
     """A symbol or topic with documents in the requested range."""
 
     name: str
+    stories: int | None = Field(None, description=STORIES_FIELD)
     docs: int
-    mean_score: float
+    mean_score: float = Field(description=STORY_MEAN)
 
 
 class Mover(BaseModel):
     """A symbol or topic whose mean score moved in the window, against its trailing baseline."""
 
     name: str
+    stories: int | None = Field(None, description=STORIES_FIELD)
     docs: int
-    mean_score: float
+    mean_score: float = Field(description=STORY_MEAN)
+    baseline_stories: int | None = Field(None, description=STORIES_FIELD)
     baseline_docs: int
     baseline_score: float | None
     score_change: float | None = Field(description="window mean score minus the baseline's; null without a baseline")
-    volume_ratio: float | None = Field(description="documents per hour, window over baseline")
+    volume_ratio: float | None = Field(
+        description="stories (count=stories) or documents per hour, window over baseline"
+    )
 
 
 class DeadLetterReason(BaseModel):

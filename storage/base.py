@@ -61,11 +61,26 @@ PER_SYMBOL_VIEW = "sentiment_by_symbol_1m_mv"
 PER_SYMBOL_VIEW_MARKER = "symbol_scores"
 """The per-symbol rollup's view reads each symbol's own score since this marker appeared in its query;
 ``init_schema`` replaces a version without it."""
+STORY_ROLLUPS = {"stories_by_symbol_1m": "stories_by_symbol_1m_mv", "stories_by_topic_1m": "stories_by_topic_1m_mv"}
+"""Rollups per story (table: its view), added after ``documents`` held rows: ``init_schema`` fills a
+table from the stored documents before it creates the table's view."""
 
 
 def rollup_tables() -> list[str]:
     """The tables the materialized views on ``documents`` write to (the per-minute rollups)."""
     return [m.group(1) for statement in ddl_statements() if (m := _VIEW_TARGET.search(statement))]
+
+
+def _created_name(statement: str) -> str | None:
+    """The table or view a CREATE statement makes."""
+    match = _CREATED_NAME.search(statement)
+    return match.group(1) if match else None
+
+
+def _select_of_view(view_statement: str) -> str:
+    """A materialized view's query, reading ``documents FINAL`` (each stored document once)."""
+    select = view_statement[view_statement.index(" AS\n") + len(" AS\n") :]
+    return re.sub(r"\bFROM documents\b", "FROM documents FINAL", select, count=1)
 
 
 def dedup_settings(token: str) -> dict[str, Any]:
@@ -119,6 +134,7 @@ class Store(abc.ABC):
             self._add_missing_columns("documents", DOCUMENTS_PER_SYMBOL_COLUMNS)
             self._add_missing_columns("documents", DOCUMENTS_STORY_COLUMNS)
             self._drop_outdated_view(PER_SYMBOL_VIEW, PER_SYMBOL_VIEW_MARKER)
+            self._fill_story_rollups(statements)
             for statement in [s for s in statements if _VIEW_TARGET.search(s)]:
                 self._command(statement)
             # Alerts tables from before ``not_configured`` existed get the value (a metadata-only change).
@@ -141,6 +157,27 @@ class Store(abc.ABC):
         found = self._select(sql, sql_params({"name": name}))[1]
         if found and marker not in str(found[0][0]):
             self._command(f"DROP TABLE IF EXISTS {name}{self.drop_suffix}")
+
+    def _fill_story_rollups(self, statements: list[str]) -> None:
+        """Fill each story rollup whose view does not exist yet from the stored documents (its view's
+        query over ``documents FINAL``), emptied first so an upgrade cut short is redone whole.
+
+        Like ``_drop_outdated_view``: documents inserted between the fill and the view's creation
+        are stored but not counted, so upgrade with the workers stopped. A new store fills nothing.
+        """
+        for table, view in STORY_ROLLUPS.items():
+            if self._exists(view):
+                continue
+            create_table = next(s for s in statements if _created_name(s) == table)
+            view_query = next(s for s in statements if _created_name(s) == view)
+            self._command(f"DROP TABLE IF EXISTS {table}{self.drop_suffix}")
+            self._command(create_table)
+            self._command(f"INSERT INTO {table} {_select_of_view(view_query)}")
+
+    def _exists(self, name: str) -> bool:
+        """Whether a table or view ``name`` exists in this store's database."""
+        sql = "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = %(name)s"
+        return bool(self._select(sql, sql_params({"name": name}))[1][0][0])
 
     def _add_missing_columns(self, table: str, columns: tuple[tuple[str, str], ...]) -> None:
         """Add each ``(name, type and default)`` missing from ``table``: old rows read the default."""

@@ -18,15 +18,35 @@ SYMBOL_COLUMNS = ("symbol", "symbol_sentiment", "symbol_score", "symbol_source",
 SYMBOL_DOCUMENT_COLUMNS = (*DOCUMENT_COLUMNS, *SYMBOL_COLUMNS)
 """Columns of ``documents_page`` rows when a symbol is asked: the document's values and that symbol's."""
 SERIES_COLUMNS = ("time", "docs", "mean_score", "negatives", "positives")
+STORY_SERIES_COLUMNS = ("time", "stories", "docs", "mean_score", "negatives", "positives")
+"""Columns of a series that counts stories: ``negatives``/``positives`` count stories there."""
+COUNTS = ("stories", "documents")
+"""What a series, listing or ranking counts: distinct stories (the default) or every document."""
 ALERT_COLUMNS = (
     "alert_id", "rule_id", "severity", "scope", "symbol", "topic", "metric", "comparison", "value",
     "threshold", "window_s", "doc_count", "fired_at", "headlines", "delivery_state",
 )  # fmt: skip
 ACTIVITY_COLUMNS = ("name", "docs", "mean_score")
+STORY_ACTIVITY_COLUMNS = ("name", "stories", "docs", "mean_score")
 MOVER_COLUMNS = ("name", "docs", "mean_score", "baseline_docs", "baseline_score", "score_change", "volume_ratio")
+STORY_MOVER_COLUMNS = ("name", "stories", "docs", "mean_score", "baseline_stories", "baseline_docs",
+                       "baseline_score", "score_change", "volume_ratio")  # fmt: skip
 DEAD_LETTER_COLUMNS = ("failed_at", "topic", "partition", "offset", "error", "raw_preview")
 REASON_COLUMNS = ("reason", "messages", "latest")
 _ROLLUPS = {"symbol": "sentiment_by_symbol_1m", "topic": "sentiment_by_topic_1m"}
+_STORY_ROLLUPS = {"symbol": "stories_by_symbol_1m", "topic": "stories_by_topic_1m"}
+# Story rows of the per-story rollup, one per (key, bucket, story): the story's documents there, their
+# mean score, and whether most of them are negative or positive (a story counts once, as its majority).
+_STORY_ROWS = """(
+            SELECT {key} AS name, {bucket} AS time, story_id, countMerge(docs) AS story_docs,
+                   avgMerge(score_avg) AS story_score,
+                   toUInt64(sumMerge(negatives) * 2 > story_docs) AS negative,
+                   toUInt64(sumMerge(positives) * 2 > story_docs) AS positive
+            FROM {rollup}
+            WHERE {where}
+            GROUP BY name, time, story_id
+        )"""
+_BUCKET = "toDateTime(intDiv(toUInt32(minute), %(step)s) * %(step)s, 'UTC')"
 MAX_RELEVANCE_SPAN = timedelta(days=31)
 """The longest range a relevance-filtered series or ranking reads. The rollups hold no relevance, so
 such a read scans the ``scores`` rows themselves (one per document and symbol, keyed by symbol and
@@ -57,12 +77,17 @@ class SeriesQuery(Scope, total=False):
 
     interval_s: int
     min_relevance: int
+    count: str
 
 
 def sentiment_series(store: Store, **query: Unpack[SeriesQuery]) -> list[dict[str, Any]]:
-    """Documents, mean score and negative/positive counts per interval for one symbol, one topic,
-    or (neither given) the whole market; ``interval_s`` defaults to 60.
+    """Stories or documents, mean score and negative/positive counts per interval for one symbol, one
+    topic, or (neither given) the whole market; ``interval_s`` defaults to 60.
 
+    ``count="stories"`` (the default; ``STORY_SERIES_COLUMNS``) counts each story once per interval:
+    ``docs`` is still its documents, but the mean score is over the stories' own means (a story's
+    copies there averaged first), and ``negatives``/``positives`` count the stories most of whose
+    copies there are negative/positive. ``count="documents"`` (``SERIES_COLUMNS``) counts every copy.
     A symbol's series counts the text's sentiment toward that symbol; a topic's and the market's
     count the documents' own. ``min_relevance`` (symbols only) keeps the documents at least that
     relevant to the symbol, read from the score rows over at most ``MAX_RELEVANCE_SPAN``.
@@ -96,12 +121,22 @@ def _sentiment_series_sql(
     end: datetime,
     interval_s: int = 60,
     min_relevance: int = 0,
+    count: str = "stories",
 ) -> tuple[str, dict[str, Any]]:
     if symbol is not None and topic is not None:
         raise InvalidQuery("give one of symbol or topic, not both (neither: the whole market)")
     if interval_s < 60 or interval_s % 60:
         raise InvalidQuery("the interval must be a whole number of minutes (the rollups are per minute)")
     check_relevance_filter(min_relevance, start, end, per_symbol=symbol is not None)
+    if _counts_stories(count):
+        kind, key = ("symbol", symbol.upper()) if symbol is not None else ("topic", topic and topic.lower())
+        where = _story_where(kind, key, start, end, min_relevance)
+        sql = f"""
+        SELECT time, count() AS stories, sum(story_docs) AS docs, avg(story_score) AS mean_score,
+               sum(negative) AS negatives, sum(positive) AS positives
+        FROM {_story_rows(kind, where.sql, _BUCKET, market=symbol is None and topic is None)}
+        GROUP BY time ORDER BY time"""
+        return sql, where.params | {"step": interval_s}
     if min_relevance:
         return _filtered_symbol_series_sql(symbol or "", start, end, interval_s, min_relevance)
     # Every document has exactly one topic, so all topics together (no key) are the market.
@@ -116,6 +151,28 @@ def _sentiment_series_sql(
         WHERE {where.sql}
         GROUP BY time ORDER BY time"""
     return sql, where.params | {"step": interval_s}
+
+
+def _counts_stories(count: str) -> bool:
+    """True for ``"stories"``, False for ``"documents"``; anything else is an ``InvalidQuery``."""
+    if count not in COUNTS:
+        raise InvalidQuery(f"count must be one of {', '.join(COUNTS)}, got {count!r}")
+    return count == "stories"
+
+
+def _story_where(kind: str, key: str | None, start: datetime, end: datetime, min_relevance: int) -> Where:
+    """The per-story rollup rows of ``[start, end)`` for ``key`` (a symbol, a lower-case topic; None: all)."""
+    where = Where().between("minute", start, end)
+    where.given(f"{'symbol' if kind == 'symbol' else 'lowerUTF8(topic)'} = %(key)s", key=key)
+    if min_relevance:  # the rollup keeps each document's relevance to the symbol: filtered before merging
+        where.add("relevance >= %(min_relevance)s", min_relevance=min_relevance)
+    return where
+
+
+def _story_rows(kind: str, where: str, bucket: str, *, market: bool = False) -> str:
+    """``_STORY_ROWS`` of the ``kind`` rollup; the market's (all topics as one key) merges a story's topics."""
+    key = "''" if market else kind
+    return _STORY_ROWS.format(key=key, bucket=bucket, rollup=_STORY_ROLLUPS[kind], where=where)
 
 
 def _filtered_symbol_series_sql(
@@ -211,14 +268,33 @@ def _symbol_values(row: dict[str, Any], symbol: str) -> dict[str, Any]:
 
 
 def activity(
-    store: Store, kind: str, *, start: datetime, end: datetime, limit: int = 100, min_relevance: int = 0
+    store: Store,
+    kind: str,
+    *,
+    start: datetime,
+    end: datetime,
+    limit: int = 100,
+    min_relevance: int = 0,
+    count: str = "stories",
 ) -> list[dict[str, Any]]:
     """Symbols (``kind="symbol"``) or topics with documents in [start, end): the busiest first.
 
-    ``min_relevance`` (symbols only) counts only the documents at least that relevant to each symbol.
+    ``count="stories"`` (the default; ``STORY_ACTIVITY_COLUMNS``) ranks by distinct stories and
+    averages each story's copies before the stories; ``"documents"`` (``ACTIVITY_COLUMNS``) counts
+    every copy. ``min_relevance`` (symbols only) counts only the documents at least that relevant
+    to each symbol.
     """
     column = {"symbol": "symbol", "topic": "topic"}[kind]
     check_relevance_filter(min_relevance, start, end, per_symbol=kind == "symbol")
+    if _counts_stories(count):
+        where = _story_where(kind, None, start, end, min_relevance)
+        sql = f"""
+        SELECT name, count() AS stories, sum(story_docs) AS docs, avg(story_score) AS mean_score
+        FROM {_story_rows(kind, where.sql, "0")}
+        GROUP BY name
+        ORDER BY stories DESC, docs DESC, name
+        LIMIT %(limit)s"""
+        return store._query_dicts(sql, where.params | {"limit": int(limit)})
     if min_relevance:
         return _filtered_symbol_activity(store, start, end, limit, min_relevance)
     where = Where().between("minute", start, end)
@@ -255,37 +331,48 @@ def top_movers(
     min_docs: int = 5,
     limit: int = 20,
     min_relevance: int = 0,
+    count: str = "stories",
 ) -> list[dict[str, Any]]:
     """Symbols or topics whose mean score moved most in ``[start, end)`` against ``[baseline_start, start)``.
 
     ``score_change`` is the window's mean score minus the baseline's; ``volume_ratio`` compares
-    documents per hour in the window with the baseline's (None where the baseline is empty).
-    Keys with fewer than ``min_docs`` documents in the window are left out. Symbols move by the
-    text's sentiment toward them; ``min_relevance`` (symbols only) counts only the documents at
-    least that relevant to each.
+    stories (``count="stories"``, the default: ``STORY_MOVER_COLUMNS``, mean scores per story first)
+    or documents (``"documents"``: ``MOVER_COLUMNS``) per hour in the window with the baseline's
+    (None where the baseline is empty). Keys with fewer than ``min_docs`` documents in the window
+    are left out. Symbols move by the text's sentiment toward them; ``min_relevance`` (symbols only)
+    counts only the documents at least that relevant to each.
     """
     check_relevance_filter(min_relevance, baseline_start, end, per_symbol=kind == "symbol")
-    spans = {"limit": 100_000, "min_relevance": min_relevance}
-    window = {row["name"]: row for row in activity(store, kind, start=start, end=end, **spans)}
-    baseline = {row["name"]: row for row in activity(store, kind, start=baseline_start, end=start, **spans)}
-    window_h = max((end - start).total_seconds() / 3_600, 1e-9)
-    baseline_h = max((start - baseline_start).total_seconds() / 3_600, 1e-9)
-    movers = []
-    for name, now in window.items():
-        if now["docs"] < min_docs:
-            continue
-        before = baseline.get(name)
-        movers.append({
-            "name": name,
-            "docs": int(now["docs"]),
-            "mean_score": round(float(now["mean_score"]), 4),
-            "baseline_docs": int(before["docs"]) if before else 0,
-            "baseline_score": round(float(before["mean_score"]), 4) if before else None,
-            "score_change": round(float(now["mean_score"] - before["mean_score"]), 4) if before else None,
-            "volume_ratio": round((now["docs"] / window_h) / (before["docs"] / baseline_h), 3) if before else None,
-        })  # fmt: skip
-    movers.sort(key=lambda row: (row["score_change"] is None, -abs(row["score_change"] or 0.0), -row["docs"]))
+    volume = "stories" if _counts_stories(count) else "docs"
+
+    def by_name(span_start: datetime, span_end: datetime) -> dict[str, dict[str, Any]]:
+        rows = activity(store, kind, start=span_start, end=span_end, limit=100_000, min_relevance=min_relevance,
+                        count=count)  # fmt: skip
+        return {row["name"]: row for row in rows}
+
+    window, baseline = by_name(start, end), by_name(baseline_start, start)
+    hours = (
+        max((end - start).total_seconds() / 3_600, 1e-9),
+        max((start - baseline_start).total_seconds() / 3_600, 1e-9),
+    )
+    movers = [_mover(now, baseline.get(name), volume, hours) for name, now in window.items() if now["docs"] >= min_docs]
+    movers.sort(key=lambda row: (row["score_change"] is None, -abs(row["score_change"] or 0.0), -row[volume]))
     return movers[:limit]
+
+
+def _mover(
+    now: dict[str, Any], before: dict[str, Any] | None, volume: str, hours: tuple[float, float]
+) -> dict[str, Any]:
+    """One ``top_movers`` row from a key's window and baseline activity; ``volume`` is the column counted."""
+    counts = ("stories", "docs") if volume == "stories" else ("docs",)
+    row: dict[str, Any] = {"name": now["name"]} | {column: int(now[column]) for column in counts}
+    row["mean_score"] = round(float(now["mean_score"]), 4)
+    row |= {f"baseline_{column}": int(before[column]) if before else 0 for column in counts}
+    row["baseline_score"] = round(float(before["mean_score"]), 4) if before else None
+    row["score_change"] = round(float(now["mean_score"] - before["mean_score"]), 4) if before else None
+    window_h, baseline_h = hours
+    row["volume_ratio"] = round((now[volume] / window_h) / (before[volume] / baseline_h), 3) if before else None
+    return row
 
 
 def dead_letter_reasons(store: Store, *, start: datetime, end: datetime) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from api.deps import (
     ERRORS,
     AdminKey,
+    CountBy,
     MinRelevance,
     ReadKey,
     ScopeQuery,
@@ -57,9 +58,11 @@ def sentiment(
         str, Query(pattern=DURATION_PATTERN, description="whole minutes, 1m to 1d, e.g. 5m, 1h")
     ] = "1m",
     min_relevance: MinRelevance = 0,
+    count: CountBy = "stories",
 ) -> Response:
-    """Documents, mean score and negative/positive counts per interval, for one symbol (the text's
-    sentiment toward it), one topic, or (neither given) the whole market (the documents' sentiment)."""
+    """Stories (``count=stories``, the default) and documents, mean score and negative/positive counts
+    per interval, for one symbol (the text's sentiment toward it), one topic, or (neither given) the
+    whole market (the documents' sentiment)."""
     symbol, topic, start, end = scope.get("symbol"), scope.get("topic"), scope["start"], scope["end"]
     if symbol is not None and topic is not None:
         raise HTTPException(422, "give one of symbol or topic, not both (neither: the whole market)")
@@ -68,9 +71,8 @@ def sentiment(
         raise HTTPException(422, f"more than {MAX_POINTS} intervals: use a longer interval or a shorter range")
     relevance_filter(min_relevance, start, end, per_symbol=symbol is not None)
     symbol = symbol.upper() if symbol else None
-    points = sentiment_series_json(
-        store, symbol=symbol, topic=topic, start=start, end=end, interval_s=step, min_relevance=min_relevance
-    )
+    points = sentiment_series_json(store, symbol=symbol, topic=topic, start=start, end=end, interval_s=step,
+                                   min_relevance=min_relevance, count=count)  # fmt: skip
     # A month of minutes is 43,200 points: ClickHouse writes them as JSON and they pass through
     # untouched (no Python object per point); tests check the result against SentimentSeries.
     series = {"symbol": symbol, "topic": topic, "interval_s": step, "points": orjson.Fragment(points)}
@@ -104,12 +106,15 @@ ActivityLimit = Annotated[int, Query(ge=1, le=1000)]
 def _add_activity_route(kind: str, plural: str) -> None:
     """``GET /v1/{plural}``: the symbols or topics with documents in a range, the busiest first."""
 
-    def busiest(key: ReadKey, store: StoreDep, span: TimeRange, limit: ActivityLimit = 100) -> list[Activity]:
+    def busiest(
+        key: ReadKey, store: StoreDep, span: TimeRange, limit: ActivityLimit = 100, count: CountBy = "stories"
+    ) -> list[Activity]:
         start, end = span
-        return [Activity(**row) for row in activity(store, kind, start=start, end=end, limit=limit)]
+        return [Activity(**row) for row in activity(store, kind, start=start, end=end, limit=limit, count=count)]
 
     busiest.__doc__ = (
-        f"{plural.capitalize()} with documents in the range (default: the last 24 hours), the busiest first."
+        f"{plural.capitalize()} with documents in the range (default: the last 24 hours), the busiest first"
+        " (by stories, or with count=documents by documents)."
     )
     router.get(f"/v1/{plural}", responses=ERRORS, name=plural)(busiest)
 
@@ -130,6 +135,7 @@ def movers(
     min_docs: Annotated[int, Query(ge=1, le=100_000)] = 5,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
     min_relevance: MinRelevance = 0,
+    count: CountBy = "stories",
 ) -> list[Mover]:
     """Top movers: the largest change of mean score in the window against the baseline before it, with volumes
     (symbols by the text's sentiment toward each)."""
@@ -139,7 +145,7 @@ def movers(
     baseline_start = start - timedelta(seconds=baseline_s)
     relevance_filter(min_relevance, baseline_start, end, per_symbol=kind == "symbol")
     rows = top_movers(store, kind, start=start, end=end, baseline_start=baseline_start, min_docs=min_docs,
-                      limit=limit, min_relevance=min_relevance)  # fmt: skip
+                      limit=limit, min_relevance=min_relevance, count=count)  # fmt: skip
     return [Mover(**row) for row in rows]
 
 

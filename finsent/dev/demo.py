@@ -25,7 +25,7 @@ from config.kafka import kafka_client_config
 from finsent.dev.broker import EmbeddedBroker
 from finsent.dev.live import ScoreBoard, render
 from finsent.dev.process import WorkerProcess
-from ingest.generator import Burst, FeedConfig, FeedGenerator
+from ingest.generator import COPY_NOTE, Burst, FeedConfig, FeedGenerator
 from ingest.messages import OutgoingMessage
 from ingest.producer import produce
 from schemas import InvalidMessage, parse_document
@@ -66,10 +66,14 @@ class _Sent:
     first_at: float | None = None
     burst_first_at: float | None = None
     burst_last_at: float | None = None
+    copies: int = 0
+    """Copies (syndicated or reposted) of the feed's earlier headlines among the messages sent."""
 
     def record(self, message: OutgoingMessage, author_key: bytes) -> None:
         now = time.monotonic()
         self.first_at = self.first_at or now
+        if message.note == COPY_NOTE:
+            self.copies += 1
         if message.note == BURST.name:
             self.burst_first_at = self.burst_first_at or now
             self.burst_last_at = now
@@ -324,6 +328,7 @@ def _summary(
         "dead_letters": dead_letters,
         "score_rows": score_rows,
         "stories": stories,
+        "copies_sent": sent.copies,
         "docs_per_s": round(stored / seconds, 1),
         "alerts": len(watcher.alerts),
         "burst_symbol": watcher.burst_symbol,

@@ -104,6 +104,67 @@ SELECT
 FROM documents
 GROUP BY minute, topic
 ;
+-- The same rollups with each minute split by story (and, per symbol, by the document's relevance
+-- to it): a series that counts stories groups these by story inside its bucket, so a story's
+-- copies count once and its mean score once (storage/queries.py). Rows stored before these
+-- existed are copied in by init_schema (storage.base.STORY_ROLLUPS), each a story of one.
+CREATE TABLE IF NOT EXISTS stories_by_symbol_1m
+(
+    minute DateTime('UTC'),
+    symbol String,
+    story_id String,
+    relevance UInt8,
+    docs AggregateFunction(count),
+    score_avg AggregateFunction(avg, Float32),
+    negatives AggregateFunction(sum, UInt64),
+    positives AggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (symbol, minute, story_id, relevance)
+;
+CREATE MATERIALIZED VIEW IF NOT EXISTS stories_by_symbol_1m_mv TO stories_by_symbol_1m AS
+SELECT
+    toStartOfMinute(event_time) AS minute,
+    symbol,
+    story_id,
+    if(length(relevances) = length(symbols), relevances[symbol_index], 100) AS relevance,
+    countState() AS docs,
+    avgState(if(length(symbol_scores) = length(symbols), symbol_scores[symbol_index], score)) AS score_avg,
+    sumState(toUInt64(if(length(symbol_sentiments) = length(symbols), symbol_sentiments[symbol_index], sentiment) = -1))
+        AS negatives,
+    sumState(toUInt64(if(length(symbol_sentiments) = length(symbols), symbol_sentiments[symbol_index], sentiment) = 1))
+        AS positives
+FROM documents
+ARRAY JOIN symbols AS symbol, arrayEnumerate(symbols) AS symbol_index
+GROUP BY minute, symbol, story_id, relevance
+;
+CREATE TABLE IF NOT EXISTS stories_by_topic_1m
+(
+    minute DateTime('UTC'),
+    topic String,
+    story_id String,
+    docs AggregateFunction(count),
+    score_avg AggregateFunction(avg, Float32),
+    negatives AggregateFunction(sum, UInt64),
+    positives AggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (topic, minute, story_id)
+;
+CREATE MATERIALIZED VIEW IF NOT EXISTS stories_by_topic_1m_mv TO stories_by_topic_1m AS
+SELECT
+    toStartOfMinute(event_time) AS minute,
+    topic,
+    story_id,
+    countState() AS docs,
+    avgState(score) AS score_avg,
+    sumState(toUInt64(sentiment = -1)) AS negatives,
+    sumState(toUInt64(sentiment = 1)) AS positives
+FROM documents
+GROUP BY minute, topic, story_id
+;
 -- Fired alerts and their Grafana delivery state (the outbox); the highest version wins.
 CREATE TABLE IF NOT EXISTS alerts
 (

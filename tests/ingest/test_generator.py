@@ -12,12 +12,15 @@ import pytest
 
 from ingest import Burst, FeedConfig, FeedGenerator, OutgoingMessage
 from ingest.chatter import BODY, LONG_PARAGRAPHS, POSTS, SHARES
-from ingest.content import PLACEHOLDERS, news_payload, social_payload
+from ingest.content import PLACEHOLDERS, copy_payload, news_payload, social_payload
 from ingest.corrupt import FLAW_NAMES, corrupt
+from ingest.generator import COPY_DELAY, COPY_NOTE
 from ingest.headlines import BURST_HEADLINES, HEADLINES
 from ingest.universe import COMPANIES
 from models.labels import TFN_TOPICS
+from models.novelty_eval import matched
 from schemas import Document, DocumentKind, InvalidMessage, parse_document
+from schemas.reposts import CASHTAG
 
 Feed = tuple[FeedGenerator, list[OutgoingMessage]]
 START = datetime(2024, 5, 1, 13, 30, tzinfo=UTC)
@@ -144,6 +147,39 @@ def test_custom_burst_in_short_feed() -> None:
     assert not any(word in h for h in headlines for word in ("plunge", "downgraded", "probe", "tanks"))
 
 
+def test_some_headlines_come_again_as_copies_of_their_story(feed: Feed) -> None:
+    generator, messages = feed
+    copies = [(i, m) for i, m in enumerate(messages) if m.note == COPY_NOTE]
+    assert len(copies) == generator.stats.copies
+    assert 0.03 < len(copies) / FEED_SIZE < 0.15  # modest: the feed's other figures stay meaningful
+    assert {m.kind for _, m in copies} == {DocumentKind.NEWS, DocumentKind.SOCIAL} and all(m.valid for _, m in copies)
+    headlines = {i: orjson.loads(m.value).get("headline") for i, m in enumerate(messages) if m.valid and m.note == ""}
+    found = 0
+    for at, copy in copies:
+        payload = orjson.loads(copy.value)
+        text = payload.get("headline") or payload["text"]
+        earlier = [h for i, h in headlines.items() if h and at - COPY_DELAY[1] - 100 <= i < at]
+        found += any(matched(original, text) for original in earlier)
+        assert text not in earlier  # transformed: a prefix, a suffix, other casing or a cut
+    assert found >= 0.9 * len(copies)  # the story matcher finds them (the rest: short headlines cut short)
+
+
+def test_copies_are_seeded_and_can_be_turned_off() -> None:
+    none = FeedGenerator(FeedConfig(start=START, copy_ratio=0.0))
+    assert not any(m.note == COPY_NOTE for m in none.messages(500)) and none.stats.copies == 0
+    marks = ["/".join(m.note for m in FeedGenerator(FeedConfig(start=START)).messages(500)) for _ in range(2)]
+    assert marks[0] == marks[1] and COPY_NOTE in marks[0]
+
+
+def test_a_copy_names_no_company_its_original_does_not() -> None:
+    rng = random.Random(3)
+    for i in range(300):
+        original = news_payload(rng, f"o{i}", START)
+        _, copy = copy_payload(rng, f"c{i}", START, original)
+        text = copy.get("headline") or copy["text"]
+        assert set(CASHTAG.findall(text.upper())) <= set(CASHTAG.findall(original["headline"].upper()))
+
+
 def test_some_documents_name_no_ticker(feed: Feed) -> None:
     names = [c.name for c in COMPANIES]
     bare = [d for d in _documents(feed[1]) if not (d.tickers or "$" in d.text or any(n in d.text for n in names))]
@@ -206,6 +242,7 @@ def test_templates_cover_topics_and_use_known_placeholders() -> None:
         (lambda: FeedConfig(bad_ratio=1.5), "bad_ratio"),
         (lambda: FeedConfig(news_ratio=-0.1), "news_ratio"),
         (lambda: FeedConfig(spacing_s=-1), "spacing_s"),
+        (lambda: FeedConfig(copy_ratio=1.2), "copy_ratio"),
         (lambda: FeedConfig(start=datetime(2024, 1, 1)), "timezone"),
         (lambda: Burst(symbol="nvda!"), "symbol"),
         (lambda: Burst(at_fraction=1.0), "at_fraction"),

@@ -192,15 +192,21 @@ def view_query(store: Store) -> str:
 def test_the_migration_keeps_old_rows_and_recreates_the_per_symbol_view(
     old_store: Store, make_document: Callable[..., DocumentRow], make_score: Callable[..., ScoreRecord]
 ) -> None:
-    before = {s: sentiment_series(old_store, symbol=s, **SPAN) for s in ("F", "GM")}
-    topic_before = sentiment_series(old_store, topic="Earnings", **SPAN)
+    documents = {**SPAN, "count": "documents"}  # the old store has no story rollups
+    before = {s: sentiment_series(old_store, symbol=s, **documents) for s in ("F", "GM")}
+    topic_before = sentiment_series(old_store, topic="Earnings", **documents)
     assert PER_SYMBOL_VIEW_MARKER not in view_query(old_store)
     assert [p["docs"] for p in before["GM"]] == [2]
     old_store.init_schema()
     old_store.init_schema()  # idempotent: the view is replaced once
     assert PER_SYMBOL_VIEW_MARKER in view_query(old_store)
-    assert {s: sentiment_series(old_store, symbol=s, **SPAN) for s in ("F", "GM")} == before
-    assert sentiment_series(old_store, topic="Earnings", **SPAN) == topic_before
+    assert {s: sentiment_series(old_store, symbol=s, **documents) for s in ("F", "GM")} == before
+    assert sentiment_series(old_store, topic="Earnings", **documents) == topic_before
+    # The story rollups were filled from the old rows: each document a story of one.
+    for symbol in ("F", "GM"):
+        as_stories = sentiment_series(old_store, symbol=symbol, **SPAN)
+        assert [{**p, "stories": p["docs"]} for p in before[symbol]] == as_stories
+    assert [p["stories"] for p in sentiment_series(old_store, topic="Earnings", **SPAN)] == [2]
     rows = old_store._query_dicts(
         "SELECT doc_id, symbol, score, symbol_score, sentiment, symbol_sentiment, toString(symbol_source) AS source,"
         " relevance FROM scores FINAL ORDER BY doc_id, symbol")  # fmt: skip
@@ -214,6 +220,7 @@ def test_the_migration_keeps_old_rows_and_recreates_the_per_symbol_view(
     store_all(
         old_store, [per_symbol(make_document, make_score, "fgm", **FORD_GM, event_time=T0 + timedelta(hours=0.5))]
     )
-    after = sentiment_series(old_store, symbol="GM", **SPAN)
+    after = sentiment_series(old_store, symbol="GM", **documents)
     assert [p["docs"] for p in after] == [2, 1] and after[1]["mean_score"] == pytest.approx(-0.8)
+    assert [p["stories"] for p in sentiment_series(old_store, symbol="GM", **SPAN)] == [2, 1]
     assert after[0] == before["GM"][0]

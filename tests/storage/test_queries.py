@@ -11,6 +11,7 @@ import pytest
 from schemas import DocumentRow
 from schemas.records import DeadLetterRow
 from storage import Store
+from storage.exceptions import InvalidQuery
 from storage.queries import (
     activity,
     dead_letter_reasons,
@@ -116,6 +117,77 @@ def test_top_movers_compare_the_window_with_its_baseline(
     nvda, amd = movers
     assert nvda["score_change"] == pytest.approx(-1.0) and nvda["volume_ratio"] == pytest.approx(24.0)
     assert amd["baseline_score"] is None and amd["score_change"] is None
+
+
+@pytest.fixture
+def copies(store: Store, make_document: Callable[..., DocumentRow]) -> Store:
+    """Three copies of one NVDA story in one bucket (scores -0.9, -0.6, 0.0: two negative of three),
+    another NVDA story (0.8, positive), and one document of a later bucket."""
+    documents = [
+        make_document("s1", symbols=["NVDA"], topic="Deals", score=-0.9, sentiment=-1, event_time=T0),
+        make_document("s1-a", symbols=["NVDA"], topic="Deals", score=-0.6, sentiment=-1, story_id="s1",
+                      event_time=T0 + timedelta(seconds=20)),
+        make_document("s1-b", symbols=["NVDA"], topic="Deals", score=0.0, sentiment=0, story_id="s1",
+                      event_time=T0 + timedelta(minutes=1)),
+        make_document("o1", symbols=["NVDA"], topic="Deals", score=0.8, sentiment=1,
+                      event_time=T0 + timedelta(minutes=1)),
+        make_document("l1", symbols=["NVDA"], topic="Deals", score=0.4, sentiment=1,
+                      event_time=T0 + timedelta(minutes=5)),
+    ]  # fmt: skip
+    store.insert_documents(documents)
+    return store
+
+
+STORY_SPAN = {"start": T0 - timedelta(minutes=2), "end": T0 + timedelta(minutes=8), "interval_s": 240}
+STORY_MEAN = ((-0.9 - 0.6 + 0.0) / 3 + 0.8) / 2
+
+
+@pytest.mark.parametrize("scope", [{"symbol": "nvda"}, {"topic": "deals"}, {}])
+def test_a_series_counts_a_storys_copies_once_and_averages_per_story(copies: Store, scope: dict[str, str]) -> None:
+    first, later = sentiment_series(copies, **scope, **STORY_SPAN)
+    assert (first["stories"], first["docs"]) == (2, 4)
+    assert first["mean_score"] == pytest.approx(STORY_MEAN)
+    assert (first["negatives"], first["positives"]) == (1, 1)  # stories most of whose copies are negative/positive
+    assert (later["stories"], later["docs"], later["mean_score"]) == (1, 1, pytest.approx(0.4))
+    documents, _ = sentiment_series(copies, **scope, **STORY_SPAN, count="documents")
+    assert "stories" not in documents and documents["docs"] == 4
+    assert documents["mean_score"] == pytest.approx((-0.9 - 0.6 + 0.0 + 0.8) / 4)
+    assert (documents["negatives"], documents["positives"]) == (2, 1)
+    as_json = orjson.loads(sentiment_series_json(copies, **scope, **STORY_SPAN))
+    assert [point["stories"] for point in as_json] == [2, 1]
+
+
+def test_a_story_split_across_buckets_counts_once_in_each(copies: Store) -> None:
+    rows = sentiment_series(copies, symbol="NVDA", **STORY_SPAN | {"interval_s": 60})
+    assert [(r["stories"], r["docs"]) for r in rows] == [(1, 2), (2, 2), (1, 1)]
+
+
+def test_min_relevance_keeps_the_relevant_copies_of_a_story(
+    store: Store, make_document: Callable[..., DocumentRow]
+) -> None:
+    store.insert_documents([
+        make_document("r1", symbols=["NVDA"], relevances=[90], score=-0.5),
+        make_document("r2", symbols=["NVDA"], relevances=[20], score=0.5, story_id="r1"),
+        make_document("r3", symbols=["NVDA"], relevances=[95], score=0.7),
+    ])  # fmt: skip
+    (point,) = sentiment_series(store, symbol="NVDA", min_relevance=50, **STORY_SPAN)
+    assert (point["stories"], point["docs"], point["mean_score"]) == (2, 2, pytest.approx(0.1))
+    (listed,) = activity(store, "symbol", start=STORY_SPAN["start"], end=STORY_SPAN["end"], min_relevance=50)
+    assert (listed["stories"], listed["docs"]) == (2, 2)
+
+
+def test_listings_and_movers_count_stories_or_documents(copies: Store) -> None:
+    span = {"start": T0 - timedelta(hours=1), "end": T0 + timedelta(hours=1)}
+    (nvda,) = activity(copies, "symbol", **span)
+    assert (nvda["stories"], nvda["docs"]) == (3, 5)
+    assert nvda["mean_score"] == pytest.approx(((-0.9 - 0.6 + 0.0) / 3 + 0.8 + 0.4) / 3)
+    (deals,) = activity(copies, "topic", **span, count="documents")
+    assert deals == {"name": "Deals", "docs": 5, "mean_score": pytest.approx((-0.9 - 0.6 + 0.0 + 0.8 + 0.4) / 5)}
+    window = {"start": T0 - timedelta(minutes=1), "end": T0 + timedelta(hours=1)}
+    (mover,) = top_movers(copies, "symbol", **window, baseline_start=T0 - timedelta(hours=1))
+    assert (mover["stories"], mover["docs"], mover["baseline_stories"], mover["volume_ratio"]) == (3, 5, 0, None)
+    with pytest.raises(InvalidQuery, match="count must be one of stories, documents"):
+        activity(copies, "symbol", **span, count="copies")
 
 
 def test_dead_letters_by_reason_and_latest(store: Store) -> None:
