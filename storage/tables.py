@@ -28,15 +28,28 @@ TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
-ROLLUP_KEYS = ("symbol", "topic")
-"""The keys of the per-minute rollups ``sentiment_by_<key>_1m``; every one has the same columns."""
+ROLLUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "sentiment_by_symbol_1m": (("symbol String",), ("symbol", "minute")),
+    "sentiment_by_topic_1m": (("topic String",), ("topic", "minute")),
+    "stories_by_symbol_1m": (
+        ("symbol String", "story_id String", "relevance UInt8"),
+        ("symbol", "minute", "story_id", "relevance"),
+    ),
+    "stories_by_topic_1m": (("topic String", "story_id String"), ("topic", "minute", "story_id")),
+}
+"""The per-minute rollups: each table's key columns and sort key; their aggregates are the same."""
 
 
 def ddl_statements() -> list[str]:
     """Every CREATE statement, in order, without trailing separators."""
     sql = resources.files("storage").joinpath("sql")
     rollup_table = Template(sql.joinpath("rollup_table.sql").read_text())
-    pieces = {f"sentiment_by_{key}_1m": rollup_table.substitute(key=key) for key in ROLLUP_KEYS}
+    pieces = {
+        table: rollup_table.substitute(
+            table=table, keys="\n".join(f"    {column}," for column in keys), order=", ".join(order)
+        )
+        for table, (keys, order) in ROLLUPS.items()
+    }
     text = Template(sql.joinpath("tables.sql").read_text()).substitute(pieces)
     statements = []
     for chunk in text.split("\n;\n"):

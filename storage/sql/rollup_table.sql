@@ -1,9 +1,9 @@
--- A per-minute rollup table, one per key (storage/tables.py ROLLUP_KEYS): ${key} stands for the key
--- column, and the queries read every rollup the same way (countMerge, avgMerge, sumMerge).
-CREATE TABLE IF NOT EXISTS sentiment_by_${key}_1m
+-- A per-minute rollup table (storage/tables.py ROLLUPS fills in its name, key columns and sort
+-- key); every rollup has the same aggregates, read the same way (countMerge, avgMerge, sumMerge).
+CREATE TABLE IF NOT EXISTS ${table}
 (
     minute DateTime('UTC'),
-    ${key} String,
+${keys}
     docs AggregateFunction(count),
     score_avg AggregateFunction(avg, Float32),
     negatives AggregateFunction(sum, UInt64),
@@ -11,4 +11,4 @@ CREATE TABLE IF NOT EXISTS sentiment_by_${key}_1m
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(minute)
-ORDER BY (${key}, minute)
+ORDER BY (${order})

@@ -108,20 +108,7 @@ GROUP BY minute, topic
 -- to it): a series that counts stories groups these by story inside its bucket, so a story's
 -- copies count once and its mean score once (storage/queries.py). Rows stored before these
 -- existed are copied in by init_schema (storage.base.STORY_ROLLUPS), each a story of one.
-CREATE TABLE IF NOT EXISTS stories_by_symbol_1m
-(
-    minute DateTime('UTC'),
-    symbol String,
-    story_id String,
-    relevance UInt8,
-    docs AggregateFunction(count),
-    score_avg AggregateFunction(avg, Float32),
-    negatives AggregateFunction(sum, UInt64),
-    positives AggregateFunction(sum, UInt64)
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (symbol, minute, story_id, relevance)
+${stories_by_symbol_1m}
 ;
 CREATE MATERIALIZED VIEW IF NOT EXISTS stories_by_symbol_1m_mv TO stories_by_symbol_1m AS
 SELECT
@@ -139,19 +126,7 @@ FROM documents
 ARRAY JOIN symbols AS symbol, arrayEnumerate(symbols) AS symbol_index
 GROUP BY minute, symbol, story_id, relevance
 ;
-CREATE TABLE IF NOT EXISTS stories_by_topic_1m
-(
-    minute DateTime('UTC'),
-    topic String,
-    story_id String,
-    docs AggregateFunction(count),
-    score_avg AggregateFunction(avg, Float32),
-    negatives AggregateFunction(sum, UInt64),
-    positives AggregateFunction(sum, UInt64)
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (topic, minute, story_id)
+${stories_by_topic_1m}
 ;
 CREATE MATERIALIZED VIEW IF NOT EXISTS stories_by_topic_1m_mv TO stories_by_topic_1m AS
 SELECT
