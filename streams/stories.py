@@ -98,12 +98,12 @@ class StoryAssigner:
         times = [docs[i].event_time.replace(microsecond=0) for i in worded]
         wanted = [int(k) for i in worded for k in keys[i]]
         found = self._index.story_candidates(wanted, min(times) - STORY_WINDOW, max(times))
-        by_key = _candidates_by_key(found)
+        known, by_key = _candidates_by_key(found)
         out = []
         for doc, fingerprint, doc_keys in zip(docs, prints, keys, strict=True):
-            candidates = set().union(*(by_key.get(key, ()) for key in doc_keys.tolist()))
-            earliest = sorted(candidates, key=lambda c: (c.event_time, c.doc_id))
-            out.append(_story_of(doc, fingerprint, earliest[:CHECKS_PER_DOC]))
+            # Positions in ``known``, which is in (event_time, doc_id) order: sorting them sorts the candidates.
+            positions = sorted(set().union(*(by_key.get(key, ()) for key in doc_keys.tolist())))
+            out.append(_story_of(doc, fingerprint, [known[p] for p in positions[:CHECKS_PER_DOC]]))
         return out
 
     def _expire(self, newest: datetime) -> None:
@@ -127,19 +127,18 @@ def _doc_row(doc_id: str, at: datetime, fingerprint: Fingerprint) -> StoryDocRow
     )
 
 
-def _candidates_by_key(found: Sequence[StoryDocRow]) -> dict[int, list[_Known]]:
-    """The candidates under each of their band keys (recomputed from their shingles)."""
-    known = [
-        _Known(
-            row.doc_id, _utc(row.event_time), Fingerprint(np.array(row.shingles, dtype=np.uint32), frozenset(row.facts))
-        )
-        for row in found
-    ]
-    by_key: dict[int, list[_Known]] = defaultdict(list)
-    for item, item_keys in zip(known, _keys_of([k.fingerprint for k in known]), strict=True):
+def _candidates_by_key(found: Sequence[StoryDocRow]) -> tuple[list[_Known], dict[int, list[int]]]:
+    """The candidates, earliest first by ``(event_time, doc_id)``, and under each of their band keys
+    (recomputed from their shingles) their positions in that list."""
+    known = sorted(
+        (_Known(row.doc_id, _utc(row.event_time), _fingerprint(row)) for row in found),
+        key=lambda item: (item.event_time, item.doc_id),
+    )
+    by_key: dict[int, list[int]] = defaultdict(list)
+    for position, item_keys in enumerate(_keys_of([k.fingerprint for k in known]).tolist()):
         for key in item_keys:
-            by_key[int(key)].append(item)
-    return by_key
+            by_key[key].append(position)
+    return known, by_key
 
 
 def _fingerprint(row: StoryDocRow) -> Fingerprint:
@@ -152,11 +151,9 @@ def _story_of(doc: StoryInput, fingerprint: Fingerprint, candidates: Sequence[_K
         c for c in candidates
         if c.doc_id != doc.doc_id and at - STORY_WINDOW <= c.event_time and (c.event_time, c.doc_id) < (at, doc.doc_id)
     ]  # fmt: skip
-    if earlier:
-        alike = fingerprint.similar_to_each([c.fingerprint for c in earlier])
-        earlier = [
-            c for c, ok in zip(earlier, alike.tolist(), strict=True) if ok and fingerprint.facts_agree(c.fingerprint)
-        ]
+    # Set intersections, not one numpy pass per document: a document has a few dozen candidates at
+    # most, too few for numpy's fixed cost per call to pay off.
+    earlier = [c for c in earlier if fingerprint.same_story(c.fingerprint)]
     if not earlier:
         return StoryFields.first(doc.doc_id)
     first = min(earlier, key=lambda c: (c.event_time, c.doc_id))

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pytest
 
@@ -16,7 +17,7 @@ from schemas import DocumentKind
 from storage import Store, open_store
 from storage.stories import StoryRepository
 from streams.pipeline import BatchProcessor, IncomingMessage
-from streams.stories import StoryAssigner, StoryInput, _keys_of
+from streams.stories import StoryAssigner, StoryInput, _keys_of, _Known, _story_of
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 HEADLINE = "Nvidia sinks as major customer cancels contract"
@@ -112,3 +113,19 @@ def test_the_pipeline_stores_story_fields_and_sends_novelty(store: Store) -> Non
     scores = [s for result in results for s in result.scores if s.symbol == "NVDA"]
     assert sorted(s.novelty for s in scores) == [56, 75, 100]
     assert {s.story_id for s in scores} == {"social:x:p0"}
+
+
+def test_words_two_candidates_share_are_not_the_documents() -> None:
+    """A candidate is alike by its own shared words only, not by words it shares with another
+    candidate (numpy's ``isin(assume_unique=True)`` over the candidates together counted those)."""
+    doc = StoryInput("news:w:doc", T0, "a headline", "")
+    own = Fingerprint(np.arange(30, dtype=np.uint32) * 100_000_000, frozenset())
+    # Half of ``first``'s words are the document's: a Jaccard of 1/3, alike only if ``second``'s words counted.
+    common = np.arange(15, dtype=np.uint32) * 100_000_000 + 7
+    first = Fingerprint(np.sort(np.concatenate([own.shingles[:15], common])), frozenset())
+    second = Fingerprint(np.sort(np.concatenate([common, common + 1])), frozenset())
+    candidates = [
+        _Known("news:w:a", T0 - timedelta(hours=1), first),
+        _Known("news:w:b", T0 - timedelta(hours=2), second),
+    ]
+    assert _story_of(doc, own, candidates).story_id == doc.doc_id
