@@ -129,3 +129,21 @@ def test_words_two_candidates_share_are_not_the_documents() -> None:
         _Known("news:w:b", T0 - timedelta(hours=2), second),
     ]
     assert _story_of(doc, own, candidates).story_id == doc.doc_id
+
+
+@pytest.mark.parametrize("recent_docs", [0, 2])
+def test_remembered_candidates_give_the_stories_rebuilt_ones_give(store: Store, recent_docs: int) -> None:
+    """A worker keeps its latest documents ready as candidates: with none, some or all of them kept, the
+    stories are the same (the index still decides which documents are candidates)."""
+    other = "Apple unveils a new iPhone at its September event"
+    batches = [[copy(0, 0), copy(1, 10)], [copy(2, 20, other), copy(3, 30)], [copy(4, 40), copy(5, 50, other)]]
+
+    def stories_with(kept: int) -> list[tuple[str, int, int]]:
+        store.drop_all()
+        store.init_schema()
+        assigner = StoryAssigner(StoryRepository(store), recent_docs=kept)
+        return [(s.story_id, s.similar_24h, s.novelty) for batch in batches for s in assigner.assign(batch)]
+
+    everything_kept = stories_with(100)
+    assert [story for story, _, _ in everything_kept] == ["doc0", "doc0", "doc2", "doc0", "doc0", "doc2"]
+    assert stories_with(recent_docs) == everything_kept
