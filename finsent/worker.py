@@ -83,6 +83,8 @@ def run_worker(settings: Settings) -> None:
         )
         # What is loaded by now (models, vocabularies, Faust, the schemas) lives as long as the worker:
         # out of the collector's sight, the full collections a batch's allocations set off skip it.
+        # Start-up's garbage goes first, or it would be kept for good.
+        gc.collect()
         gc.freeze()
         Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False).execute_from_commandline()
 
