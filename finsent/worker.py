@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import ExitStack
 
@@ -80,6 +81,11 @@ def run_worker(settings: Settings) -> None:
             {name: figures.model for name, figures in processor.router.snapshot().items()},
             web_port,
         )
+        # What is loaded by now (models, vocabularies, Faust, the schemas) lives as long as the worker:
+        # out of the collector's sight, the full collections a batch's allocations set off skip it.
+        # Start-up's garbage goes first, or it would be kept for good.
+        gc.collect()
+        gc.freeze()
         Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False).execute_from_commandline()
 
 

@@ -279,20 +279,6 @@ class Fingerprint:
         """``facts_agree`` on the two fingerprints' facts (sorted by kind once per fingerprint)."""
         return self._facts.agree(other._facts)
 
-    def similar_to_each(self, others: Sequence[Fingerprint]) -> npt.NDArray[np.bool_]:
-        """``similar`` against each of ``others``, in one pass of numpy (a batch's candidates, cheaply)."""
-        sizes = np.array([len(other.shingles) for other in others], dtype=np.int64)
-        if not len(self.shingles) or not sizes.sum():
-            return np.zeros(len(others), dtype=bool)
-        hits = np.isin(np.concatenate([other.shingles for other in others]), self.shingles, assume_unique=True)
-        shared = np.zeros(len(others), dtype=np.int64)
-        present = sizes > 0
-        shared[present] = np.add.reduceat(hits, (np.cumsum(sizes) - sizes)[present])
-        smaller = np.minimum(len(self.shingles), sizes)
-        jaccard = shared >= JACCARD_MIN * (len(self.shingles) + sizes - shared)
-        contained = (smaller >= CONTAINMENT_MIN_SHINGLES) & (shared >= CONTAINMENT_MIN * smaller)
-        return present & (jaccard | contained)
-
     def same_story(self, other: Fingerprint) -> bool:
         """``similar`` shingles and ``facts_agree``."""
         # Facts first: a few set lookups, and what tells templated headlines ("X to report Q2…") apart.

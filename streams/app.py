@@ -67,7 +67,7 @@ def create_app(
 
     handler = BatchHandler(store, FaustProducer(app), processor, topics)
     add_classify_agent(app, kafka.topics, batching, handler, batch_done)
-    add_stats_endpoints(app, stats, store, processor.router)
+    add_stats_endpoints(app, stats, store, processor.router, processor.timer)
     return app, stats
 
 
@@ -114,8 +114,10 @@ def add_classify_agent(
                 )
                 for e in events
             ]  # fmt: skip
+            handler.timer.batch_started(len(messages))
             result = await handler.handle(messages, ack_events(stream, events))
             done(events, result, time.monotonic() - started)
+            handler.timer.batch_ended()
 
 
 class BatchFigures:

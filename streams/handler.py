@@ -33,6 +33,7 @@ from storage import StoreUnavailable
 from streams.exceptions import MessageTooLarge
 from streams.pipeline import BatchProcessor, BatchResult, IncomingMessage
 from streams.retry import retry_async
+from streams.stages import StageTimer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,17 +89,31 @@ class BatchHandler:
         """Process, write and emit one batch, then ``ack``; raises (without acking) on a lasting failure."""
         # Parsing and dedupe read the store: a store outage is retried here too, not a crash.
         result = await store_call("dedupe and classify", self.processor.process, messages)
-        await store_call("store scores", self._write_scores_and_dead_letters, result)
-        await asyncio.gather(
-            self.producer.send(self.topics.scores, [(r.symbol.encode(), _json(r)) for r in result.scores]),
-            self._send_dead_letters(result.dead_letters),
-            self._send_alert_inputs(result.scores),
-        )
+        await store_call("store scores", self._timed_store, self._write_scores_and_dead_letters, result)
+        with self.timer.stage("produce"):
+            await asyncio.gather(
+                self.producer.send(self.topics.scores, [(r.symbol.encode(), _json(r)) for r in result.scores]),
+                self._send_dead_letters(result.dead_letters),
+                self._send_alert_inputs(result.scores),
+            )
         if result.replayed:  # delivered again, so possibly after a crash inside their insert
-            await store_call("complete interrupted inserts", self.store.redo_recent_inserts, result.replayed)
-        await store_call("store documents", self.store.insert_documents, result.documents)
-        await ack()
+            await store_call(
+                "complete interrupted inserts", self._timed_store, self.store.redo_recent_inserts, result.replayed
+            )
+        await store_call("store documents", self._timed_store, self.store.insert_documents, result.documents)
+        with self.timer.stage("ack"):
+            await ack()
         return result
+
+    @property
+    def timer(self) -> StageTimer:
+        """The pipeline's stage timer (the processor's: one per worker)."""
+        return self.processor.timer
+
+    def _timed_store(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` timed as the ``store`` stage, in the executor thread that runs it."""
+        with self.timer.stage("store"):
+            return function(*args)
 
     def _write_scores_and_dead_letters(self, result: BatchResult) -> None:
         self.store.insert_scores(result.scores)

@@ -32,6 +32,7 @@ from schemas.records import HEADLINE_CHARS
 from schemas.stories import StoryFields
 from streams.exceptions import ClassifierUnavailable
 from streams.routing import RouteInput, Router, as_router
+from streams.stages import StageTimer
 from streams.stories import StoryAssigner, StoryInput
 
 Parsed = list[tuple["IncomingMessage", Document]]
@@ -82,6 +83,7 @@ class BatchProcessor:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S,
         stories: StoryAssigner | None = None,
+        timer: StageTimer | None = None,
     ):
         self.router = as_router(classifier)
         self.existing = existing
@@ -90,6 +92,8 @@ class BatchProcessor:
         self.clock = clock
         self.max_future_skew = timedelta(seconds=max_future_skew_s)
         self.stories = stories
+        self.timer = timer or StageTimer()
+        """Where the batches' time goes, per stage (the handler adds the writes' stages)."""
 
     @property
     def classifier(self) -> Scorer:
@@ -98,11 +102,16 @@ class BatchProcessor:
 
     def process(self, messages: Sequence[IncomingMessage]) -> BatchResult:
         result = BatchResult()
-        parsed = self._parse(messages, result)
-        fresh = self._dedupe(parsed, result)
+        stage = self.timer.stage
+        with stage("parse"):
+            parsed = self._parse(messages, result)
+        with stage("dedupe"):
+            fresh = self._dedupe(parsed, result)
         if fresh:
-            plans = self._mentions(fresh)
-            classified = self._classify_by_route(fresh, plans, result)
+            with stage("mentions"):
+                plans = self._mentions(fresh)
+            with stage("classify"):
+                classified = self._classify_by_route(fresh, plans, result)
             self._rows(classified, plans, result)
         return result
 
@@ -206,12 +215,14 @@ class BatchProcessor:
     ) -> None:
         now = self.clock().replace(microsecond=0)
         docs = [doc for (_, doc), _ in classified]
-        stories = self._stories(docs, [plans[doc.doc_id].symbols for doc in docs])
-        for ((_, doc), (prediction, entities)), story in zip(classified, stories, strict=True):
-            per_symbol = symbol_sentiments(plans[doc.doc_id], prediction, entities)
-            result.documents.append(_document_row(doc, per_symbol, prediction, now, result.insert_token, story))
-            for rank, symbol in enumerate(per_symbol or [document_sentiment(prediction)]):
-                result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0, story=story))
+        with self.timer.stage("stories"):
+            stories = self._stories(docs, [plans[doc.doc_id].symbols for doc in docs])
+        with self.timer.stage("rows"):
+            for ((_, doc), (prediction, entities)), story in zip(classified, stories, strict=True):
+                per_symbol = symbol_sentiments(plans[doc.doc_id], prediction, entities)
+                result.documents.append(_document_row(doc, per_symbol, prediction, now, result.insert_token, story))
+                for rank, symbol in enumerate(per_symbol or [document_sentiment(prediction)]):
+                    result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0, story=story))
 
     def _stories(self, docs: list[Document], symbols: list[list[str]]) -> list[StoryFields]:
         """Each document's story (one index write and lookup for the batch); stories of one without an index."""

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from storage import Store, StoreError
 from streams.pipeline import BatchResult
 from streams.routing import RouteCollector, Router
+from streams.stages import StageCollector, StageTimer
 
 log = logging.getLogger(__name__)
 STATS_PATH = "/finsent/stats"
@@ -76,11 +77,13 @@ def current_rss_bytes() -> int:
         return 0
 
 
-def add_stats_endpoints(app: faust.App, stats: WorkerStats, store: Store, router: Router) -> None:
-    """Log ``stats`` every ten seconds; serve them, with the partitions, stored documents and routes, at
-    ``STATS_PATH``; serve the routes' figures as Prometheus metrics at ``METRICS_PATH``."""
+def add_stats_endpoints(app: faust.App, stats: WorkerStats, store: Store, router: Router, timer: StageTimer) -> None:
+    """Log ``stats`` every ten seconds; serve them, with the partitions, stored documents, routes and the
+    cost of each stage per message, at ``STATS_PATH``; serve the routes' figures and the stage seconds
+    as Prometheus metrics at ``METRICS_PATH``."""
     metrics = CollectorRegistry()
     metrics.register(RouteCollector(router))
+    metrics.register(StageCollector(timer))
 
     @app.timer(interval=10.0)
     async def log_stats() -> None:
@@ -98,6 +101,7 @@ def add_stats_endpoints(app: faust.App, stats: WorkerStats, store: Store, router
                 "assigned_partitions": len(app.consumer.assignment()),
                 "documents_in_store": in_store,
                 "routes": route_stats(router),
+                "stages": timer.per_message(),
             }
         )
 

@@ -10,8 +10,8 @@ the one that reads later sees the other's copy, and both then name the earlier o
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -31,6 +31,10 @@ CHECKS_PER_DOC = 100
 """Candidates confirmed per document at most, earliest first (bounded work: counts saturate there)."""
 KEEP_PARTITIONS = STORY_WINDOW + timedelta(days=1)
 """Daily partitions are dropped once wholly older than this (a day's slack for late documents)."""
+RECENT_DOCS = 4_096
+"""This worker's latest documents kept ready as candidates (about 18 MB): most candidates are recent
+copies, and rebuilding one from its stored row (band keys, word set, facts by kind) costs more than
+finding it. Only rows the index returns are looked up here: what a candidate is stays the index's."""
 
 
 class StoryIndex(Protocol):
@@ -61,12 +65,18 @@ class _Known:
     fingerprint: Fingerprint
 
 
+_Candidate = tuple[_Known, list[int]]
+"""A known document and its band keys."""
+
+
 class StoryAssigner:
     """Gives each document of a batch its ``StoryFields``: one write and one lookup per batch."""
 
-    def __init__(self, index: StoryIndex) -> None:
+    def __init__(self, index: StoryIndex, recent_docs: int = RECENT_DOCS) -> None:
         self._index = index
         self._expired_at: datetime | None = None
+        self._recent: OrderedDict[str, _Candidate] = OrderedDict()
+        self._recent_docs = recent_docs
 
     def assign(self, docs: Sequence[StoryInput]) -> list[StoryFields]:
         """The story of each of ``docs``, in order (see the module doc)."""
@@ -84,11 +94,19 @@ class StoryAssigner:
         for doc, fingerprint, doc_keys in zip(docs, prints, keys, strict=True):
             if len(fingerprint.shingles):
                 at = doc.event_time.replace(microsecond=0)
-                key_rows += [(key, at, doc.doc_id) for key in doc_keys.tolist()]
+                own_keys = doc_keys.tolist()
+                key_rows += [(key, at, doc.doc_id) for key in own_keys]
                 doc_rows.append(_doc_row(doc.doc_id, at, fingerprint))
+                self._remember(_Known(doc.doc_id, _utc(at), fingerprint), own_keys)
         self._index.add_story_keys(key_rows, doc_rows)
         if doc_rows:
             self._expire(max(row.event_time for row in doc_rows))
+
+    def _remember(self, known: _Known, keys: list[int]) -> None:
+        self._recent[known.doc_id] = (known, keys)
+        self._recent.move_to_end(known.doc_id)
+        if len(self._recent) > self._recent_docs:
+            self._recent.popitem(last=False)
 
     def resolve(self, docs: Sequence[StoryInput], prints: Sequence[Fingerprint], keys: np.ndarray) -> list[StoryFields]:
         """Each document's story from one lookup of every key of the batch."""
@@ -98,12 +116,12 @@ class StoryAssigner:
         times = [docs[i].event_time.replace(microsecond=0) for i in worded]
         wanted = [int(k) for i in worded for k in keys[i]]
         found = self._index.story_candidates(wanted, min(times) - STORY_WINDOW, max(times))
-        by_key = _candidates_by_key(found)
+        known, by_key = _candidates_by_key(found, self._recent)
         out = []
         for doc, fingerprint, doc_keys in zip(docs, prints, keys, strict=True):
-            candidates = set().union(*(by_key.get(key, ()) for key in doc_keys.tolist()))
-            earliest = sorted(candidates, key=lambda c: (c.event_time, c.doc_id))
-            out.append(_story_of(doc, fingerprint, earliest[:CHECKS_PER_DOC]))
+            # Positions in ``known``, which is in (event_time, doc_id) order: sorting them sorts the candidates.
+            positions = sorted(set().union(*(by_key.get(key, ()) for key in doc_keys.tolist())))
+            out.append(_story_of(doc, fingerprint, [known[p] for p in positions[:CHECKS_PER_DOC]]))
         return out
 
     def _expire(self, newest: datetime) -> None:
@@ -127,19 +145,22 @@ def _doc_row(doc_id: str, at: datetime, fingerprint: Fingerprint) -> StoryDocRow
     )
 
 
-def _candidates_by_key(found: Sequence[StoryDocRow]) -> dict[int, list[_Known]]:
-    """The candidates under each of their band keys (recomputed from their shingles)."""
-    known = [
-        _Known(
-            row.doc_id, _utc(row.event_time), Fingerprint(np.array(row.shingles, dtype=np.uint32), frozenset(row.facts))
-        )
-        for row in found
-    ]
-    by_key: dict[int, list[_Known]] = defaultdict(list)
-    for item, item_keys in zip(known, _keys_of([k.fingerprint for k in known]), strict=True):
-        for key in item_keys:
-            by_key[int(key)].append(item)
-    return by_key
+def _candidates_by_key(
+    found: Sequence[StoryDocRow], recent: Mapping[str, _Candidate]
+) -> tuple[list[_Known], dict[int, list[int]]]:
+    """The candidates, earliest first by ``(event_time, doc_id)``, and under each of their band keys their
+    positions in that list; ``recent`` ones as they are, the others rebuilt from their rows."""
+    ready = [recent[row.doc_id] for row in found if row.doc_id in recent]
+    rebuilt = [_Known(row.doc_id, _utc(row.event_time), _fingerprint(row)) for row in found if row.doc_id not in recent]
+    rebuilt_keys: list[list[int]] = _keys_of([k.fingerprint for k in rebuilt]).tolist()
+    candidates = sorted(
+        [*ready, *zip(rebuilt, rebuilt_keys, strict=True)], key=lambda pair: (pair[0].event_time, pair[0].doc_id)
+    )
+    by_key: dict[int, list[int]] = defaultdict(list)
+    for position, (_, keys) in enumerate(candidates):
+        for key in keys:
+            by_key[key].append(position)
+    return [known for known, _ in candidates], by_key
 
 
 def _fingerprint(row: StoryDocRow) -> Fingerprint:
@@ -152,11 +173,9 @@ def _story_of(doc: StoryInput, fingerprint: Fingerprint, candidates: Sequence[_K
         c for c in candidates
         if c.doc_id != doc.doc_id and at - STORY_WINDOW <= c.event_time and (c.event_time, c.doc_id) < (at, doc.doc_id)
     ]  # fmt: skip
-    if earlier:
-        alike = fingerprint.similar_to_each([c.fingerprint for c in earlier])
-        earlier = [
-            c for c, ok in zip(earlier, alike.tolist(), strict=True) if ok and fingerprint.facts_agree(c.fingerprint)
-        ]
+    # Set intersections, not one numpy pass per document: a document has a few dozen candidates at
+    # most, too few for numpy's fixed cost per call to pay off.
+    earlier = [c for c in earlier if fingerprint.same_story(c.fingerprint)]
     if not earlier:
         return StoryFields.first(doc.doc_id)
     first = min(earlier, key=lambda c: (c.event_time, c.doc_id))

@@ -19,6 +19,7 @@ from finsent.dev.bench import (
     texts_of,
 )
 from models import NullClassifier, load_classifier
+from streams.stages import STAGES
 
 
 def test_the_null_model_is_instant_fixed_and_refused_in_production() -> None:
@@ -65,5 +66,8 @@ def test_e2e_and_naive_runs_store_every_document() -> None:
     messages = feed(300, seed=6)
     e2e = run_e2e(messages, PipelineBenchOptions(batch_size=128), "null")
     assert e2e["docs_per_s"] > 0 and e2e["peak_rss_mb"] > 50
+    # The worker's stats page says where the time went: every stage, each document's stages spent time.
+    assert list(e2e["stages"]) == list(STAGES)
+    assert all(e2e["stages"][name]["wall_us"] > 0 for name in ("parse", "stories", "rows", "store", "produce", "ack"))
     naive = naive_throughput(messages[:30], "null", "auto")
     assert 0 < naive < e2e["docs_per_s"]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pytest
 
@@ -16,7 +17,7 @@ from schemas import DocumentKind
 from storage import Store, open_store
 from storage.stories import StoryRepository
 from streams.pipeline import BatchProcessor, IncomingMessage
-from streams.stories import StoryAssigner, StoryInput, _keys_of
+from streams.stories import StoryAssigner, StoryInput, _keys_of, _Known, _story_of
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 HEADLINE = "Nvidia sinks as major customer cancels contract"
@@ -112,3 +113,37 @@ def test_the_pipeline_stores_story_fields_and_sends_novelty(store: Store) -> Non
     scores = [s for result in results for s in result.scores if s.symbol == "NVDA"]
     assert sorted(s.novelty for s in scores) == [56, 75, 100]
     assert {s.story_id for s in scores} == {"social:x:p0"}
+
+
+def test_words_two_candidates_share_are_not_the_documents() -> None:
+    """A candidate is alike by its own shared words only, not by words it shares with another
+    candidate (numpy's ``isin(assume_unique=True)`` over the candidates together counted those)."""
+    doc = StoryInput("news:w:doc", T0, "a headline", "")
+    own = Fingerprint(np.arange(30, dtype=np.uint32) * 100_000_000, frozenset())
+    # Half of ``first``'s words are the document's: a Jaccard of 1/3, alike only if ``second``'s words counted.
+    common = np.arange(15, dtype=np.uint32) * 100_000_000 + 7
+    first = Fingerprint(np.sort(np.concatenate([own.shingles[:15], common])), frozenset())
+    second = Fingerprint(np.sort(np.concatenate([common, common + 1])), frozenset())
+    candidates = [
+        _Known("news:w:a", T0 - timedelta(hours=1), first),
+        _Known("news:w:b", T0 - timedelta(hours=2), second),
+    ]
+    assert _story_of(doc, own, candidates).story_id == doc.doc_id
+
+
+@pytest.mark.parametrize("recent_docs", [0, 2])
+def test_remembered_candidates_give_the_stories_rebuilt_ones_give(store: Store, recent_docs: int) -> None:
+    """A worker keeps its latest documents ready as candidates: with none, some or all of them kept, the
+    stories are the same (the index still decides which documents are candidates)."""
+    other = "Apple unveils a new iPhone at its September event"
+    batches = [[copy(0, 0), copy(1, 10)], [copy(2, 20, other), copy(3, 30)], [copy(4, 40), copy(5, 50, other)]]
+
+    def stories_with(kept: int) -> list[tuple[str, int, int]]:
+        store.drop_all()
+        store.init_schema()
+        assigner = StoryAssigner(StoryRepository(store), recent_docs=kept)
+        return [(s.story_id, s.similar_24h, s.novelty) for batch in batches for s in assigner.assign(batch)]
+
+    everything_kept = stories_with(100)
+    assert [story for story, _, _ in everything_kept] == ["doc0", "doc0", "doc2", "doc0", "doc0", "doc2"]
+    assert stories_with(recent_docs) == everything_kept
