@@ -91,7 +91,7 @@ class BatchTaker:
     async def _add(self, value: Any) -> Any:
         try:
             while not self._room.is_set() and not self.stream.should_stop:
-                await self.stream.wait(self._room)  # type: ignore[arg-type]
+                await self.stream.wait(self._room)  # type: ignore[attr-defined]  # mode.Service.wait, not on StreamT
             event = self.stream.current_event
             if event is None:
                 raise RuntimeError("the batch taker found no current event")
