@@ -2,9 +2,9 @@
 
 A batch closes when it holds ``max_size`` documents, or when both of these hold:
 
-- it is **due**: ``bound_s`` has passed since the previous batch closed. A document that was not
-  in that batch arrived after it closed, so no document of this one has waited longer than the
-  time since then for its batch to close;
+- it is **due**: ``bound_s`` has passed since the previous batch closed. A document that arrived
+  after that has waited at most this long for its batch to close, however long the previous
+  batch took;
 - what has arrived is **taken in**: no document came in during the last ``settle_s`` (the
   queue that built up while the previous batch was processed has been read into this one),
   or ``bound_s`` has passed since its first document came in (a steady stream cannot keep a
