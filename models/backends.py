@@ -139,7 +139,7 @@ class OnnxBackend:
 def cuda_available() -> bool:
     """Whether torch sees a CUDA device; on a Linux host with no NVIDIA device, False without importing torch.
 
-    Importing torch costs a worker about 550 MB of resident memory (its CUDA build maps its
+    Importing torch costs a worker about 460 MB of resident memory (its CUDA build maps its
     libraries) and slows ONNX Runtime, so a CPU host that serves ONNX models must not pay it
     just to learn that it has no GPU (docs/performance.md, "Memory").
     """
