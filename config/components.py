@@ -49,8 +49,9 @@ class KafkaSettings:
 
 @dataclass(frozen=True)
 class BatchSettings:
-    """How many messages a batch takes at most, how long it waits to fill, and how far in the
-    future a document's time may lie before it is dead-lettered."""
+    """How many messages a batch takes at most, its wait bound (it closes ``max_wait_s`` after the previous
+    batch closed, once what has arrived is read in: ``streams.batching``), and how far in the future a
+    document's time may lie before it is dead-lettered."""
 
     max_size: int
     max_wait_s: float

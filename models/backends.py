@@ -9,7 +9,8 @@ the network. Torch is imported only by the torch backends, so ONNX Runtime alone
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -136,11 +137,34 @@ class OnnxBackend:
 
 
 def cuda_available() -> bool:
+    """Whether torch sees a CUDA device; on a Linux host with no NVIDIA device, False without importing torch.
+
+    Importing torch costs a worker about 460 MB of resident memory (its CUDA build maps its
+    libraries) and slows ONNX Runtime, so a CPU host that serves ONNX models must not pay it
+    just to learn that it has no GPU (docs/performance.md, "Memory").
+    """
+    if not nvidia_device_present():
+        return False
     try:
         import torch
     except ImportError:
         return False
     return bool(torch.cuda.is_available())
+
+
+def nvidia_device_present(
+    devices: Path = Path("/dev"), environ: Mapping[str, str] = os.environ, platform: str = sys.platform
+) -> bool:
+    """Whether this host may have a CUDA device: False when ``CUDA_VISIBLE_DEVICES`` hides every device,
+    or on Linux when ``devices`` holds no NVIDIA device node (``nvidia0``…, or WSL's ``dxg``).
+
+    Elsewhere it cannot tell, and answers True (torch is asked).
+    """
+    if environ.get("CUDA_VISIBLE_DEVICES", "x").strip() in ("", "-1"):
+        return False
+    if not platform.startswith("linux"):
+        return True
+    return any(devices.glob("nvidia[0-9]*")) or (devices / "dxg").exists()
 
 
 def wants_cuda(device: str) -> bool:

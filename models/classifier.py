@@ -32,6 +32,10 @@ from models.windows import (
 log = logging.getLogger(__name__)
 
 DEFAULT_TOKEN_BUDGET = 8_192
+DEFAULT_ATTENTION_BUDGET = 2**19
+"""Rows × width² a batch may cost: every attention layer holds rows × heads × width² scores at once,
+so 32 windows of 256 tokens (the token budget) took over 400 MB of transient memory. This allows 8
+such windows (about 25 MB a tensor for 12 heads); at a post's width the token budget binds first."""
 DEFAULT_MAX_WINDOWS = 8
 """Windows scored per text: the first ``max_windows - 1`` and the last (see ``Tokenizer.chunks``)."""
 DEFAULT_MAX_BATCH = 64
@@ -199,6 +203,7 @@ class Classifier:
         tokenizer: Tokenizer,
         backend: Backend,
         token_budget: int = DEFAULT_TOKEN_BUDGET,
+        attention_budget: int = DEFAULT_ATTENTION_BUDGET,
         max_batch: int = DEFAULT_MAX_BATCH,
         max_windows: int = DEFAULT_MAX_WINDOWS,
         directory: Path | None = None,
@@ -209,6 +214,7 @@ class Classifier:
         self.tokenizer = tokenizer
         self.backend = backend
         self.token_budget = token_budget
+        self.attention_budget = attention_budget
         self.max_batch = max_batch
         self.max_windows = max_windows
         self.directory = directory
@@ -351,7 +357,8 @@ class Classifier:
         the same width: a batch of 128 documents then cost four times its real tokens.
         """
         ordered = sorted(chunks, key=lambda c: len(c.ids), reverse=True)
-        cuts = optimal_cuts([len(c.ids) for c in ordered], self.max_batch, self.token_budget, CALL_COST_TOKENS)
+        lengths = [len(c.ids) for c in ordered]
+        cuts = optimal_cuts(lengths, self.max_batch, self.token_budget, CALL_COST_TOKENS, self.attention_budget)
         return [ordered[start:end] for start, end in itertools.pairwise(cuts)]
 
     def _pad(self, rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -404,12 +411,15 @@ def copied_entity(doc: Prediction, start: int, end: int) -> EntityPrediction:
     )  # fmt: skip
 
 
-def optimal_cuts(lengths: Sequence[int], max_batch: int, token_budget: int, call_cost: int) -> list[int]:
+def optimal_cuts(
+    lengths: Sequence[int], max_batch: int, token_budget: int, call_cost: int, attention_budget: int | None = None
+) -> list[int]:
     """Where to cut ``lengths`` (sorted longest first) into batches, as boundaries ``[0, ..., len]``.
 
     Minimises the padded tokens (a batch is as wide as its first, longest row) plus ``call_cost``
-    per batch, with at most ``max_batch`` rows and ``token_budget`` padded tokens a batch (a
-    single row may exceed the budget). Dynamic programming over the end of the last batch.
+    per batch, with at most ``max_batch`` rows, ``token_budget`` padded tokens and (when given)
+    ``attention_budget`` rows × width² a batch (a single row may exceed the budgets). Dynamic
+    programming over the end of the last batch.
     """
     count = len(lengths)
     best = [0] * (count + 1)
@@ -419,7 +429,7 @@ def optimal_cuts(lengths: Sequence[int], max_batch: int, token_budget: int, call
         start_of[end] = end - 1
         for start in range(end - 2, max(-1, end - 1 - max_batch), -1):
             padded = (end - start) * lengths[start]
-            if padded > token_budget:
+            if padded > token_budget or (attention_budget is not None and padded * lengths[start] > attention_budget):
                 break  # starting earlier only widens and lengthens the batch
             cost = best[start] + call_cost + padded
             if cost < best[end]:

@@ -11,14 +11,17 @@ import asyncio
 import functools
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
 from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
 from faust.types import EventT
+from mode.utils.aiter import aiter
 
 from config.components import BatchSettings
+from streams.batching import BatchPolicy
 from streams.exceptions import MessageTooLarge
 
 log = logging.getLogger(__name__)
@@ -28,12 +31,86 @@ Events = list[EventT]
 
 
 def take_batches(stream: faust.StreamT, batching: BatchSettings) -> AsyncIterator[Events]:
-    """Batches of at most ``batching.max_size`` events, each waited for at most ``batching.max_wait_s``;
-    no event is acked until the agent acks it (``ack_events``)."""
-    batches: AsyncIterator[Events] = stream.noack_take(  # type: ignore[attr-defined]
-        batching.max_size, within=batching.max_wait_s
-    )
-    return batches
+    """Batches of at most ``batching.max_size`` events, closed as ``streams.batching.BatchPolicy`` says with
+    ``batching.max_wait_s`` as its bound; no event is acked until the agent acks it (``ack_events``)."""
+    return BatchTaker(stream, BatchPolicy(batching.max_size, batching.max_wait_s)).batches()
+
+
+class BatchTaker:
+    """Reads a stream into a buffer and hands the buffer out as batches when ``policy`` closes them.
+
+    Faust's ``noack_take`` with another closing rule: it closes a batch a fixed ``within`` after
+    the previous one was processed, which adds that wait to every batch however long its
+    documents have waited already. As there, the stream is read passively through a processor,
+    nothing is acked here, and nothing is read while a batch is out (what arrives meanwhile
+    waits in Faust's queue, as it did).
+    """
+
+    def __init__(self, stream: faust.StreamT, policy: BatchPolicy, clock: Callable[[], float] = time.monotonic):
+        self.stream = stream
+        self.policy = policy
+        self.clock = clock
+        self._buffer: Events = []
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._closed_at = self._first_at = self._arrived_at = clock()
+
+    async def batches(self) -> AsyncIterator[Events]:
+        """The batches, until the stream stops."""
+        stream: Any = self.stream  # the passive reading below is Faust's own, as noack_take does it
+        enable_acks = stream.enable_acks
+        stream.enable_acks = False
+        stream.add_processor(self._add)
+        stream._enable_passive(aiter(stream.channel))
+        try:
+            while not stream.should_stop:
+                delay = self._close_in()
+                if delay is not None and delay <= 0:
+                    yield self._take()
+                    self._room.set()
+                    continue
+                self._wake.clear()
+                await stream.wait_for_stopped(self._wake, timeout=delay)
+        finally:
+            stream.enable_acks = enable_acks
+            stream._processors.remove(self._add)
+
+    def _close_in(self) -> float | None:
+        now = self.clock()
+        return self.policy.close_in(
+            len(self._buffer), now - self._closed_at, now - self._first_at, now - self._arrived_at
+        )
+
+    def _take(self) -> Events:
+        batch, self._buffer = self._buffer, []
+        self._closed_at = self.clock()
+        self._room.clear()  # until the agent is done with this batch
+        return batch
+
+    async def _add(self, value: Any) -> Any:
+        try:
+            while not self._room.is_set() and not self.stream.should_stop:
+                await self.stream.wait(self._room)  # type: ignore[attr-defined]  # mode.Service.wait, not on StreamT
+            event = self.stream.current_event
+            if event is None:
+                raise RuntimeError("the batch taker found no current event")
+            self._buffer.append(event)
+            self._arrived_at = self.clock()
+            if len(self._buffer) == 1:
+                self._first_at = self._arrived_at
+            full = len(self._buffer) >= self.policy.max_size
+            if full:
+                self._room.clear()
+            # Woken for the first document and a full batch only; otherwise the loop's own timer rechecks.
+            if full or len(self._buffer) == 1:
+                self._wake.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("error adding to the batch buffer: %r", exc)
+            await self.stream.crash(exc)
+        return value
 
 
 def ack_events(stream: faust.StreamT, events: Sequence[EventT]) -> Callable[[], Awaitable[None]]:

@@ -86,20 +86,34 @@ def test_similar_lengths_share_one_call() -> None:
     max_batch=st.integers(1, 5),
     token_budget=st.integers(1, 400),
     call_cost=st.integers(0, 64),
+    attention_budget=st.one_of(st.none(), st.integers(1, 20_000)),
 )
-def test_cuts_are_valid_and_cheapest(lengths: list[int], max_batch: int, token_budget: int, call_cost: int) -> None:
+def test_cuts_are_valid_and_cheapest(
+    lengths: list[int], max_batch: int, token_budget: int, call_cost: int, attention_budget: int | None
+) -> None:
+    def fits(rows: int, width: int) -> bool:
+        cells = rows * width * width
+        return rows * width <= token_budget and (attention_budget is None or cells <= attention_budget)
+
     def valid(cuts: Sequence[int]) -> bool:
         return all(
-            end - start <= max_batch and (end - start == 1 or (end - start) * lengths[start] <= token_budget)
+            end - start <= max_batch and (end - start == 1 or fits(end - start, lengths[start]))
             for start, end in itertools.pairwise(cuts)
         )
 
-    cuts = optimal_cuts(lengths, max_batch, token_budget, call_cost)
+    cuts = optimal_cuts(lengths, max_batch, token_budget, call_cost, attention_budget)
     assert cuts[0] == 0 and cuts[-1] == len(lengths) and valid(cuts)
     inner = range(1, len(lengths))
     every = ([0, *chosen, len(lengths)] for k in range(len(lengths)) for chosen in itertools.combinations(inner, k))
     cheapest = min(padded_cost(lengths, c, call_cost) for c in every if valid(c))
     assert padded_cost(lengths, cuts, call_cost) == cheapest
+
+
+def test_full_width_windows_go_eight_to_a_batch_and_posts_keep_the_token_budget() -> None:
+    # 32 windows of 256 tokens fit the token budget but would hold 32 × 256² attention scores per head.
+    long_cuts = optimal_cuts([256] * 32, max_batch=64, token_budget=8_192, call_cost=32, attention_budget=2**19)
+    assert [end - start for start, end in itertools.pairwise(long_cuts)] == [8, 8, 8, 8]
+    assert optimal_cuts([40] * 64, max_batch=64, token_budget=8_192, call_cost=32, attention_budget=2**19) == [0, 64]
 
 
 def test_same_text_same_output(fp32: Classifier) -> None:
