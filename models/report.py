@@ -188,8 +188,8 @@ def _history_rows(metrics: dict) -> str:
     return "\n".join(rows)
 
 
-def _training_lines(config: dict, spec: ModelSpec) -> str:
-    lora = f"LoRA rank {config.get('lora_rank')} on every linear layer of the transformer blocks"
+def _training_lines(config: dict, spec: ModelSpec, lora_rank: int | None = None) -> str:
+    lora = f"LoRA rank {lora_rank or config.get('lora_rank')} on every linear layer of the transformer blocks"
     method = lora if spec.finetune == "lora" else "full fine-tuning"
     lines = [
         f"- Fine-tuning: {method}; AdamW, learning rate {config.get('learning_rate') or 'default'}, "
@@ -208,14 +208,26 @@ def _training_lines(config: dict, spec: ModelSpec) -> str:
             if unlabelled_weight == 1.0
             else f" (weighted {unlabelled_weight} on texts without that head's true label)"
         )
+        teacher = config.get("teacher_version") or _teacher_name(Path(str(config["teacher"])))
         lines.append(
-            f"- Distilled from the teacher `{_teacher_name(Path(str(config['teacher'])))}`: the loss is "
+            f"- Distilled from the teacher `{teacher}`: the loss is "
             f"{config.get('distill_alpha')} × T² × KL(teacher ‖ student) at temperature "
             f"T = {config.get('distill_temperature')} on {on_heads} for every text{weighted}, plus "
             f"{round(1 - float(config.get('distill_alpha', 0.5)), 2)} × cross-entropy on the true labels a text has"
             f"{alone}."
         )
+    if config.get("init_from"):
+        started = config.get("init_from_version") or Path(str(config["init_from"])).name
+        lines.append(
+            f"- Continued from `{started}` (`finsent train --init-from`): its adapter and heads were the start."
+        )
     return "\n".join(lines)
+
+
+def _adapter_rank(directory: Path) -> int | None:
+    """The rank the adapter has (a run continued with ``--init-from`` keeps its model's rank)."""
+    path = directory / "adapter" / "adapter_config.json"
+    return int(json.loads(path.read_text())["r"]) if path.is_file() else None
 
 
 def _teacher_name(teacher_dir: Path) -> str:
@@ -355,7 +367,7 @@ def write_report(directory: Path) -> None:
         base_name=base_name,
         base_detail=base_detail,
         base_source=base_source,
-        training_lines=_training_lines(config, spec),
+        training_lines=_training_lines(config, spec, _adapter_rank(directory)),
         normaliser=normaliser,
         selection_lines=_selection_lines(metrics),
         train_minutes=round(metrics.get("train_seconds", 0) / 60, 1),

@@ -30,17 +30,24 @@ class WorkerStats:
     """Running totals, logged periodically and served at ``/finsent/stats``."""
 
     batches: int = 0
+    """Classify batches stored and acknowledged."""
     messages: int = 0
+    """Input messages of those batches, valid or not."""
     stored_documents: int = 0
     score_rows: int = 0
+    """One per (document, symbol), and one for a document without symbols."""
     dead_letters: int = 0
+    """Messages set aside with a reason (``finsent query dead-letters``)."""
     duplicates: int = 0
+    """Messages dropped as already stored: the same id, or the same content at the same time."""
     last_batch_size: int = 0
     last_batch_seconds: float = 0.0
     alerts_fired: int = 0
     alert_keys: int = 0
+    """Alert states the engine holds: one per rule and each symbol or topic it has seen."""
     first_batch_started: float = 0.0
     last_batch_finished: float = 0.0
+    """Monotonic clock readings: the span between them is ``active_s``."""
     started: float = field(default_factory=time.monotonic)
 
     def record(self, size: int, result: BatchResult, seconds: float) -> None:

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from models.artifact import DEFAULT_BASE_MODEL
-from models.exceptions import ModelConfigError
+from models.artifact import DEFAULT_BASE_MODEL, ModelSpec
+from models.exceptions import ModelConfigError, ModelError
 from models.labels import TASKS
 from models.text import NORMALISERS
 
@@ -135,6 +135,10 @@ class TrainConfig:
         raw = asdict(self)
         raw["transfer_texts"] = [str(p) for p in self.transfer_texts]
         raw["entity_data"] = [str(source) for source in self.entity_data]
+        # The card names the models a run started from and learnt from; by the time it is written
+        # again, shipping may have put another model in the same folder.
+        raw["init_from_version"] = _version_in(self.init_from)
+        raw["teacher_version"] = _version_in(self.teacher)
         return {k: str(v) if isinstance(v, Path) else v for k, v in raw.items()}
 
     @classmethod
@@ -153,6 +157,16 @@ class TrainConfig:
     def save(self) -> None:
         """Write the config beside the checkpoints, where ``load_config`` finds it."""
         (self.checkpoint_dir / CONFIG_FILE).write_text(json.dumps(self.to_json(), indent=2) + "\n")
+
+
+def _version_in(directory: Path | None) -> str | None:
+    """The version of the finsent model in ``directory``, if there is one there."""
+    if directory is None:
+        return None
+    try:
+        return ModelSpec.from_dir(directory).model_version
+    except (ModelError, OSError):
+        return None
 
 
 def load_config(out_dir: Path) -> TrainConfig:
