@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 import pyarrow as pa
 from chdb.session import Session
 
@@ -229,10 +230,16 @@ class LocalEngine:
     def insert(
         self, table: str, columns: Sequence[str], data: list[list[Any]], settings: Mapping[str, Any] | None
     ) -> None:
-        finsent_insert_block = _arrow_table(columns, data)  # noqa: F841 -- read by Python(...) below
         names = ", ".join(columns)
         with_settings = f" SETTINGS {render_settings(settings)}" if settings else ""
-        sql = f"INSERT INTO {table} ({names}){with_settings} SELECT {names} FROM Python(finsent_insert_block)"
+        if _plain_columns(data):
+            # Whole numbers and strings (the story index's rows): JSON carries them exactly, and the
+            # engine parses it in about half the time it reads the same rows through Python(...).
+            rows = orjson.dumps(data).decode()
+            sql = f"INSERT INTO {table} ({names}){with_settings} FORMAT JSONCompactColumns {rows}"
+        else:
+            finsent_insert_block = _arrow_table(columns, data)  # noqa: F841 -- read by Python(...) below
+            sql = f"INSERT INTO {table} ({names}){with_settings} SELECT {names} FROM Python(finsent_insert_block)"
         try:
             self._session.query(sql, "CSV")
         except Exception as exc:
@@ -248,6 +255,20 @@ def _shutdown(session: Session, path: Path) -> None:
         session.close()
     finally:
         _unclaim(path)
+
+
+def _plain_columns(data: list[list[Any]]) -> bool:
+    """Whether every value is an ``int`` or ``str``, or a list of them (no floats: JSON has no NaN)."""
+    return all(_plain(value) for values in data for value in values)
+
+
+def _plain(value: Any) -> bool:
+    if type(value) is list:
+        return all(type(item) in _PLAIN for item in value)
+    return type(value) in _PLAIN
+
+
+_PLAIN = (int, str)
 
 
 def _arrow_table(columns: Sequence[str], data: list[list[Any]]) -> pa.Table:
