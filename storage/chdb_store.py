@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import itertools
 import logging
 import math
 import os
@@ -263,7 +264,7 @@ def _json_columns(data: list[list[Any]]) -> str | None:
     (measured on the story index's rows), floats included bit for bit; and the Arrow path costs
     each process a pandas import (pyarrow's ``pa.array`` imports it whenever it is installed).
     """
-    if not all(_json_exact(value) for values in data for value in values):
+    if not all(_json_exact(values) for values in data):
         return None
     try:
         return orjson.dumps(data).decode()
@@ -271,16 +272,17 @@ def _json_columns(data: list[list[Any]]) -> str | None:
         return None
 
 
-def _json_exact(value: Any) -> bool:
-    kind = type(value)
-    if kind is list:
-        return all(_json_exact(item) for item in value)
-    if kind is float:
-        return math.isfinite(value)
-    return kind in _JSON_EXACT
+def _json_exact(values: list[Any]) -> bool:
+    """Whether JSON carries this column exactly (types looked at a column at a time, in C)."""
+    kinds = set(map(type, values))
+    if list in kinds:
+        return kinds == {list} and _json_exact(list(itertools.chain.from_iterable(values)))
+    if not kinds <= _JSON_EXACT:
+        return False
+    return float not in kinds or all(math.isfinite(value) for value in values if type(value) is float)
 
 
-_JSON_EXACT = (int, str, type(None))
+_JSON_EXACT = {int, str, float, type(None)}
 
 
 def _arrow_table(columns: Sequence[str], data: list[list[Any]]) -> pa.Table:
