@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import itertools
 import logging
+import math
 import os
 import threading
 import time
@@ -23,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 import pyarrow as pa
 from chdb.session import Session
 
@@ -229,10 +232,14 @@ class LocalEngine:
     def insert(
         self, table: str, columns: Sequence[str], data: list[list[Any]], settings: Mapping[str, Any] | None
     ) -> None:
-        finsent_insert_block = _arrow_table(columns, data)  # noqa: F841 -- read by Python(...) below
         names = ", ".join(columns)
         with_settings = f" SETTINGS {render_settings(settings)}" if settings else ""
-        sql = f"INSERT INTO {table} ({names}){with_settings} SELECT {names} FROM Python(finsent_insert_block)"
+        rows = _json_columns(data)
+        if rows is not None:
+            sql = f"INSERT INTO {table} ({names}){with_settings} FORMAT JSONCompactColumns {rows}"
+        else:
+            finsent_insert_block = _arrow_table(columns, data)  # noqa: F841 -- read by Python(...) below
+            sql = f"INSERT INTO {table} ({names}){with_settings} SELECT {names} FROM Python(finsent_insert_block)"
         try:
             self._session.query(sql, "CSV")
         except Exception as exc:
@@ -248,6 +255,34 @@ def _shutdown(session: Session, path: Path) -> None:
         session.close()
     finally:
         _unclaim(path)
+
+
+def _json_columns(data: list[list[Any]]) -> str | None:
+    """The columns as JSON, or None where JSON cannot carry them exactly (NaN, infinities, other types).
+
+    The engine parses JSON in about half the time it reads the same rows through ``Python(...)``
+    (measured on the story index's rows), floats included bit for bit; and the Arrow path costs
+    each process a pandas import (pyarrow's ``pa.array`` imports it whenever it is installed).
+    """
+    if not all(_json_exact(values) for values in data):
+        return None
+    try:
+        return orjson.dumps(data).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, a lone surrogate: Arrow says what is wrong
+        return None
+
+
+def _json_exact(values: list[Any]) -> bool:
+    """Whether JSON carries this column exactly (types looked at a column at a time, in C)."""
+    kinds = set(map(type, values))
+    if list in kinds:
+        return kinds == {list} and _json_exact(list(itertools.chain.from_iterable(values)))
+    if not kinds <= _JSON_EXACT:
+        return False
+    return float not in kinds or all(math.isfinite(value) for value in values if type(value) is float)
+
+
+_JSON_EXACT = {int, str, float, type(None)}
 
 
 def _arrow_table(columns: Sequence[str], data: list[list[Any]]) -> pa.Table:

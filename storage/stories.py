@@ -1,7 +1,8 @@
 """The story index in ClickHouse, shared by every worker: LSH band keys and what confirms a match.
 
 Per batch a worker writes its documents' keys (``add_story_keys``), then asks once which stored
-documents share any of them (``story_candidates``): writing first means that of two workers storing
+documents share any of them (``story_candidate_ids``), and fetches the fingerprints of only those it
+does not hold already (``story_fingerprints``): writing first means that of two workers storing
 copies of one new story at the same moment, at least the later reader sees the other's copy.
 Rows live in daily partitions; ``expire_stories`` drops the days no lookup can reach any more
 (18.16 has no TTL), and every lookup bounds ``event_time`` itself, so a late drop is harmless.
@@ -16,7 +17,7 @@ from typing import Any
 from schemas.stories import StoryDocRow
 from storage.base import Store
 from storage.clauses import Where
-from storage.values import chunked, epoch_seconds
+from storage.values import IntegerList, chunked, epoch_seconds
 
 CANDIDATES_PER_KEY = 50
 """The earliest documents one band key yields: a key every template shares cannot flood a batch."""
@@ -27,15 +28,20 @@ KEYS_PER_QUERY = 20_000
 1,024 documents has 16,384 keys at most, so one query."""
 
 _CANDIDATES_SQL = f"""
-SELECT doc_id, event_time, shingles, facts FROM story_docs FINAL
-WHERE event_time >= %(since)s AND event_time <= %(until)s AND doc_id IN (
-    SELECT doc_id FROM story_keys
-    WHERE band_key IN %(keys)s AND event_time >= %(since)s AND event_time <= %(until)s
-    ORDER BY band_key, event_time, doc_id
-    LIMIT {CANDIDATES_PER_KEY} BY band_key
+SELECT doc_id FROM (
+    SELECT DISTINCT doc_id, event_time FROM (
+        SELECT doc_id, event_time FROM story_keys
+        WHERE band_key IN %(keys)s AND event_time >= %(since)s AND event_time <= %(until)s
+        ORDER BY band_key, event_time, doc_id
+        LIMIT {CANDIDATES_PER_KEY} BY band_key
+    )
+    ORDER BY event_time, doc_id
+    LIMIT {MAX_CANDIDATES}
 )
-ORDER BY event_time, doc_id
-LIMIT {MAX_CANDIDATES}
+"""
+_FINGERPRINTS_SQL = """
+SELECT doc_id, event_time, shingles, facts FROM story_docs FINAL
+WHERE event_time >= %(since)s AND event_time <= %(until)s AND doc_id IN %(ids)s
 """
 _STORIES_OF_SQL = "SELECT DISTINCT story_id FROM documents FINAL WHERE doc_id IN %(ids)s"
 _PARTITIONS_SQL = (
@@ -89,18 +95,35 @@ class StoryRepository:
             seconds = {at: epoch_seconds(at) for at in set(times)}  # a document's keys share its time
             self._store._insert_columns("story_keys", [list(band_keys), [seconds[at] for at in times], list(doc_ids)])
 
-    def story_candidates(self, keys: Sequence[int], since: datetime, until: datetime) -> list[StoryDocRow]:
-        """Documents with ``since <= event_time <= until`` sharing a band key in ``keys`` (distinct)."""
+    def story_candidate_ids(self, keys: Sequence[int], since: datetime, until: datetime) -> list[str]:
+        """The ids of the documents with ``since <= event_time <= until`` sharing a band key in ``keys``
+        (distinct; the earliest ``CANDIDATES_PER_KEY`` per key, ``MAX_CANDIDATES`` per query at most).
+
+        Only ids: a worker has most candidates' fingerprints already (its own recent documents), and
+        asks ``story_fingerprints`` for the others; the story_keys table alone answers this."""
         distinct = sorted(set(keys))
-        found: dict[str, StoryDocRow] = {}
+        found: dict[str, None] = {}
         for start in range(0, len(distinct), KEYS_PER_QUERY):
-            params = {"keys": tuple(distinct[start : start + KEYS_PER_QUERY]), "since": since, "until": until}
-            for doc_id, event_time, shingles, facts in self._store._query(_CANDIDATES_SQL, params):
+            params = {"keys": IntegerList(distinct[start : start + KEYS_PER_QUERY]), "since": since, "until": until}
+            found.update(dict.fromkeys(doc_id for (doc_id,) in self._store._query(_CANDIDATES_SQL, params)))
+        return list(found)
+
+    def story_fingerprints(self, doc_ids: Sequence[str], since: datetime, until: datetime) -> list[StoryDocRow]:
+        """The stored fingerprints of those of ``doc_ids`` with ``since <= event_time <= until``."""
+        found: dict[str, StoryDocRow] = {}
+        for chunk in chunked(list(dict.fromkeys(doc_ids))):
+            params = {"ids": tuple(chunk), "since": since, "until": until}
+            for doc_id, event_time, shingles, facts in self._store._query(_FINGERPRINTS_SQL, params):
                 if doc_id not in found:
                     found[doc_id] = StoryDocRow.model_construct(
                         doc_id=doc_id, event_time=event_time, shingles=shingles, facts=facts
                     )
         return list(found.values())
+
+    def story_candidates(self, keys: Sequence[int], since: datetime, until: datetime) -> list[StoryDocRow]:
+        """Documents with ``since <= event_time <= until`` sharing a band key in ``keys`` (distinct), with
+        their fingerprints: ``story_candidate_ids`` then ``story_fingerprints``."""
+        return self.story_fingerprints(self.story_candidate_ids(keys, since, until), since, until)
 
     def expire_stories(self, now: datetime, keep: timedelta) -> int:
         """Drop the daily partitions that end before ``now - keep``; how many were dropped."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -32,9 +32,10 @@ CHECKS_PER_DOC = 100
 KEEP_PARTITIONS = STORY_WINDOW + timedelta(days=1)
 """Daily partitions are dropped once wholly older than this (a day's slack for late documents)."""
 RECENT_DOCS = 4_096
-"""This worker's latest documents kept ready as candidates (about 18 MB): most candidates are recent
-copies, and rebuilding one from its stored row (band keys, word set, facts by kind) costs more than
-finding it. Only rows the index returns are looked up here: what a candidate is stays the index's."""
+"""The latest documents this worker stored or fetched, kept ready as candidates (about 18 MB): most
+candidates are recent copies, and fetching and rebuilding one from its stored row (band keys, word
+set, facts by kind) costs more than finding it. Only ids the index returns are looked up here: what
+a candidate is stays the index's."""
 
 
 class StoryIndex(Protocol):
@@ -42,7 +43,9 @@ class StoryIndex(Protocol):
 
     def add_story_keys(self, keys: Sequence[tuple[int, datetime, str]], docs: Sequence[StoryDocRow]) -> None: ...
 
-    def story_candidates(self, keys: Sequence[int], since: datetime, until: datetime) -> list[StoryDocRow]: ...
+    def story_candidate_ids(self, keys: Sequence[int], since: datetime, until: datetime) -> list[str]: ...
+
+    def story_fingerprints(self, doc_ids: Sequence[str], since: datetime, until: datetime) -> list[StoryDocRow]: ...
 
     def expire_stories(self, now: datetime, keep: timedelta) -> int: ...
 
@@ -70,7 +73,8 @@ _Candidate = tuple[_Known, list[int]]
 
 
 class StoryAssigner:
-    """Gives each document of a batch its ``StoryFields``: one write and one lookup per batch."""
+    """Gives each document of a batch its ``StoryFields``: per batch one write, one lookup of candidate
+    ids, and a fetch of the fingerprints of only the candidates it does not hold (usually none)."""
 
     def __init__(self, index: StoryIndex, recent_docs: int = RECENT_DOCS) -> None:
         self._index = index
@@ -114,15 +118,30 @@ class StoryAssigner:
         if not worded:
             return [StoryFields.first(doc.doc_id) for doc in docs]
         times = [docs[i].event_time.replace(microsecond=0) for i in worded]
-        wanted = [int(k) for i in worded for k in keys[i]]
-        found = self._index.story_candidates(wanted, min(times) - STORY_WINDOW, max(times))
-        known, by_key = _candidates_by_key(found, self._recent)
+        since, until = min(times) - STORY_WINDOW, max(times)
+        wanted = {int(key) for i in worded for key in keys[i]}
+        ids = self._index.story_candidate_ids(sorted(wanted), since, until)
+        known, by_key = _candidates_by_key(self._candidates(ids, since, until), wanted)
         out = []
         for doc, fingerprint, doc_keys in zip(docs, prints, keys, strict=True):
             # Positions in ``known``, which is in (event_time, doc_id) order: sorting them sorts the candidates.
             positions = sorted(set().union(*(by_key.get(key, ()) for key in doc_keys.tolist())))
             out.append(_story_of(doc, fingerprint, [known[p] for p in positions[:CHECKS_PER_DOC]]))
         return out
+
+    def _candidates(self, ids: Sequence[str], since: datetime, until: datetime) -> list[_Candidate]:
+        """The documents ``ids`` names, with their band keys: this worker's recent ones as they are, the
+        others rebuilt from the fingerprints the index holds (and remembered: the next batch's copies of
+        another worker's story will likely name them again)."""
+        found = {doc_id: self._recent[doc_id] for doc_id in ids if doc_id in self._recent}
+        missing = [doc_id for doc_id in ids if doc_id not in found]
+        if missing:
+            rows = self._index.story_fingerprints(missing, since, until)
+            rebuilt = [_Known(row.doc_id, _utc(row.event_time), _fingerprint(row)) for row in rows]
+            for known, known_keys in zip(rebuilt, _keys_of([k.fingerprint for k in rebuilt]).tolist(), strict=True):
+                found[known.doc_id] = (known, known_keys)
+                self._remember(known, known_keys)
+        return list(found.values())
 
     def _expire(self, newest: datetime) -> None:
         """Drop old days, at most every ``EXPIRE_EVERY`` of event time. Event time, not the clock: a
@@ -145,22 +164,15 @@ def _doc_row(doc_id: str, at: datetime, fingerprint: Fingerprint) -> StoryDocRow
     )
 
 
-def _candidates_by_key(
-    found: Sequence[StoryDocRow], recent: Mapping[str, _Candidate]
-) -> tuple[list[_Known], dict[int, list[int]]]:
-    """The candidates, earliest first by ``(event_time, doc_id)``, and under each of their band keys their
-    positions in that list; ``recent`` ones as they are, the others rebuilt from their rows."""
-    ready = [recent[row.doc_id] for row in found if row.doc_id in recent]
-    rebuilt = [_Known(row.doc_id, _utc(row.event_time), _fingerprint(row)) for row in found if row.doc_id not in recent]
-    rebuilt_keys: list[list[int]] = _keys_of([k.fingerprint for k in rebuilt]).tolist()
-    candidates = sorted(
-        [*ready, *zip(rebuilt, rebuilt_keys, strict=True)], key=lambda pair: (pair[0].event_time, pair[0].doc_id)
-    )
+def _candidates_by_key(candidates: Sequence[_Candidate], wanted: set[int]) -> tuple[list[_Known], dict[int, list[int]]]:
+    """The candidates, earliest first by ``(event_time, doc_id)``, and under each of their band keys
+    among ``wanted`` (the batch's: no other is looked up) their positions in that list."""
+    ordered = sorted(candidates, key=lambda pair: (pair[0].event_time, pair[0].doc_id))
     by_key: dict[int, list[int]] = defaultdict(list)
-    for position, (_, keys) in enumerate(candidates):
-        for key in keys:
+    for position, (_, keys) in enumerate(ordered):
+        for key in wanted.intersection(keys):
             by_key[key].append(position)
-    return [known for known, _ in candidates], by_key
+    return [known for known, _ in ordered], by_key
 
 
 def _fingerprint(row: StoryDocRow) -> Fingerprint:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 import os
 import stat
 import subprocess
@@ -116,3 +117,34 @@ def test_an_alerts_table_from_before_not_configured_is_brought_up_to_date(tmp_pa
         store.init_schema()
         (kind,) = store._query("SELECT type FROM system.columns WHERE table = 'alerts' AND name = 'delivery_state'")[0]
         assert "'not_configured' = 4" in kind
+
+
+def test_inserts_keep_every_value_exactly_whichever_way_they_go(tmp_path: Path) -> None:
+    """Plain columns go as JSON, the rest (here a NaN) through Arrow: both keep the values bit for bit."""
+    with open_store(f"chdb://{tmp_path / 'db'}") as store:
+        store._command_locked("CREATE TABLE kept (x Float64, n Nullable(Float64), s Array(String)) ENGINE = Memory")
+        plain = [[0.1 + 0.2, -5e-324, 1e308], [None, 0.5, 1 / 3], [['a\t"b'], [], ["\u00e9", ""]]]
+        with store._open():
+            store._insert("kept", ["x", "n", "s"], plain)
+            store._insert("kept", ["x", "n", "s"], [[float("nan")], [None], [[]]])
+        rows = store._query("SELECT x, n, s FROM kept ORDER BY isNaN(x), x")
+    assert rows[:3] == [(-5e-324, 0.5, []), (0.1 + 0.2, None, ['a\t"b']), (1e308, 1 / 3, ["\u00e9", ""])]
+    assert math.isnan(rows[3][0]) and rows[3][1:] == (None, [])
+
+
+def test_the_story_index_does_not_import_pandas(tmp_path: Path) -> None:
+    """pyarrow imports pandas (seconds, on a busy host) at its first conversion; JSON inserts need neither."""
+    code = f"""
+import sys
+from datetime import UTC, datetime
+from storage import open_store
+from storage.stories import StoryRepository
+from streams.stories import StoryAssigner, StoryInput
+with open_store("chdb://{tmp_path / "db"}") as store:
+    store.init_schema()
+    StoryAssigner(StoryRepository(store)).assign([StoryInput("d1", datetime(2026, 1, 1, tzinfo=UTC), "Acme rises", "")])
+print("pandas" in sys.modules)
+"""
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "False"

@@ -91,3 +91,16 @@ def test_stories_of_counts_distinct_stories_among_documents(
     store.insert_documents([make_document("n1"), make_document("s1", story_id="n1"), make_document("a1")])
     assert stories_of(store, ["n1", "s1", "a1", "missing"]) == 2
     assert stories_of(store, ["s1"]) == 1 and stories_of(store, []) == 0
+
+
+def test_candidate_ids_come_from_the_keys_and_fingerprints_only_for_the_ids_asked(store: Store) -> None:
+    stories = StoryRepository(store)
+    docs = [fingerprint("a", T0), fingerprint("b", T0 + timedelta(hours=1)), fingerprint("c", T0)]
+    stories.add_story_keys([(7, T0, "a"), (7, T0 + timedelta(hours=1), "b"), (9, T0, "c")], docs)
+    window = (T0 - timedelta(days=1), T0 + timedelta(hours=2))
+    assert stories.story_candidate_ids([7, 8], *window) == ["a", "b"]  # earliest first
+    assert stories.story_candidate_ids([7], T0 + timedelta(minutes=30), window[1]) == ["b"]
+    found = stories.story_fingerprints(["c", "missing", "c"], *window)
+    assert [(row.doc_id, row.event_time, row.shingles, row.facts) for row in found] == [("c", T0, [3, 1, 2], ["$nvda"])]
+    assert stories.story_fingerprints(["c"], T0 + timedelta(minutes=1), window[1]) == []
+    assert stories.story_fingerprints([], *window) == []

@@ -3,7 +3,7 @@ after the window starts a new story, and novelty falls with each earlier copy (a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +14,7 @@ import pytest
 from models import NullClassifier
 from models.novelty import Fingerprint, story_text
 from schemas import DocumentKind
+from schemas.stories import StoryDocRow
 from storage import Store, open_store
 from storage.stories import StoryRepository
 from streams.pipeline import BatchProcessor, IncomingMessage
@@ -147,3 +148,27 @@ def test_remembered_candidates_give_the_stories_rebuilt_ones_give(store: Store, 
     everything_kept = stories_with(100)
     assert [story for story, _, _ in everything_kept] == ["doc0", "doc0", "doc2", "doc0", "doc0", "doc2"]
     assert stories_with(recent_docs) == everything_kept
+
+
+class CountingIndex(StoryRepository):
+    """The index, counting the fingerprints fetched."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.fetched: list[str] = []
+
+    def story_fingerprints(self, doc_ids: Sequence[str], since: datetime, until: datetime) -> list[StoryDocRow]:
+        self.fetched += doc_ids
+        return super().story_fingerprints(doc_ids, since, until)
+
+
+def test_a_worker_fetches_only_fingerprints_it_does_not_hold_and_keeps_them(store: Store) -> None:
+    first, second = CountingIndex(store), CountingIndex(store)
+    a, b = StoryAssigner(first), StoryAssigner(second)
+    assert [s.story_id for s in a.assign([copy(0, 0), copy(1, 10)])] == ["doc0", "doc0"]
+    assert [s.story_id for s in a.assign([copy(2, 20)])] == ["doc0"]
+    assert first.fetched == []  # its own documents: the index names them, the worker holds them
+    assert [s.story_id for s in b.assign([copy(3, 30)])] == ["doc0"]
+    assert sorted(second.fetched) == ["doc0", "doc1", "doc2"]  # another worker's: fetched once…
+    assert [s.story_id for s in b.assign([copy(4, 40)])] == ["doc0"]
+    assert len(second.fetched) == 3  # …then held
