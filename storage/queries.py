@@ -267,23 +267,29 @@ def _symbol_values(row: dict[str, Any], symbol: str) -> dict[str, Any]:
             "relevance": int(relevances[at])}  # fmt: skip
 
 
-def activity(
-    store: Store,
-    kind: str,
-    *,
-    start: datetime,
-    end: datetime,
-    limit: int = 100,
-    min_relevance: int = 0,
-    count: str = "stories",
-) -> list[dict[str, Any]]:
-    """Symbols (``kind="symbol"``) or topics with documents in [start, end): the busiest first.
+class Ranking(TypedDict, total=False):
+    """What ``activity`` and ``top_movers`` take besides the kind: the window ``[start, end)``, how
+    many rows (``limit``), which documents count toward a symbol (``min_relevance``, default 0) and
+    what volume counts (``count``: ``"stories"``, the default, or ``"documents"``)."""
+
+    start: Required[datetime]
+    end: Required[datetime]
+    limit: int
+    min_relevance: int
+    count: str
+
+
+def activity(store: Store, kind: str, **query: Unpack[Ranking]) -> list[dict[str, Any]]:
+    """Symbols (``kind="symbol"``) or topics with documents in [start, end): the busiest first
+    (``limit`` rows, default 100).
 
     ``count="stories"`` (the default; ``STORY_ACTIVITY_COLUMNS``) ranks by distinct stories and
     averages each story's copies before the stories; ``"documents"`` (``ACTIVITY_COLUMNS``) counts
     every copy. ``min_relevance`` (symbols only) counts only the documents at least that relevant
     to each symbol.
     """
+    start, end, limit = query["start"], query["end"], query.get("limit", 100)
+    min_relevance, count = query.get("min_relevance", 0), query.get("count", "stories")
     column = {"symbol": "symbol", "topic": "topic"}[kind]
     check_relevance_filter(min_relevance, start, end, per_symbol=kind == "symbol")
     if _counts_stories(count):
@@ -325,15 +331,12 @@ def top_movers(
     store: Store,
     kind: str,
     *,
-    start: datetime,
-    end: datetime,
     baseline_start: datetime,
     min_docs: int = 5,
-    limit: int = 20,
-    min_relevance: int = 0,
-    count: str = "stories",
+    **query: Unpack[Ranking],
 ) -> list[dict[str, Any]]:
-    """Symbols or topics whose mean score moved most in ``[start, end)`` against ``[baseline_start, start)``.
+    """Symbols or topics whose mean score moved most in ``[start, end)`` against ``[baseline_start, start)``
+    (``limit`` rows, default 20).
 
     ``score_change`` is the window's mean score minus the baseline's; ``volume_ratio`` compares
     stories (``count="stories"``, the default: ``STORY_MOVER_COLUMNS``, mean scores per story first)
@@ -342,6 +345,8 @@ def top_movers(
     are left out. Symbols move by the text's sentiment toward them; ``min_relevance`` (symbols only)
     counts only the documents at least that relevant to each.
     """
+    start, end, limit = query["start"], query["end"], query.get("limit", 20)
+    min_relevance, count = query.get("min_relevance", 0), query.get("count", "stories")
     check_relevance_filter(min_relevance, baseline_start, end, per_symbol=kind == "symbol")
     volume = "stories" if _counts_stories(count) else "docs"
 
