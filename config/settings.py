@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     batch_max_size: int = Field(1024, ge=1)
     batch_max_wait_s: float = Field(0.05, gt=0)
     max_future_skew_s: float = Field(300.0, ge=0)
+    # Stories (docs/stories.md): off, every document is a story of one and no story index is kept.
+    stories_enabled: bool = True
 
     # Routes: which model reads which kind (and source) of document; see config/routes.py.
     routes: str | None = None

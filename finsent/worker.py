@@ -60,7 +60,7 @@ def run_worker(settings: Settings) -> None:
             SymbolExtractor.default(),
             settings.author_hash_key.get_secret_value().encode(),
             max_future_skew_s=batching.max_future_skew_s,
-            stories=StoryAssigner(StoryRepository(store)),
+            stories=StoryAssigner(StoryRepository(store)) if settings.stories_enabled else None,
         )
         shadow = ShadowScorer(
             Registry(store, settings.learning.registry_dir), model_loader(settings.classifier), settings.learning.poll_s

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -92,6 +94,7 @@ class BatchProcessor:
         self.clock = clock
         self.max_future_skew = timedelta(seconds=max_future_skew_s)
         self.stories = stories
+        self._story_thread = ThreadPoolExecutor(1, thread_name_prefix="finsent-stories")
         self.timer = timer or StageTimer()
         """Where the batches' time goes, per stage (the handler adds the writes' stages)."""
 
@@ -110,10 +113,36 @@ class BatchProcessor:
         if fresh:
             with stage("mentions"):
                 plans = self._mentions(fresh)
-            with stage("classify"):
-                classified = self._classify_by_route(fresh, plans, result)
-            self._rows(classified, plans, result)
+            stories = self._start_stories([doc for _, doc in fresh], plans)
+            try:
+                with stage("classify"):
+                    classified = self._classify_by_route(fresh, plans, result)
+            finally:
+                # Whatever classify did, the batch's index writes end before the batch is retried or acked.
+                futures.wait([stories])
+            with stage("rows"):
+                story_of = stories.result()
+                self._rows(classified, plans, story_of, result)
         return result
+
+    def _start_stories(self, docs: list[Document], plans: dict[str, SymbolMentions]) -> Future[dict[str, StoryFields]]:
+        """The batch's stories, assigned in the stories thread while the model reads the batch.
+
+        The story index costs the worker's one Python thread about a fifth of a batch; beside the
+        model it uses a core the model's call leaves (and on a GPU host, one that would be idle). A
+        document the model then fails on stays in the index: a later copy may name it as its story.
+        """
+        if self.stories is None:
+            with self.timer.stage("stories"):
+                return _done({doc.doc_id: StoryFields.first(doc.doc_id) for doc in docs})
+        return self._story_thread.submit(self._assign_stories, docs, [plans[doc.doc_id].symbols for doc in docs])
+
+    def _assign_stories(self, docs: list[Document], symbols: list[list[str]]) -> dict[str, StoryFields]:
+        assert self.stories is not None
+        with self.timer.stage("stories"):
+            inputs = [StoryInput(doc.doc_id, doc.event_time, doc.headline, doc.body, found)
+                      for doc, found in zip(docs, symbols, strict=True)]  # fmt: skip
+            return dict(zip([doc.doc_id for doc in docs], self.stories.assign(inputs), strict=True))
 
     def _mentions(self, fresh: Parsed) -> dict[str, SymbolMentions]:
         """Per document id (unique once deduplicated), its symbols and the mentions the model reads."""
@@ -211,26 +240,22 @@ class BatchProcessor:
         self,
         classified: list[tuple[tuple[IncomingMessage, Document], Scored]],
         plans: dict[str, SymbolMentions],
+        story_of: dict[str, StoryFields],
         result: BatchResult,
     ) -> None:
         now = self.clock().replace(microsecond=0)
-        docs = [doc for (_, doc), _ in classified]
-        with self.timer.stage("stories"):
-            stories = self._stories(docs, [plans[doc.doc_id].symbols for doc in docs])
-        with self.timer.stage("rows"):
-            for ((_, doc), (prediction, entities)), story in zip(classified, stories, strict=True):
-                per_symbol = symbol_sentiments(plans[doc.doc_id], prediction, entities)
-                result.documents.append(_document_row(doc, per_symbol, prediction, now, result.insert_token, story))
-                for rank, symbol in enumerate(per_symbol or [document_sentiment(prediction)]):
-                    result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0, story=story))
+        for (_, doc), (prediction, entities) in classified:
+            story = story_of[doc.doc_id]
+            per_symbol = symbol_sentiments(plans[doc.doc_id], prediction, entities)
+            result.documents.append(_document_row(doc, per_symbol, prediction, now, result.insert_token, story))
+            for rank, symbol in enumerate(per_symbol or [document_sentiment(prediction)]):
+                result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0, story=story))
 
-    def _stories(self, docs: list[Document], symbols: list[list[str]]) -> list[StoryFields]:
-        """Each document's story (one index write and lookup for the batch); stories of one without an index."""
-        if self.stories is None:
-            return [StoryFields.first(doc.doc_id) for doc in docs]
-        inputs = [StoryInput(doc.doc_id, doc.event_time, doc.headline, doc.body, found)
-                  for doc, found in zip(docs, symbols, strict=True)]  # fmt: skip
-        return self.stories.assign(inputs)
+
+def _done(value: dict[str, StoryFields]) -> Future[dict[str, StoryFields]]:
+    done: Future[dict[str, StoryFields]] = Future()
+    done.set_result(value)
+    return done
 
 
 def _read_entities(

@@ -4,6 +4,8 @@
 - ``e2e_docs_per_s``: a backlog of the same documents through the embedded broker, a real worker
   process, the classifier and the store, counted from the first batch's start to the last one's end;
 - ``ceiling_docs_per_s``: the same with ``FINSENT_MODEL=null`` (fixed predictions, no computation);
+- ``e2e_without_stories_docs_per_s``: the e2e run again, right after it, with ``FINSENT_STORIES_ENABLED=false``;
+  ``stories_throughput_ratio`` is e2e with stories over e2e without (the stories issue's target: ≥ 0.9);
 - ``naive_docs_per_s``: consume one, classify one, insert one, over a subset of the texts;
 - ``p50_ms`` / ``p99_ms``: produce → score stored (seen on ``finsent.scores``, emitted right after the
   score rows are inserted), at half the measured e2e throughput;
@@ -76,6 +78,8 @@ def bench_pipeline(options: PipelineBenchOptions) -> dict[str, Any]:
     model = _in_fresh_process(model_throughput, options.model, options.backend, texts, options.batch_size)
     say("end to end (backlog)")
     e2e = run_e2e(messages, options, options.model)
+    say("end to end without stories (backlog)")
+    plain = run_e2e(messages, options, options.model, stories=False)
     say("ceiling (null model)")
     ceiling = run_e2e(feed(options.docs, options.seed + 1), options, "null")
     rate = max(1.0, e2e["docs_per_s"] / 2)
@@ -90,6 +94,8 @@ def bench_pipeline(options: PipelineBenchOptions) -> dict[str, Any]:
         "model_docs_per_s": round(model["docs_per_s"], 1),
         "e2e_docs_per_s": round(e2e["docs_per_s"], 1),
         "efficiency": round(e2e["docs_per_s"] / model["docs_per_s"], 3),
+        "e2e_without_stories_docs_per_s": round(plain["docs_per_s"], 1),
+        "stories_throughput_ratio": round(e2e["docs_per_s"] / plain["docs_per_s"], 3),
         "ceiling_docs_per_s": round(ceiling["docs_per_s"], 1),
         "naive_docs_per_s": round(naive, 2),
         "speedup_vs_naive": round(e2e["docs_per_s"] / naive, 1),
@@ -98,7 +104,7 @@ def bench_pipeline(options: PipelineBenchOptions) -> dict[str, Any]:
         "p99_ms": latency["p99_ms"],
         "latency_samples": latency["samples"],
         "worker_peak_rss_mb": max(e2e["peak_rss_mb"], latency["peak_rss_mb"]),
-        "stages_us": {"e2e": e2e["stages"], "ceiling": ceiling["stages"]},
+        "stages_us": {"e2e": e2e["stages"], "e2e_without_stories": plain["stages"], "ceiling": ceiling["stages"]},
         "machine": machine(),
     }
 
@@ -118,7 +124,7 @@ def model_throughput(model: str | None, backend: str, texts: list[str], batch_si
 
 @contextmanager
 def fresh_pipeline(
-    options: PipelineBenchOptions, model: str | None, backlog: Sequence[OutgoingMessage] = ()
+    options: PipelineBenchOptions, model: str | None, backlog: Sequence[OutgoingMessage] = (), stories: bool = True
 ) -> Iterator[tuple[str, Settings, WorkerProcess]]:
     """A new embedded broker (pre-loaded with ``backlog``), a temporary data dir and a ready worker on them;
     yields the broker's address, client settings for it, and the worker."""
@@ -137,15 +143,18 @@ def fresh_pipeline(
             backend=options.backend,
             batch_max_size=options.batch_size,
             store_url=options.store_url,
+            stories=stories,
         )
         with WorkerProcess(env, Path(data_dir) / "w.log") as worker:
             worker.wait_ready(timeout_s=300)
             yield broker.bootstrap, settings, worker
 
 
-def run_e2e(messages: Sequence[OutgoingMessage], options: PipelineBenchOptions, model: str | None) -> dict[str, Any]:
+def run_e2e(
+    messages: Sequence[OutgoingMessage], options: PipelineBenchOptions, model: str | None, stories: bool = True
+) -> dict[str, Any]:
     """Pre-load the input topics, start a worker, and time it through the backlog; its cost per stage too."""
-    with fresh_pipeline(options, model, backlog=messages) as (_, _, worker):
+    with fresh_pipeline(options, model, backlog=messages, stories=stories) as (_, _, worker):
         # Polled once a second: each look at the stats page counts the stored documents, and five a
         # second cost the worker a quarter of its ceiling (active_s comes from the worker, not the poll).
         stats: dict[str, Any] = worker.wait_for_stat("stored_documents", len(messages), timeout_s=3_600, poll_s=1.0)

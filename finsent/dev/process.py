@@ -30,6 +30,7 @@ def worker_env(
     session_timeout_s: float = 6,
     batch_max_size: int | None = None,
     store_url: str | None = None,
+    stories: bool = True,
 ) -> dict[str, str]:
     """The environment of a worker on ``bootstrap`` with its own data dir and consumer group (quiet logs)."""
     env = {
@@ -40,6 +41,7 @@ def worker_env(
         "FINSENT_MODEL_BACKEND": backend,
         "FINSENT_AUTHOR_HASH_KEY": author_key,
         "FINSENT_LOG_LEVEL": "WARNING",
+        "FINSENT_STORIES_ENABLED": str(stories).lower(),
     }
     optional = {"FINSENT_MODEL": model, "FINSENT_BATCH_MAX_SIZE": batch_max_size, "FINSENT_STORE_URL": store_url}
     env.update({name: str(value) for name, value in optional.items() if value})

@@ -71,3 +71,13 @@ def test_e2e_and_naive_runs_store_every_document() -> None:
     assert all(e2e["stages"][name]["wall_us"] > 0 for name in ("parse", "stories", "rows", "store", "produce", "ack"))
     naive = naive_throughput(messages[:30], "null", "auto")
     assert 0 < naive < e2e["docs_per_s"]
+
+
+@pytest.mark.integration
+def test_the_run_without_stories_keeps_no_story_index() -> None:
+    messages = feed(200, seed=8)
+    options = PipelineBenchOptions(batch_size=128)
+    plain = run_e2e(messages, options, "null", stories=False)
+    indexed = run_e2e(messages, options, "null")
+    # Without an index a document's story is itself: microseconds, against an index write and lookup.
+    assert plain["stages"]["stories"]["wall_us"] * 10 < indexed["stages"]["stories"]["wall_us"]

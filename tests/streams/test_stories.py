@@ -3,9 +3,11 @@ after the window starts a new story, and novelty falls with each earlier copy (a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -114,6 +116,41 @@ def test_the_pipeline_stores_story_fields_and_sends_novelty(store: Store) -> Non
     scores = [s for result in results for s in result.scores if s.symbol == "NVDA"]
     assert sorted(s.novelty for s in scores) == [56, 75, 100]
     assert {s.story_id for s in scores} == {"social:x:p0"}
+
+
+class _MeetingClassifier(NullClassifier):
+    """Scores a batch only once the story index is being asked about it, and the other way round:
+    stages run one after the other would wait for each other until the barrier breaks."""
+
+    def __init__(self, meeting: threading.Barrier) -> None:
+        super().__init__()
+        self.meeting = meeting
+
+    def predict(self, texts: Sequence[str], *args: Any, **kwargs: Any) -> Any:
+        self.meeting.wait()
+        return super().predict(texts, *args, **kwargs)
+
+
+class _MeetingIndex(StoryRepository):
+    def __init__(self, store: Store, meeting: threading.Barrier) -> None:
+        super().__init__(store)
+        self.meeting = meeting
+
+    def story_candidate_ids(self, keys: Sequence[int], since: datetime, until: datetime) -> list[str]:
+        self.meeting.wait()
+        return super().story_candidate_ids(keys, since, until)
+
+
+def test_stories_are_assigned_while_the_model_reads_the_batch(store: Store) -> None:
+    meeting = threading.Barrier(2, timeout=10)
+    processor = BatchProcessor(
+        _MeetingClassifier(meeting), store.existing_documents, stories=StoryAssigner(_MeetingIndex(store, meeting)),
+        clock=lambda: T0 + timedelta(minutes=5),
+    )  # fmt: skip
+    post = {"id": "p1", "platform": "x", "author": "@a", "created_at": T0.isoformat(), "text": COPIES[0]}
+    message = IncomingMessage(orjson.dumps(post), "finsent.social", 0, 1, DocumentKind.SOCIAL)
+    result = processor.process([message])
+    assert [row.story_id for row in result.documents] == ["social:x:p1"] and not result.dead_letters
 
 
 def test_words_two_candidates_share_are_not_the_documents() -> None:
