@@ -236,14 +236,17 @@ class _Facts:
         return cls(tags, figures, ups, downs, firsts, min(kinds["^"]) if kinds["^"] else None)
 
     def agree(self, other: _Facts) -> bool:
+        # Subset and disjointness tests, not set differences: the same answers without building sets
+        # (this runs for every candidate of every document).
         if not (self._subject_in(other) or other._subject_in(self)):
             return False
-        if self.tags and other.tags and not self.tags & other.tags:
+        if self.tags and other.tags and self.tags.isdisjoint(other.tags):
             return False
-        if self.figures - other.figures and other.figures - self.figures:
+        if not self.figures <= other.figures and not other.figures <= self.figures:
             return False
         return not (
-            (self.ups - other.ups and other.downs - self.downs) or (self.downs - other.downs and other.ups - self.ups)
+            (not self.ups <= other.ups and not other.downs <= self.downs)
+            or (not self.downs <= other.downs and not other.ups <= self.ups)
         )
 
     def _subject_in(self, other: _Facts) -> bool:
@@ -270,6 +273,11 @@ class Fingerprint:
     @cached_property
     def shingle_set(self) -> frozenset[int]:
         return frozenset(self.shingles.tolist())
+
+    @cached_property
+    def identity(self) -> tuple[frozenset[int], frozenset[str]]:
+        """What ``same_story`` reads: fingerprints with equal identities get the same verdicts."""
+        return self.shingle_set, self.facts
 
     @cached_property
     def _facts(self) -> _Facts:

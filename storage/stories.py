@@ -17,21 +17,24 @@ from typing import Any
 from schemas.stories import StoryDocRow
 from storage.base import Store
 from storage.clauses import Where
-from storage.values import IntegerList, chunked, epoch_seconds
+from storage.values import chunked, epoch_seconds
 
 CANDIDATES_PER_KEY = 50
 """The earliest documents one band key yields: a key every template shares cannot flood a batch."""
 MAX_CANDIDATES = 20_000
 """Documents one lookup returns at most (bounded memory, whatever the batch)."""
 KEYS_PER_QUERY = 20_000
-"""Band keys per ``IN`` list: at most 240 KB of SQL (``max_query_size`` is 256 KiB); a batch of
-1,024 documents has 16,384 keys at most, so one query."""
+"""Band keys per lookup: at most 220 KB of SQL (``max_query_size`` is 256 KiB); a batch of 1,024
+documents has 16,384 keys at most, so one query. They go as one comma-separated string that the
+server splits: parsing the same keys as an ``IN (…)`` list of literals costs ClickHouse about 3 µs
+a key (20 ms for a batch's 7,000), the string a fraction of that."""
 
 _CANDIDATES_SQL = f"""
 SELECT doc_id FROM (
     SELECT DISTINCT doc_id, event_time FROM (
         SELECT doc_id, event_time FROM story_keys
-        WHERE band_key IN %(keys)s AND event_time >= %(since)s AND event_time <= %(until)s
+        WHERE band_key IN (SELECT arrayJoin(arrayMap(key -> toUInt32(key), splitByChar(',', %(keys)s))))
+          AND event_time >= %(since)s AND event_time <= %(until)s
         ORDER BY band_key, event_time, doc_id
         LIMIT {CANDIDATES_PER_KEY} BY band_key
     )
@@ -104,7 +107,8 @@ class StoryRepository:
         distinct = sorted(set(keys))
         found: dict[str, None] = {}
         for start in range(0, len(distinct), KEYS_PER_QUERY):
-            params = {"keys": IntegerList(distinct[start : start + KEYS_PER_QUERY]), "since": since, "until": until}
+            keys_csv = ",".join(map(str, distinct[start : start + KEYS_PER_QUERY]))
+            params = {"keys": keys_csv, "since": since, "until": until}
             found.update(dict.fromkeys(doc_id for (doc_id,) in self._store._query(_CANDIDATES_SQL, params)))
         return list(found)
 

@@ -9,7 +9,7 @@ datetime parameters render as ``toDateTime(<unix seconds>, 'UTC')``: a plain
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -51,24 +51,6 @@ class UnixTime:
 
     def __repr__(self) -> str:
         return f"UnixTime({self.seconds})"
-
-
-class IntegerList:
-    """An ``IN`` list of integers, rendered in one pass: a batch's thousands of band keys would
-    otherwise be walked and escaped one by one (twice: ``sql_params``, then the escaping)."""
-
-    __slots__ = ("values",)
-
-    def __init__(self, values: Iterable[int]) -> None:
-        self.values = [int(value) for value in values]
-        if not self.values:
-            raise ValueError("an IN list needs at least one value")
-
-    def __str__(self) -> str:
-        return f"({','.join(map(str, self.values))})"
-
-    def __repr__(self) -> str:
-        return f"IntegerList({len(self.values)} values)"
 
 
 def sql_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

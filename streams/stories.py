@@ -181,13 +181,19 @@ def _fingerprint(row: StoryDocRow) -> Fingerprint:
 
 def _story_of(doc: StoryInput, fingerprint: Fingerprint, candidates: Sequence[_Known]) -> StoryFields:
     at = _utc(doc.event_time.replace(microsecond=0))
+    oldest, own = at - STORY_WINDOW, (at, doc.doc_id)
     earlier = [
         c for c in candidates
-        if c.doc_id != doc.doc_id and at - STORY_WINDOW <= c.event_time and (c.event_time, c.doc_id) < (at, doc.doc_id)
+        if c.doc_id != doc.doc_id and oldest <= c.event_time and (c.event_time, c.doc_id) < own
     ]  # fmt: skip
-    # Set intersections, not one numpy pass per document: a document has a few dozen candidates at
-    # most, too few for numpy's fixed cost per call to pay off.
-    earlier = [c for c in earlier if fingerprint.same_story(c.fingerprint)]
+    # One check per distinct candidate text: retweets and templated copies normalise alike, and a
+    # story's copies are most of its later copies' candidates. Set intersections, not one numpy pass
+    # per document: a document has a few dozen candidates at most, too few for numpy to pay off.
+    verdicts: dict[tuple[frozenset[int], frozenset[str]], bool] = {}
+    for c in earlier:
+        if c.fingerprint.identity not in verdicts:
+            verdicts[c.fingerprint.identity] = fingerprint.same_story(c.fingerprint)
+    earlier = [c for c in earlier if verdicts[c.fingerprint.identity]]
     if not earlier:
         return StoryFields.first(doc.doc_id)
     first = min(earlier, key=lambda c: (c.event_time, c.doc_id))
