@@ -42,9 +42,9 @@ from streams.stories import StoryAssigner, StoryInput
 Parsed = list[tuple["IncomingMessage", Document]]
 CANARY_TEXT = "Shares of the company rose after it reported quarterly earnings."
 DEFAULT_MAX_FUTURE_SKEW_S = 300.0
+"""Documents dated further ahead of the worker's clock than this are dead-lettered."""
 STORIES_NICENESS = 10
 """How much lower than the worker's the stories thread's scheduling priority is (Linux nice steps)."""
-"""Documents dated further ahead of the worker's clock than this are dead-lettered."""
 
 
 log = logging.getLogger(__name__)
@@ -132,21 +132,24 @@ class BatchProcessor:
     def _start_stories(self, docs: list[Document], plans: dict[str, SymbolMentions]) -> Future[dict[str, StoryFields]]:
         """The batch's stories, assigned in the stories thread while the model reads the batch.
 
-        The story index costs the worker's one Python thread about a fifth of a batch; beside the
-        model it uses a core the model's call leaves (and on a GPU host, one that would be idle). A
-        document the model then fails on stays in the index: a later copy may name it as its story.
+        Assigned in line, the story index held up the worker's one Python thread for a sixth of a
+        batch; beside the model's call it costs no wait where that call leaves the CPU idle (a GPU
+        host), and on a CPU host the two share the cores (docs/stories.md). A document the model
+        then fails on stays in the index: a later copy may name it as its story.
         """
         if self.stories is None:
             with self.timer.stage("stories"):
                 return _done({doc.doc_id: StoryFields.first(doc.doc_id) for doc in docs})
-        return self._story_thread.submit(self._assign_stories, docs, [plans[doc.doc_id].symbols for doc in docs])
+        symbols = [plans[doc.doc_id].symbols for doc in docs]
+        return self._story_thread.submit(self._assign_stories, self.stories, docs, symbols)
 
-    def _assign_stories(self, docs: list[Document], symbols: list[list[str]]) -> dict[str, StoryFields]:
-        assert self.stories is not None
+    def _assign_stories(
+        self, assigner: StoryAssigner, docs: list[Document], symbols: list[list[str]]
+    ) -> dict[str, StoryFields]:
         with self.timer.stage("stories"):
             inputs = [StoryInput(doc.doc_id, doc.event_time, doc.headline, doc.body, found)
                       for doc, found in zip(docs, symbols, strict=True)]  # fmt: skip
-            return dict(zip([doc.doc_id for doc in docs], self.stories.assign(inputs), strict=True))
+            return dict(zip([doc.doc_id for doc in docs], assigner.assign(inputs), strict=True))
 
     def _mentions(self, fresh: Parsed) -> dict[str, SymbolMentions]:
         """Per document id (unique once deduplicated), its symbols and the mentions the model reads."""

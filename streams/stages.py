@@ -9,6 +9,10 @@ message (the stats page, ``finsent bench pipeline``) and as Prometheus counters.
   threads (chdb's own query threads, Faust's fetcher) is not in it: wall minus CPU is time spent
   waiting (on the store, the broker, the GIL, or a core on a busy host).
 
+``stories`` runs in a thread of its own beside ``classify`` when the worker keeps a story index
+(``streams.pipeline``): its wall time overlaps classify's, so the stages' sum exceeds a batch's
+time, and ``rows`` includes any wait for it.
+
 ``consume`` is the gap between the end of one batch and the start of the next: under a backlog,
 what taking a batch from Faust costs; on a quiet input it also holds the wait for documents
 (its CPU does not).

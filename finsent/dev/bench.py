@@ -1,6 +1,7 @@
 """``finsent bench pipeline``: the model alone, the whole pipeline, its ceiling, and a naive loop, on the same texts.
 
-- ``model_docs_per_s``: the bare classifier over the texts (a fresh process, batches of ``batch_size``);
+- ``model_docs_per_s``: the bare classifier over the texts (a fresh process, batches of ``batch_size``),
+  each text read by the model the worker's routes give it (``finsent.dev.model_alone``);
 - ``e2e_docs_per_s``: a backlog of the same documents through the embedded broker, a real worker
   process, the classifier and the store, counted from the first batch's start to the last one's end;
 - ``ceiling_docs_per_s``: the same with ``FINSENT_MODEL=null`` (fixed predictions, no computation);
@@ -37,6 +38,7 @@ import orjson
 from config import Settings
 from config.kafka import kafka_client_config
 from finsent.dev.broker import EmbeddedBroker
+from finsent.dev.model_alone import model_throughput, routed_texts
 from finsent.dev.process import WorkerProcess, worker_env
 from ingest.generator import FeedConfig, FeedGenerator
 from ingest.messages import OutgoingMessage
@@ -76,9 +78,7 @@ def bench_pipeline(options: PipelineBenchOptions) -> dict[str, Any]:
     """Run every measurement (several minutes for the defaults) and return the figures."""
     say = options.progress
     messages = feed(options.docs, options.seed)
-    texts = texts_of(messages)
-    say(f"model alone over {len(texts)} texts")
-    model = _in_fresh_process(model_throughput, options.model, options.backend, texts, options.batch_size)
+    model = routed_model_throughput(messages, options)
     e2e, plain = e2e_with_and_without_stories(messages, options, say)
     say("ceiling (null model)")
     ceiling = run_e2e(feed(options.docs, options.seed + 1), options, "null")
@@ -109,6 +109,19 @@ def bench_pipeline(options: PipelineBenchOptions) -> dict[str, Any]:
     }
 
 
+def routed_model_throughput(messages: Sequence[OutgoingMessage], options: PipelineBenchOptions) -> dict[str, Any]:
+    """The classifier alone over the messages' texts, each read by the model its route names (a fresh
+    process per model); docs/s over the time of all of them."""
+    groups = routed_texts(texts_of(messages), [m.kind for m in messages], options.model)
+    seconds, backends = 0.0, []
+    for model, texts in groups.items():
+        options.progress(f"model alone ({model or 'served model'}) over {len(texts)} texts")
+        alone = _in_fresh_process(model_throughput, model, options.backend, texts, options.batch_size)
+        seconds += len(texts) / alone["docs_per_s"]
+        backends.append(alone["backend"])
+    return {"docs_per_s": len(messages) / seconds, "backend": "+".join(dict.fromkeys(backends))}
+
+
 def e2e_with_and_without_stories(
     messages: Sequence[OutgoingMessage], options: PipelineBenchOptions, say: Callable[[str], None]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -120,19 +133,6 @@ def e2e_with_and_without_stories(
             runs[stories].append(run_e2e(messages, options, options.model, stories=stories))
     with_stories, without = (max(runs[flag], key=lambda run: run["docs_per_s"]) for flag in (True, False))
     return with_stories, without
-
-
-def model_throughput(model: str | None, backend: str, texts: list[str], batch_size: int) -> dict[str, Any]:
-    """Docs/s of the bare classifier over ``texts`` in batches of ``batch_size`` (after one warm-up batch)."""
-    from models import load_classifier
-
-    classifier = load_classifier(model, backend=backend)
-    classifier.predict(texts[:batch_size])
-    started = time.perf_counter()
-    for start in range(0, len(texts), batch_size):
-        classifier.predict(texts[start : start + batch_size])
-    seconds = time.perf_counter() - started
-    return {"docs_per_s": len(texts) / seconds, "backend": classifier.model_version.rpartition("+")[2]}
 
 
 @contextmanager

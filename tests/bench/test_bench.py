@@ -13,12 +13,13 @@ from finsent.dev.bench import (
     cpu_info,
     feed,
     machine,
-    model_throughput,
     naive_throughput,
     run_e2e,
     texts_of,
 )
+from finsent.dev.model_alone import model_throughput, routed_texts
 from models import NullClassifier, load_classifier
+from schemas import DocumentKind
 from streams.stages import STAGES
 
 
@@ -41,6 +42,17 @@ def test_the_feed_is_valid_deterministic_and_mixed() -> None:
 def test_model_throughput_counts_every_text() -> None:
     figures = model_throughput("null", "auto", texts_of(feed(300, seed=5)), batch_size=64)
     assert figures["docs_per_s"] > 1_000 and figures["backend"] == "null"
+
+
+def test_model_alone_reads_each_text_with_the_model_its_route_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FINSENT_ROUTES", raising=False)
+    texts, kinds = ["news one", "post one", "news two"], [DocumentKind.NEWS, DocumentKind.SOCIAL, DocumentKind.NEWS]
+    # Without a model the worker's default routes apply: news to the shipped teacher, the rest to the served model.
+    assert routed_texts(texts, kinds, None) == {"finsent-mpnet": ["news one", "news two"], None: ["post one"]}
+    assert routed_texts(texts, kinds, "finsent-minilm") == {"finsent-minilm": texts}
+    monkeypatch.setenv("FINSENT_ROUTES", "social=finsent-mpnet")
+    assert routed_texts(texts, kinds, "finsent-minilm") == {"finsent-minilm": ["news one", "news two"],
+                                                             "finsent-mpnet": ["post one"]}  # fmt: skip
 
 
 def test_cpu_info_reads_the_first_processor_only(tmp_path: Path) -> None:
