@@ -7,8 +7,6 @@ the logic here lets it be tested with no broker.
 from __future__ import annotations
 
 import logging
-import os
-import threading
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent import futures
@@ -43,8 +41,6 @@ Parsed = list[tuple["IncomingMessage", Document]]
 CANARY_TEXT = "Shares of the company rose after it reported quarterly earnings."
 DEFAULT_MAX_FUTURE_SKEW_S = 300.0
 """Documents dated further ahead of the worker's clock than this are dead-lettered."""
-STORIES_NICENESS = 10
-"""How much lower than the worker's the stories thread's scheduling priority is (Linux nice steps)."""
 
 
 log = logging.getLogger(__name__)
@@ -98,7 +94,7 @@ class BatchProcessor:
         self.clock = clock
         self.max_future_skew = timedelta(seconds=max_future_skew_s)
         self.stories = stories
-        self._story_thread = ThreadPoolExecutor(1, "finsent-stories", initializer=_yield_to_the_model)
+        self._story_thread = ThreadPoolExecutor(1, "finsent-stories")
         self.timer = timer or StageTimer()
         """Where the batches' time goes, per stage (the handler adds the writes' stages)."""
 
@@ -257,15 +253,6 @@ class BatchProcessor:
             result.documents.append(_document_row(doc, per_symbol, prediction, now, result.insert_token, story))
             for rank, symbol in enumerate(per_symbol or [document_sentiment(prediction)]):
                 result.scores.append(_score(doc, symbol, prediction, now, doc_first=rank == 0, story=story))
-
-
-def _yield_to_the_model() -> None:
-    """Lower this thread's scheduling priority, so the stories use the cores the model leaves idle before
-    taking one from it (a model thread that loses its core holds up its call's other threads)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), STORIES_NICENESS)
-    except (AttributeError, OSError):  # not Linux: the thread keeps the worker's priority
-        log.debug("could not lower the stories thread's priority", exc_info=True)
 
 
 def _done(value: dict[str, StoryFields]) -> Future[dict[str, StoryFields]]:
