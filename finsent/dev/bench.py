@@ -79,7 +79,7 @@ def bench_pipeline(options: PipelineBenchOptions) -> dict[str, Any]:
     say = options.progress
     messages = feed(options.docs, options.seed)
     model = routed_model_throughput(messages, options)
-    e2e, plain = e2e_with_and_without_stories(messages, options, say)
+    e2e, plain = e2e_with_and_without_stories(messages, options)
     say("ceiling (null model)")
     ceiling = run_e2e(feed(options.docs, options.seed + 1), options, "null")
     rate = max(1.0, e2e["docs_per_s"] / 2)
@@ -123,13 +123,14 @@ def routed_model_throughput(messages: Sequence[OutgoingMessage], options: Pipeli
 
 
 def e2e_with_and_without_stories(
-    messages: Sequence[OutgoingMessage], options: PipelineBenchOptions, say: Callable[[str], None]
+    messages: Sequence[OutgoingMessage], options: PipelineBenchOptions
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The fastest of ``STORY_PAIRS`` e2e runs with stories and of as many without, taking turns."""
     runs: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
     for pair in range(1, STORY_PAIRS + 1):
         for stories in (True, False):
-            say(f"end to end (backlog), {'with' if stories else 'without'} stories, {pair} of {STORY_PAIRS}")
+            which = "with" if stories else "without"
+            options.progress(f"end to end (backlog), {which} stories, {pair} of {STORY_PAIRS}")
             runs[stories].append(run_e2e(messages, options, options.model, stories=stories))
     with_stories, without = (max(runs[flag], key=lambda run: run["docs_per_s"]) for flag in (True, False))
     return with_stories, without

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from config import Settings
+from config.routes import DEFAULT_MODEL
 from learning.serving import routes_in_force
 from schemas import DocumentKind
 
@@ -24,7 +25,7 @@ def routed_texts(texts: Sequence[str], kinds: Sequence[DocumentKind], model: str
     groups: dict[str | None, list[str]] = {}
     for text, kind in zip(texts, kinds, strict=True):
         routed = by_kind.get(kind.value)
-        groups.setdefault(model if routed is None or routed == "default" else routed, []).append(text)
+        groups.setdefault(model if routed is None or routed == DEFAULT_MODEL else routed, []).append(text)
     return groups
 
 
