@@ -17,7 +17,7 @@ from typing import Any
 from schemas.stories import StoryDocRow
 from storage.base import Store
 from storage.clauses import Where
-from storage.values import chunked, epoch_seconds
+from storage.values import IntegersText, chunked, epoch_seconds
 
 CANDIDATES_PER_KEY = 50
 """The earliest documents one band key yields: a key every template shares cannot flood a batch."""
@@ -89,14 +89,19 @@ class StoryRepository:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def add_story_keys(self, keys: Sequence[tuple[int, datetime, str]], docs: Sequence[StoryDocRow]) -> None:
-        """Store documents' ``(band key, event time, doc id)`` and fingerprints (idempotent: a retried batch adds
-        nothing). Keys go in as plain columns: a batch has twenty a document, too many to build models for."""
+    def add_story_keys(self, docs: Sequence[StoryDocRow], keys: Sequence[Sequence[int]]) -> None:
+        """Store documents' fingerprints and band keys, ``keys[i]`` those of ``docs[i]`` (idempotent: a
+        retried batch adds nothing). Keys go in as plain columns: a batch has sixteen a document, too
+        many to build models for."""
+        if len(docs) != len(keys):
+            raise ValueError(f"{len(docs)} documents but {len(keys)} lists of band keys")
         self._store._insert_records("story_docs", docs)
-        if keys:
-            band_keys, times, doc_ids = zip(*keys, strict=True)
-            seconds = {at: epoch_seconds(at) for at in set(times)}  # a document's keys share its time
-            self._store._insert_columns("story_keys", [list(band_keys), [seconds[at] for at in times], list(doc_ids)])
+        band_keys = [key for doc_keys in keys for key in doc_keys]
+        if band_keys:
+            seconds = [epoch_seconds(doc.event_time) for doc in docs]
+            times = [at for at, doc_keys in zip(seconds, keys, strict=True) for _ in doc_keys]
+            doc_ids = [doc.doc_id for doc, doc_keys in zip(docs, keys, strict=True) for _ in doc_keys]
+            self._store._insert_columns("story_keys", [band_keys, times, doc_ids])
 
     def story_candidate_ids(self, keys: Sequence[int], since: datetime, until: datetime) -> list[str]:
         """The ids of the documents with ``since <= event_time <= until`` sharing a band key in ``keys``
@@ -107,8 +112,7 @@ class StoryRepository:
         distinct = sorted(set(keys))
         found: dict[str, None] = {}
         for start in range(0, len(distinct), KEYS_PER_QUERY):
-            keys_csv = ",".join(map(str, distinct[start : start + KEYS_PER_QUERY]))
-            params = {"keys": keys_csv, "since": since, "until": until}
+            params = {"keys": IntegersText(distinct[start : start + KEYS_PER_QUERY]), "since": since, "until": until}
             found.update(dict.fromkeys(doc_id for (doc_id,) in self._store._query(_CANDIDATES_SQL, params)))
         return list(found)
 

@@ -9,7 +9,7 @@ datetime parameters render as ``toDateTime(<unix seconds>, 'UTC')``: a plain
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -51,6 +51,25 @@ class UnixTime:
 
     def __repr__(self) -> str:
         return f"UnixTime({self.seconds})"
+
+
+class IntegersText:
+    """Integers as one string literal, ``'1,2,3'``, for a query to split server-side
+    (``splitByChar(',', …)``): a long list of literals costs ClickHouse more to parse than one
+    string. Built from ``int`` values, it holds only digits, minus signs and commas, so it is
+    rendered as it is: the driver's escaping of a string walks it a character at a time (28 µs a
+    document for the story index's keys)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, values: Iterable[int]) -> None:
+        self.text = ",".join(map(str, map(int, values)))
+
+    def __str__(self) -> str:
+        return f"'{self.text}'"
+
+    def __repr__(self) -> str:
+        return f"IntegersText({self.text[:40]!r}…)"
 
 
 def sql_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 STORY_WINDOW = timedelta(hours=24)
 """How far back a copy finds its story; a copy after that starts a new one."""
 SHORT_WINDOW = timedelta(hours=12)
+_STORY_WINDOW_S, _SHORT_WINDOW_S = int(STORY_WINDOW.total_seconds()), int(SHORT_WINDOW.total_seconds())
 EXPIRE_EVERY = timedelta(hours=1)
 CHECKS_PER_DOC = 100
 """Candidates confirmed per document at most, earliest first (bounded work: counts saturate there)."""
@@ -41,7 +42,7 @@ a candidate is stays the index's."""
 class StoryIndex(Protocol):
     """Where the keys live (``storage.stories.StoryRepository``)."""
 
-    def add_story_keys(self, keys: Sequence[tuple[int, datetime, str]], docs: Sequence[StoryDocRow]) -> None: ...
+    def add_story_keys(self, docs: Sequence[StoryDocRow], keys: Sequence[Sequence[int]]) -> None: ...
 
     def story_candidate_ids(self, keys: Sequence[int], since: datetime, until: datetime) -> list[str]: ...
 
@@ -64,8 +65,13 @@ class StoryInput:
 @dataclass(frozen=True, eq=False)
 class _Known:
     doc_id: str
-    event_time: datetime
+    order: tuple[int, str]
+    """``(event time in Unix seconds, doc_id)``: a story's first document has the least."""
     fingerprint: Fingerprint
+
+    @classmethod
+    def of(cls, doc_id: str, event_time: datetime, fingerprint: Fingerprint) -> _Known:
+        return cls(doc_id, (_seconds(event_time), doc_id), fingerprint)
 
 
 _Candidate = tuple[_Known, list[int]]
@@ -93,16 +99,14 @@ class StoryAssigner:
 
     def register(self, docs: Sequence[StoryInput], prints: Sequence[Fingerprint], keys: np.ndarray) -> None:
         """Write the documents' keys and fingerprints (documents with no words are stories of one)."""
-        key_rows: list[tuple[int, datetime, str]] = []
-        doc_rows = []
-        for doc, fingerprint, doc_keys in zip(docs, prints, keys, strict=True):
+        doc_rows, doc_keys = [], []
+        for doc, fingerprint, own_keys in zip(docs, prints, keys.tolist(), strict=True):
             if len(fingerprint.shingles):
                 at = doc.event_time.replace(microsecond=0)
-                own_keys = doc_keys.tolist()
-                key_rows += [(key, at, doc.doc_id) for key in own_keys]
                 doc_rows.append(_doc_row(doc.doc_id, at, fingerprint))
-                self._remember(_Known(doc.doc_id, _utc(at), fingerprint), own_keys)
-        self._index.add_story_keys(key_rows, doc_rows)
+                doc_keys.append(own_keys)
+                self._remember(_Known.of(doc.doc_id, at, fingerprint), own_keys)
+        self._index.add_story_keys(doc_rows, doc_keys)
         if doc_rows:
             self._expire(max(row.event_time for row in doc_rows))
 
@@ -122,11 +126,12 @@ class StoryAssigner:
         wanted = {int(key) for i in worded for key in keys[i]}
         ids = self._index.story_candidate_ids(sorted(wanted), since, until)
         known, by_key = _candidates_by_key(self._candidates(ids, since, until), wanted)
+        verdicts: _Verdicts = {}
         out = []
-        for doc, fingerprint, doc_keys in zip(docs, prints, keys, strict=True):
+        for doc, fingerprint, doc_keys in zip(docs, prints, keys.tolist(), strict=True):
             # Positions in ``known``, which is in (event_time, doc_id) order: sorting them sorts the candidates.
-            positions = sorted(set().union(*(by_key.get(key, ()) for key in doc_keys.tolist())))
-            out.append(_story_of(doc, fingerprint, [known[p] for p in positions[:CHECKS_PER_DOC]]))
+            positions = sorted(set().union(*(by_key.get(key, ()) for key in doc_keys)))
+            out.append(_story_of(doc, fingerprint, [known[p] for p in positions[:CHECKS_PER_DOC]], verdicts))
         return out
 
     def _candidates(self, ids: Sequence[str], since: datetime, until: datetime) -> list[_Candidate]:
@@ -137,7 +142,7 @@ class StoryAssigner:
         missing = [doc_id for doc_id in ids if doc_id not in found]
         if missing:
             rows = self._index.story_fingerprints(missing, since, until)
-            rebuilt = [_Known(row.doc_id, _utc(row.event_time), _fingerprint(row)) for row in rows]
+            rebuilt = [_Known.of(row.doc_id, row.event_time, _fingerprint(row)) for row in rows]
             for known, known_keys in zip(rebuilt, _keys_of([k.fingerprint for k in rebuilt]).tolist(), strict=True):
                 found[known.doc_id] = (known, known_keys)
                 self._remember(known, known_keys)
@@ -167,7 +172,7 @@ def _doc_row(doc_id: str, at: datetime, fingerprint: Fingerprint) -> StoryDocRow
 def _candidates_by_key(candidates: Sequence[_Candidate], wanted: set[int]) -> tuple[list[_Known], dict[int, list[int]]]:
     """The candidates, earliest first by ``(event_time, doc_id)``, and under each of their band keys
     among ``wanted`` (the batch's: no other is looked up) their positions in that list."""
-    ordered = sorted(candidates, key=lambda pair: (pair[0].event_time, pair[0].doc_id))
+    ordered = sorted(candidates, key=lambda pair: pair[0].order)
     by_key: dict[int, list[int]] = defaultdict(list)
     for position, (_, keys) in enumerate(ordered):
         for key in wanted.intersection(keys):
@@ -179,28 +184,41 @@ def _fingerprint(row: StoryDocRow) -> Fingerprint:
     return Fingerprint(np.array(row.shingles, dtype=np.uint32), frozenset(row.facts))
 
 
-def _story_of(doc: StoryInput, fingerprint: Fingerprint, candidates: Sequence[_Known]) -> StoryFields:
-    at = _utc(doc.event_time.replace(microsecond=0))
-    oldest, own = at - STORY_WINDOW, (at, doc.doc_id)
-    earlier = [
-        c for c in candidates
-        if c.doc_id != doc.doc_id and oldest <= c.event_time and (c.event_time, c.doc_id) < own
-    ]  # fmt: skip
-    # One check per distinct candidate text: retweets and templated copies normalise alike, and a
-    # story's copies are most of its later copies' candidates. Set intersections, not one numpy pass
-    # per document: a document has a few dozen candidates at most, too few for numpy to pay off.
-    verdicts: dict[tuple[frozenset[int], frozenset[str]], bool] = {}
-    for c in earlier:
-        if c.fingerprint.identity not in verdicts:
-            verdicts[c.fingerprint.identity] = fingerprint.same_story(c.fingerprint)
-    earlier = [c for c in earlier if verdicts[c.fingerprint.identity]]
+_Verdicts = dict[tuple[object, object], bool]
+"""``same_story`` per pair of fingerprint identities, for one batch."""
+
+
+def _story_of(
+    doc: StoryInput, fingerprint: Fingerprint, candidates: Sequence[_Known], verdicts: _Verdicts | None = None
+) -> StoryFields:
+    own = (_seconds(doc.event_time), doc.doc_id)
+    oldest = own[0] - _STORY_WINDOW_S
+    # One check per distinct pair of texts in a batch: retweets and templated copies normalise alike,
+    # and a story's copies are most of its later copies' candidates. Set intersections, not one numpy
+    # pass per document: a document has a few dozen candidates at most, too few for numpy to pay off.
+    verdicts = {} if verdicts is None else verdicts
+    identity = fingerprint.identity
+    earlier = []
+    for candidate in candidates:
+        if candidate.order < own and candidate.order[0] >= oldest and candidate.doc_id != doc.doc_id:
+            pair = (identity, candidate.fingerprint.identity)
+            verdict = verdicts.get(pair)
+            if verdict is None:
+                verdict = verdicts[pair] = fingerprint.same_story(candidate.fingerprint)
+            if verdict:
+                earlier.append(candidate)
     if not earlier:
         return StoryFields.first(doc.doc_id)
-    first = min(earlier, key=lambda c: (c.event_time, c.doc_id))
-    recent = sum(c.event_time >= at - SHORT_WINDOW for c in earlier)
+    first = min(earlier, key=lambda c: c.order)
+    recent = sum(c.order[0] >= own[0] - _SHORT_WINDOW_S for c in earlier)
     return StoryFields(
         story_id=first.doc_id, similar_12h=recent, similar_24h=len(earlier), novelty=novelty_score(len(earlier))
     )
+
+
+def _seconds(value: datetime) -> int:
+    """Whole Unix seconds (naive means UTC)."""
+    return int(_utc(value).timestamp())
 
 
 def _utc(value: datetime) -> datetime:

@@ -161,6 +161,13 @@ def test_other_backends_agree_with_fp32(model_copy: Path, fp32: Classifier, back
         assert again.predict(TEXTS) == candidate
 
 
+def test_onnx_threads_sleep_between_parallel_sections(model_copy: Path) -> None:
+    """Spinning intra-op threads take the cores the worker's other threads need (docs/performance.md)."""
+    backend = Classifier.load(model_copy, backend="onnx-int8").backend
+    options = backend._session.get_session_options()  # type: ignore[attr-defined]
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_window_starts_keep_the_first_windows_and_the_last() -> None:
     assert window_starts(1000, 100, None) == list(range(0, 1000, 100))
     assert window_starts(1000, 100, 4) == [0, 100, 200, 900]

@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from schemas import DocumentRow
 from schemas.stories import StoryDocRow
 from storage import Store
@@ -24,9 +26,9 @@ def fingerprint(doc_id: str, at: datetime) -> StoryDocRow:
 def test_candidates_share_a_key_and_fall_inside_the_window(store: Store) -> None:
     stories = StoryRepository(store)
     docs = [fingerprint("a", T0), fingerprint("b", T0 + timedelta(hours=1)), fingerprint("old", T0 - timedelta(days=2))]
-    keys = [(7, T0, "a"), (8, T0, "a"), (7, T0 + timedelta(hours=1), "b"), (7, T0 - timedelta(days=2), "old")]
-    stories.add_story_keys(keys, docs)
-    stories.add_story_keys(keys, docs)  # a retried batch changes nothing
+    keys = [[7, 8], [7], [7]]
+    stories.add_story_keys(docs, keys)
+    stories.add_story_keys(docs, keys)  # a retried batch changes nothing
     found = stories.story_candidates([7, 9], T0 - timedelta(days=1), T0 + timedelta(hours=2))
     assert sorted(row.doc_id for row in found) == ["a", "b"]
     assert {tuple(row.shingles) for row in found} == {(3, 1, 2)} and found[0].facts == ["$nvda"]
@@ -37,7 +39,7 @@ def test_candidates_share_a_key_and_fall_inside_the_window(store: Store) -> None
 def test_expiry_drops_whole_days_older_than_the_window(store: Store) -> None:
     stories = StoryRepository(store)
     old, recent = T0 - timedelta(days=3), T0
-    stories.add_story_keys([(1, old, "old"), (1, recent, "new")], [fingerprint("old", old), fingerprint("new", recent)])
+    stories.add_story_keys([fingerprint("old", old), fingerprint("new", recent)], [[1], [1]])
     assert stories.expire_stories(T0, keep=timedelta(hours=48)) == 2  # one day of each table
     found = stories.story_candidates([1], old - timedelta(days=1), recent)
     assert [row.doc_id for row in found] == ["new"]
@@ -96,7 +98,7 @@ def test_stories_of_counts_distinct_stories_among_documents(
 def test_candidate_ids_come_from_the_keys_and_fingerprints_only_for_the_ids_asked(store: Store) -> None:
     stories = StoryRepository(store)
     docs = [fingerprint("a", T0), fingerprint("b", T0 + timedelta(hours=1)), fingerprint("c", T0)]
-    stories.add_story_keys([(7, T0, "a"), (7, T0 + timedelta(hours=1), "b"), (9, T0, "c")], docs)
+    stories.add_story_keys(docs, [[7], [7], [9]])
     window = (T0 - timedelta(days=1), T0 + timedelta(hours=2))
     assert stories.story_candidate_ids([7, 8], *window) == ["a", "b"]  # earliest first
     assert stories.story_candidate_ids([7], T0 + timedelta(minutes=30), window[1]) == ["b"]
@@ -104,3 +106,8 @@ def test_candidate_ids_come_from_the_keys_and_fingerprints_only_for_the_ids_aske
     assert [(row.doc_id, row.event_time, row.shingles, row.facts) for row in found] == [("c", T0, [3, 1, 2], ["$nvda"])]
     assert stories.story_fingerprints(["c"], T0 + timedelta(minutes=1), window[1]) == []
     assert stories.story_fingerprints([], *window) == []
+
+
+def test_band_keys_must_come_one_list_per_document(store: Store) -> None:
+    with pytest.raises(ValueError, match="2 documents but 1 lists"):
+        StoryRepository(store).add_story_keys([fingerprint("a", T0), fingerprint("b", T0)], [[7]])

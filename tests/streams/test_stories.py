@@ -163,8 +163,8 @@ def test_words_two_candidates_share_are_not_the_documents() -> None:
     first = Fingerprint(np.sort(np.concatenate([own.shingles[:15], common])), frozenset())
     second = Fingerprint(np.sort(np.concatenate([common, common + 1])), frozenset())
     candidates = [
-        _Known("news:w:a", T0 - timedelta(hours=1), first),
-        _Known("news:w:b", T0 - timedelta(hours=2), second),
+        _Known.of("news:w:a", T0 - timedelta(hours=1), first),
+        _Known.of("news:w:b", T0 - timedelta(hours=2), second),
     ]
     assert _story_of(doc, own, candidates).story_id == doc.doc_id
 
