@@ -38,6 +38,9 @@ ROLLUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "stories_by_topic_1m": (("topic String", "story_id String"), ("topic", "minute", "story_id")),
 }
 """The per-minute rollups: each table's key columns and sort key; their aggregates are the same."""
+AGGREGATES = ("symbol_aggregates", "document_aggregates")
+"""What a rollup's view computes, per symbol and per document (``storage/sql/<name>.sql``): one text
+for the view of the documents and the view of their stories."""
 
 
 def ddl_statements() -> list[str]:
@@ -50,6 +53,7 @@ def ddl_statements() -> list[str]:
         )
         for table, (keys, order) in ROLLUPS.items()
     }
+    pieces |= {name: sql.joinpath(f"{name}.sql").read_text().rstrip("\n") for name in AGGREGATES}
     text = Template(sql.joinpath("tables.sql").read_text()).substitute(pieces)
     statements = []
     for chunk in text.split("\n;\n"):

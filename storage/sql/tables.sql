@@ -69,24 +69,19 @@ ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(event_time)
 ORDER BY (symbol, event_time, doc_id)
 ;
--- The per-minute rollups: each table from storage/sql/rollup_table.sql, then the view that fills it.
+-- The per-minute rollups: each table from storage/sql/rollup_table.sql, then the view that fills it
+-- with the aggregates of storage/sql/symbol_aggregates.sql or document_aggregates.sql.
 ${sentiment_by_symbol_1m}
 ;
 -- Rollups read the documents insert, so each document counts once however many
 -- times its batch is retried (retries skip documents already stored).
--- Per symbol, the text's sentiment toward that symbol; rows stored before the per-symbol arrays
--- existed (arrays empty) count the document's. init_schema recreates an older version of this
--- view (storage.base.PER_SYMBOL_VIEW_MARKER); the rollup table keeps its rows.
+-- Per symbol, the text's sentiment toward that symbol. init_schema recreates an older version of
+-- this view (storage.base.PER_SYMBOL_VIEW_MARKER); the rollup table keeps its rows.
 CREATE MATERIALIZED VIEW IF NOT EXISTS sentiment_by_symbol_1m_mv TO sentiment_by_symbol_1m AS
 SELECT
     toStartOfMinute(event_time) AS minute,
     symbol,
-    countState() AS docs,
-    avgState(if(length(symbol_scores) = length(symbols), symbol_scores[symbol_index], score)) AS score_avg,
-    sumState(toUInt64(if(length(symbol_sentiments) = length(symbols), symbol_sentiments[symbol_index], sentiment) = -1))
-        AS negatives,
-    sumState(toUInt64(if(length(symbol_sentiments) = length(symbols), symbol_sentiments[symbol_index], sentiment) = 1))
-        AS positives
+${symbol_aggregates}
 FROM documents
 ARRAY JOIN symbols AS symbol, arrayEnumerate(symbols) AS symbol_index
 GROUP BY minute, symbol
@@ -97,10 +92,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS sentiment_by_topic_1m_mv TO sentiment_by_
 SELECT
     toStartOfMinute(event_time) AS minute,
     topic,
-    countState() AS docs,
-    avgState(score) AS score_avg,
-    sumState(toUInt64(sentiment = -1)) AS negatives,
-    sumState(toUInt64(sentiment = 1)) AS positives
+${document_aggregates}
 FROM documents
 GROUP BY minute, topic
 ;
@@ -116,12 +108,7 @@ SELECT
     symbol,
     story_id,
     if(length(relevances) = length(symbols), relevances[symbol_index], 100) AS relevance,
-    countState() AS docs,
-    avgState(if(length(symbol_scores) = length(symbols), symbol_scores[symbol_index], score)) AS score_avg,
-    sumState(toUInt64(if(length(symbol_sentiments) = length(symbols), symbol_sentiments[symbol_index], sentiment) = -1))
-        AS negatives,
-    sumState(toUInt64(if(length(symbol_sentiments) = length(symbols), symbol_sentiments[symbol_index], sentiment) = 1))
-        AS positives
+${symbol_aggregates}
 FROM documents
 ARRAY JOIN symbols AS symbol, arrayEnumerate(symbols) AS symbol_index
 GROUP BY minute, symbol, story_id, relevance
@@ -133,10 +120,7 @@ SELECT
     toStartOfMinute(event_time) AS minute,
     topic,
     story_id,
-    countState() AS docs,
-    avgState(score) AS score_avg,
-    sumState(toUInt64(sentiment = -1)) AS negatives,
-    sumState(toUInt64(sentiment = 1)) AS positives
+${document_aggregates}
 FROM documents
 GROUP BY minute, topic, story_id
 ;
