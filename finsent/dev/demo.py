@@ -33,6 +33,7 @@ from schemas.alerts import AlertRecord
 from storage import open_store
 from storage.queries import count_score_rows_of, documents_per_symbol
 from storage.stories import stories_of
+from streams.stories import STORY_WINDOW
 
 log = logging.getLogger(__name__)
 
@@ -343,10 +344,12 @@ def pick_burst(settings: Settings) -> tuple[Burst, bool]:
     """The burst for this run, and whether its alert can be expected.
 
     Alert state outlives a demo: a worker restores each rule's cooldown from the stored alerts,
-    and an earlier run's documents still fill the rule's window. So the burst is about the
-    first of ``BURST_SYMBOLS`` the rule has not fired for within its cooldown, preferring one
-    with no documents in the rule's window: an earlier run's news about NVDA, minutes ago,
-    would dilute this run's burst below the rule's threshold.
+    an earlier run's documents still fill the rule's window, and its burst's headlines stay in
+    the story index for ``STORY_WINDOW``, where this run's burst (the same templates) would be
+    their copies, which a ``novel_only`` rule does not count. So the burst is about the first of
+    ``BURST_SYMBOLS`` the rule has not fired for within its cooldown or the story window,
+    preferring one with no documents in the rule's window: an earlier run's news about NVDA,
+    minutes ago, would dilute this run's burst below the rule's threshold.
     """
     rule = load_rules(rules_file(settings.rules_file)).by_id(BURST_RULE)
     if not settings.alerts_enabled or rule is None:
@@ -356,14 +359,15 @@ def pick_burst(settings: Settings) -> tuple[Burst, bool]:
         store.init_schema()
         fired = StoreHistory(store).last_alerts("symbol", BURST_SYMBOLS)
         recent = documents_per_symbol(store, BURST_SYMBOLS, datetime.fromtimestamp(now - rule.window, UTC))
-    quiet_since = now - max(rule.window, rule.cooldown)
+    quiet_since = now - max(rule.window, rule.cooldown, STORY_WINDOW.total_seconds())
     ready = [symbol for symbol in BURST_SYMBOLS if fired.get(symbol, {}).get(BURST_RULE, 0) < quiet_since]
     if not ready:
         log.warning(
-            "rule %s fired for each of %s within its cooldown: this run's burst should not alert "
-            "(use a fresh FINSENT_DATA_DIR to see it fire)",
+            "rule %s fired for each of %s within its cooldown or the story window (%s): this run's burst "
+            "should not alert (use a fresh FINSENT_DATA_DIR to see it fire)",
             BURST_RULE,
             ", ".join(BURST_SYMBOLS),
+            STORY_WINDOW,
         )
         return BURST, False
     symbol = min(ready, key=lambda s: (recent.get(s, 0) > 0, BURST_SYMBOLS.index(s)))

@@ -102,10 +102,12 @@ def test_a_second_demo_bursts_on_a_symbol_the_rule_may_still_fire_for(tmp_path: 
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
     assert pick_burst(settings) == (replace(BURST, symbol=BURST_SYMBOLS[0]), True)
     stored_burst_alert(tmp_path, BURST_SYMBOLS[0], minutes_ago=5)  # an earlier run, within the 30 m cooldown
-    stored_burst_alert(tmp_path, BURST_SYMBOLS[1], minutes_ago=300)  # long ago: may fire again
-    assert pick_burst(settings) == (replace(BURST, symbol=BURST_SYMBOLS[1]), True)
-    recent_document(tmp_path, BURST_SYMBOLS[1])  # an earlier run's news would dilute the burst
+    # Past the cooldown but within the story window: this run's burst would be copies of that one's stories.
+    stored_burst_alert(tmp_path, BURST_SYMBOLS[1], minutes_ago=300)
+    stored_burst_alert(tmp_path, BURST_SYMBOLS[2], minutes_ago=25 * 60)  # long ago: may fire again
     assert pick_burst(settings) == (replace(BURST, symbol=BURST_SYMBOLS[2]), True)
+    recent_document(tmp_path, BURST_SYMBOLS[2])  # an earlier run's news would dilute the burst
+    assert pick_burst(settings) == (replace(BURST, symbol=BURST_SYMBOLS[3]), True)
     for symbol in BURST_SYMBOLS:
         stored_burst_alert(tmp_path, symbol, minutes_ago=1)
     assert pick_burst(settings) == (BURST, False)  # every symbol cooling down: no alert expected
