@@ -254,6 +254,10 @@ class _Facts:
         return self.lead is None or self.lead in other.firsts or self.lead in other.tags
 
 
+Identity = tuple[frozenset[int], frozenset[str]]
+"""A fingerprint's shingle set and facts: all that ``same_story`` reads of it."""
+
+
 @dataclass(frozen=True, eq=False)
 class Fingerprint:
     """What is kept of a text to recognise its story: its shingles and its facts."""
@@ -275,7 +279,7 @@ class Fingerprint:
         return frozenset(self.shingles.tolist())
 
     @cached_property
-    def identity(self) -> tuple[frozenset[int], frozenset[str]]:
+    def identity(self) -> Identity:
         """What ``same_story`` reads: fingerprints with equal identities get the same verdicts."""
         return self.shingle_set, self.facts
 

@@ -13,13 +13,14 @@ import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import numpy as np
 
-from models.novelty import Fingerprint, band_keys, novelty_score, signatures, story_text
+from models.novelty import Fingerprint, Identity, band_keys, novelty_score, signatures, story_text
 from schemas.stories import StoryDocRow, StoryFields
+from storage.values import epoch_seconds
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class _Known:
 
     @classmethod
     def of(cls, doc_id: str, event_time: datetime, fingerprint: Fingerprint) -> _Known:
-        return cls(doc_id, (_seconds(event_time), doc_id), fingerprint)
+        return cls(doc_id, (epoch_seconds(event_time), doc_id), fingerprint)
 
 
 _Candidate = tuple[_Known, list[int]]
@@ -184,14 +185,14 @@ def _fingerprint(row: StoryDocRow) -> Fingerprint:
     return Fingerprint(np.array(row.shingles, dtype=np.uint32), frozenset(row.facts))
 
 
-_Verdicts = dict[tuple[object, object], bool]
+_Verdicts = dict[tuple[Identity, Identity], bool]
 """``same_story`` per pair of fingerprint identities, for one batch."""
 
 
 def _story_of(
     doc: StoryInput, fingerprint: Fingerprint, candidates: Sequence[_Known], verdicts: _Verdicts | None = None
 ) -> StoryFields:
-    own = (_seconds(doc.event_time), doc.doc_id)
+    own = (epoch_seconds(doc.event_time), doc.doc_id)
     oldest = own[0] - _STORY_WINDOW_S
     # One check per distinct pair of texts in a batch: retweets and templated copies normalise alike,
     # and a story's copies are most of its later copies' candidates. Set intersections, not one numpy
@@ -214,12 +215,3 @@ def _story_of(
     return StoryFields(
         story_id=first.doc_id, similar_12h=recent, similar_24h=len(earlier), novelty=novelty_score(len(earlier))
     )
-
-
-def _seconds(value: datetime) -> int:
-    """Whole Unix seconds (naive means UTC)."""
-    return int(_utc(value).timestamp())
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
