@@ -97,9 +97,9 @@ class OnnxBackend:
 
     Its threads sleep between the graph's parallel sections instead of spinning (``spinning``
     false, the default): a worker runs the story index, Faust and the store beside the model, and
-    spinning threads took the CPU they needed. On 2 cores, 5,000 documents from a backlog, three
-    alternated runs each: 600–900 µs less worker CPU a document, e2e 4–9 % faster
-    (docs/performance.md, 2026-12-06 late).
+    spinning threads took the CPU they needed. On 2 cores, 5,000 documents from a backlog, means of
+    three alternated runs: with stories 4,935 → 4,103 µs of worker CPU a document and 360 → 384
+    docs/s; without, 4,461 → 3,919 µs and 395 → 397 docs/s (docs/performance.md, 2026-12-06 late).
     """
 
     name: str
