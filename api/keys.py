@@ -27,6 +27,12 @@ def _digest(salt: str, secret: str) -> str:
     return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
 
 
+def token_parts(token: str) -> tuple[str, str] | None:
+    """A well-formed key's ``(key id, secret)``, or None (the secret itself may hold ``_``)."""
+    match = _TOKEN.match(token)
+    return (match.group(1), match.group(2)) if match else None
+
+
 def grants(scope: str, needed: str) -> bool:
     """Whether a key with ``scope`` may do what needs ``needed`` (admin ⊃ write ⊃ read)."""
     return SCOPE_RANK[scope] >= SCOPE_RANK[needed]
@@ -59,10 +65,10 @@ class KeyRing:
 
     def verify(self, token: str) -> ApiKeyRow | None:
         """The key ``token`` belongs to, or None (malformed, unknown, wrong secret or revoked)."""
-        match = _TOKEN.match(token)
-        if not match:
+        parts = token_parts(token)
+        if parts is None:
             return None
-        key_id, secret = match.groups()
+        key_id, secret = parts
         row = self._row(key_id)
         if row is None or row.revoked:
             return None
@@ -74,8 +80,8 @@ class KeyRing:
         Lets an address that is throttled for failed authentications still present a valid key,
         without buying a store lookup for every guessed key id.
         """
-        match = _TOKEN.match(token)
-        if not match:
+        parts = token_parts(token)
+        if parts is None:
             return False
         now = self._clock()
         with self._lock:
@@ -84,7 +90,7 @@ class KeyRing:
             known = frozenset(row.key_id for row in self.list())
             with self._lock:
                 self._known = (now, known)
-        return match.group(1) in known
+        return parts[0] in known
 
     def revoke(self, key_id: str) -> bool:
         """Revoke ``key_id``; False if there is no such key or it was already revoked."""

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import ClassifierSource, create_app
-from api.keys import KeyRing
+from api.keys import KeyRing, token_parts
 from config import Settings
 from models import Classifier
 from storage import Store, open_store
@@ -53,3 +53,10 @@ def keys(api_store: Store) -> dict[str, str]:
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def secret_of(token: str) -> str:
+    """The secret part of an API key, as ``api.keys`` reads it (the secret may hold ``_``)."""
+    parts = token_parts(token)
+    assert parts is not None, f"not an API key: {token!r}"
+    return parts[1]

@@ -13,7 +13,7 @@ from api.keys import KeyRing, grants
 from api.limits import RateLimiter
 from schemas.api import SentimentSeries
 from storage import Store
-from tests.api.conftest import auth, make_client
+from tests.api.conftest import auth, make_client, secret_of
 from tests.dashboards.seed import BURST_SYMBOL, NOW
 from tests.fakes.grafana import TOKEN, FakeGrafana
 
@@ -56,7 +56,7 @@ def test_scopes_are_ordered(client: TestClient, keys: dict[str, str]) -> None:
 def test_keys_are_stored_only_as_salted_hashes(api_store: Store) -> None:
     ring = KeyRing(api_store)
     row, token = ring.create("hash-check", "read")
-    secret = token.split("_", 2)[2]  # fsk_<id>_<secret>; the secret may hold "_"
+    secret = secret_of(token)
     stored = api_store._query("SELECT salt, key_hash FROM api_keys FINAL WHERE key_id = %(id)s", {"id": row.key_id})
     assert stored and secret not in "".join(stored[0])
     other_row, _ = ring.create("hash-check-2", "read")

@@ -18,6 +18,7 @@ from api.keys import KeyRing
 from config import Settings
 from finsent.dev.broker import EmbeddedBroker, free_port
 from storage import open_store
+from tests.api.conftest import secret_of
 from tests.fakes.grafana import FakeGrafana
 from tests.streams.feed import send_feed, start_worker
 from tests.streams.test_worker_integration import wait_for
@@ -67,7 +68,7 @@ def test_api_errors_metrics_and_logs_carry_no_secret(tmp_path: Path, caplog: pyt
             client.get("/healthz"),
         ]
     assert [answer.status_code for answer in answers] == [503, 503, 401, 200, 200]
-    secret = api_key.split("_", 2)[2]  # fsk_<id>_<secret>, and the secret itself may hold "_"
+    secret = secret_of(api_key)
     assert_no_secret("\n".join(answer.text for answer in answers) + caplog.text, secret)
 
 
