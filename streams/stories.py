@@ -65,14 +65,17 @@ class StoryInput:
 
 @dataclass(frozen=True, eq=False)
 class _Known:
-    doc_id: str
     order: tuple[int, str]
     """``(event time in Unix seconds, doc_id)``: a story's first document has the least."""
     fingerprint: Fingerprint
 
     @classmethod
     def of(cls, doc_id: str, event_time: datetime, fingerprint: Fingerprint) -> _Known:
-        return cls(doc_id, (epoch_seconds(event_time), doc_id), fingerprint)
+        return cls((epoch_seconds(event_time), doc_id), fingerprint)
+
+    @property
+    def doc_id(self) -> str:
+        return self.order[1]
 
 
 _Candidate = tuple[_Known, list[int]]
@@ -201,7 +204,7 @@ def _story_of(
     identity = fingerprint.identity
     earlier = []
     for candidate in candidates:
-        if candidate.order < own and candidate.order[0] >= oldest and candidate.doc_id != doc.doc_id:
+        if candidate.order < own and candidate.order[0] >= oldest and candidate.order[1] != own[1]:
             pair = (identity, candidate.fingerprint.identity)
             verdict = verdicts.get(pair)
             if verdict is None:
