@@ -8,9 +8,11 @@ the network. Torch is imported only by the torch backends, so ONNX Runtime alone
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -46,7 +48,7 @@ def _no_entity_head(name: str) -> ModelError:
 
 
 def cpu_threads() -> int:
-    """Threads for intra-op parallelism: the cores this process may use."""
+    """The cores this process may use: torch's intra-op threads, ONNX Runtime's lanes."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
@@ -95,28 +97,31 @@ class TorchBackend:
 class OnnxBackend:
     """An exported ONNX graph run by ONNX Runtime on the CPU.
 
-    Its threads sleep between the graph's parallel sections instead of spinning (``spinning``
-    false, the default): a worker runs the story index, Faust and the store beside the model, and
-    spinning threads took the CPU they needed. On 2 cores, 5,000 documents from a backlog, means of
-    three alternated runs: with stories 4,935 → 4,103 µs of worker CPU a document and 360 → 384
-    docs/s; without, 4,461 → 3,919 µs and 395 → 397 docs/s (docs/performance.md, 2026-12-06 late).
+    A call's rows are split into ``lanes`` slices (one per core by default) run at once, each by
+    one thread, instead of one run whose operators are split across threads: a slice's matrix
+    products need no thread to wait for the others between operators. On 2 cores, the shipped
+    student on 2,000 generated feed texts, two alternated rounds: 599 / 635 → 785 / 715 texts/s in
+    batches of 1,024 and 475 / 492 → 558 / 671 in batches of 40, with 2,706–3,335 → 2,290–3,000 µs
+    of CPU a text (docs/performance.md, "Lanes"). Being single-threaded, a run never spins on a
+    core the worker's story index, Faust or store needs.
     """
 
     name: str
     path: Path
-    threads: int = 0
-    spinning: bool = False
+    lanes: int = 0
+    """Slices a call's rows are split into and run at once; 0: one per core this process may use."""
 
     def __post_init__(self) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads or cpu_threads()
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spinning else "0")
         self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         self._entity_graph = "mention_mask" in {node.name for node in self._session.get_inputs()}
+        self.lanes = self.lanes or cpu_threads()
+        self._pool = ThreadPoolExecutor(max(1, self.lanes - 1), "finsent-onnx") if self.lanes > 1 else None
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Logits:
         feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
@@ -125,7 +130,7 @@ class OnnxBackend:
             # multiply-adds per row next to the encoder's hundreds of millions (docs/models.md).
             empty = np.zeros((input_ids.shape[0], 1, input_ids.shape[1]), dtype=np.float32)
             feeds |= {"mention_mask": empty, "context_mask": empty}
-        topic, sentiment = self._session.run(["topic_logits", "sentiment_logits"], feeds)
+        topic, sentiment = self._run(["topic_logits", "sentiment_logits"], feeds)
         return topic, sentiment
 
     def with_entities(
@@ -133,7 +138,7 @@ class OnnxBackend:
     ) -> EntityLogits:
         if not self._entity_graph:
             raise _no_entity_head(self.name)
-        topic, sentiment, entity = self._session.run(
+        topic, sentiment, entity = self._run(
             ["topic_logits", "sentiment_logits", "entity_logits"],
             {
                 "input_ids": input_ids,
@@ -143,6 +148,24 @@ class OnnxBackend:
             },
         )
         return topic, sentiment, entity
+
+    def _run(self, outputs: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """The graph's ``outputs`` for ``feeds``, its rows split across the lanes; rows in input order."""
+        slices = row_slices(len(feeds["input_ids"]), self.lanes)
+        if self._pool is None or len(slices) == 1:
+            return list(self._session.run(outputs, feeds))
+        parts = [{name: array[rows] for name, array in feeds.items()} for rows in slices]
+        # ONNX Runtime releases the GIL while it runs: the lanes' runs overlap on the cores.
+        others = [self._pool.submit(self._session.run, outputs, part) for part in parts[1:]]
+        results = [self._session.run(outputs, parts[0])] + [other.result() for other in others]
+        return [np.concatenate([result[k] for result in results]) for k in range(len(outputs))]
+
+
+def row_slices(rows: int, lanes: int) -> list[slice]:
+    """``rows`` cut into at most ``lanes`` contiguous slices whose sizes differ by at most one."""
+    count = max(1, min(lanes, rows))
+    bounds = [rows * k // count for k in range(count + 1)]
+    return [slice(start, end) for start, end in itertools.pairwise(bounds)]
 
 
 def cuda_available() -> bool:

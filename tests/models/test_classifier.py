@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models import Classifier, EmptyTextError, Prediction
+from models.backends import OnnxBackend, row_slices
 from models.classifier import optimal_cuts, window_starts
 from models.exceptions import ModelConfigError
 
@@ -161,11 +164,40 @@ def test_other_backends_agree_with_fp32(model_copy: Path, fp32: Classifier, back
         assert again.predict(TEXTS) == candidate
 
 
-def test_onnx_threads_sleep_between_parallel_sections(model_copy: Path) -> None:
-    """Spinning intra-op threads take the cores the worker's other threads need (docs/performance.md)."""
-    backend = Classifier.load(model_copy, backend="onnx-int8").backend
-    options = backend._session.get_session_options()  # type: ignore[attr-defined]
-    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+def test_onnx_lanes_run_a_calls_slices_at_once_each_on_one_thread(model_copy: Path) -> None:
+    """Slices of a call run side by side, single-threaded (docs/performance.md, "Lanes").
+
+    The barrier lets a slice's run finish only once the other slice's run has started: one run
+    after the other breaks it.
+    """
+    backend = Classifier.load(model_copy, backend="onnx-fp32").backend
+    assert isinstance(backend, OnnxBackend)
+    assert backend._session.get_session_options().intra_op_num_threads == 1
+    lanes = OnnxBackend(backend.name, backend.path, lanes=2)
+    both_running = threading.Barrier(2, timeout=10)
+    run = lanes._session.run
+
+    def run_beside_the_other(outputs: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        both_running.wait()
+        return run(outputs, feeds)
+
+    lanes._session = SimpleNamespace(run=run_beside_the_other)  # type: ignore[assignment]
+    ids = np.array([[0, 5, 6, 2], [0, 7, 2, 1], [0, 8, 9, 2]], dtype=np.int64)
+    mask = np.array([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 1, 1]], dtype=np.int64)
+    topic, sentiment = lanes(ids, mask)
+    one_by_one = [backend(ids[row : row + 1], mask[row : row + 1]) for row in range(3)]
+    assert np.allclose(topic, np.concatenate([t for t, _ in one_by_one]), atol=1e-5)
+    assert np.allclose(sentiment, np.concatenate([s for _, s in one_by_one]), atol=1e-5)
+
+
+def test_row_slices_cover_every_row_once_in_order() -> None:
+    assert row_slices(5, 2) == [slice(0, 2), slice(2, 5)]
+    assert row_slices(1, 4) == [slice(0, 1)]
+    assert row_slices(0, 2) == [slice(0, 0)]
+    for rows, lanes in itertools.product(range(12), range(1, 5)):
+        covered = [row for part in row_slices(rows, lanes) for row in range(rows)[part]]
+        assert covered == list(range(rows))
+        assert len(row_slices(rows, lanes)) == max(1, min(lanes, rows))
 
 
 def test_window_starts_keep_the_first_windows_and_the_last() -> None:
