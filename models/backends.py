@@ -99,11 +99,11 @@ class OnnxBackend:
 
     A call's rows are split into ``lanes`` slices (one per core by default) run at once, each by
     one thread, instead of one run whose operators are split across threads: a slice's matrix
-    products need no thread to wait for the others between operators. On 2 cores, the shipped
-    student on 2,000 generated feed texts, two alternated rounds: 599 / 635 → 785 / 715 texts/s in
-    batches of 1,024 and 475 / 492 → 558 / 671 in batches of 40, with 2,706–3,335 → 2,290–3,000 µs
-    of CPU a text (docs/performance.md, "Lanes"). Being single-threaded, a run never spins on a
-    core the worker's story index, Faust or store needs.
+    products need no thread to wait for the others between operators. On 2 cores, the student
+    alone over the pipeline benchmark's 5,000 texts, three alternated rounds: 578 / 566 / 530 →
+    717 / 625 / 673 texts/s; a worker from a backlog, with stories: 417 / 393 → 460 / 414 docs/s
+    (docs/performance.md, "Lanes"). Being single-threaded, a run never spins on a core the
+    worker's story index, Faust or store needs.
     """
 
     name: str
