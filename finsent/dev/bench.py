@@ -48,6 +48,9 @@ from schemas import DocumentKind, parse_document
 AUTHOR_KEY = "finsent-bench"
 STORY_PAIRS = 2
 """E2e runs with and without stories, taking turns (the stories' cost is a few % of noisy figures)."""
+MODEL_ALONE_RUNS = 2
+"""Runs of the model alone, the faster kept: one run in a fresh process read 511 docs/s on
+2026-12-07 where four others that hour read 625–717, and made the efficiency 0.89 instead of 0.70."""
 
 
 @dataclass(frozen=True)
@@ -110,13 +113,16 @@ def bench_pipeline(options: PipelineBenchOptions) -> dict[str, Any]:
 
 
 def routed_model_throughput(messages: Sequence[OutgoingMessage], options: PipelineBenchOptions) -> dict[str, Any]:
-    """The classifier alone over the messages' texts, each read by the model its route names (a fresh
-    process per model); docs/s over the time of all of them."""
+    """The classifier alone over the messages' texts, each read by the model its route names (the
+    faster of ``MODEL_ALONE_RUNS`` fresh processes per model, as e2e is the faster of its runs);
+    docs/s over the time of all of them."""
     groups = routed_texts(texts_of(messages), [m.kind for m in messages], options.model)
     seconds, backends = 0.0, []
     for model, texts in groups.items():
         options.progress(f"model alone ({model or 'served model'}) over {len(texts)} texts")
-        alone = _in_fresh_process(model_throughput, model, options.backend, texts, options.batch_size)
+        runs = [_in_fresh_process(model_throughput, model, options.backend, texts, options.batch_size)
+                for _ in range(MODEL_ALONE_RUNS)]  # fmt: skip
+        alone = max(runs, key=lambda run: run["docs_per_s"])
         seconds += len(texts) / alone["docs_per_s"]
         backends.append(alone["backend"])
     return {"docs_per_s": len(messages) / seconds, "backend": "+".join(dict.fromkeys(backends))}

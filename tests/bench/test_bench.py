@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from config import Settings
+from finsent.dev import bench
 from finsent.dev.bench import (
     PipelineBenchOptions,
     cpu_info,
@@ -53,6 +54,15 @@ def test_model_alone_reads_each_text_with_the_model_its_route_names(monkeypatch:
     monkeypatch.setenv("FINSENT_ROUTES", "social=finsent-mpnet")
     assert routed_texts(texts, kinds, "finsent-minilm") == {"finsent-minilm": ["news one", "news two"],
                                                              "finsent-mpnet": ["post one"]}  # fmt: skip
+
+
+def test_model_alone_keeps_the_faster_of_its_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One slow sample of the model alone must not inflate the efficiency (docs/performance.md, "Lanes")."""
+    samples = iter([100.0, 300.0, 200.0])
+    monkeypatch.setattr(bench, "_in_fresh_process", lambda *_: {"docs_per_s": next(samples), "backend": "null"})
+    figures = bench.routed_model_throughput(feed(50, seed=5), PipelineBenchOptions(model="null"))
+    assert bench.MODEL_ALONE_RUNS == 2
+    assert figures == {"docs_per_s": 300.0, "backend": "null"}
 
 
 def test_cpu_info_reads_the_first_processor_only(tmp_path: Path) -> None:
