@@ -121,7 +121,7 @@ class OnnxBackend:
         self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         self._entity_graph = "mention_mask" in {node.name for node in self._session.get_inputs()}
         self.lanes = self.lanes or cpu_threads()
-        self._pool = ThreadPoolExecutor(max(1, self.lanes - 1), "finsent-onnx") if self.lanes > 1 else None
+        self._pool = ThreadPoolExecutor(self.lanes - 1, "finsent-onnx") if self.lanes > 1 else None
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Logits:
         feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
