@@ -212,12 +212,15 @@ def distill(
 @click.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--name", type=click.Choice(["finsent-minilm", "finsent-mpnet"]), required=True)
-def ship(run_dir: Path, name: str) -> None:
+@click.option("--entity-head/--without-entity-head", default=True, show_default=True,
+              help="ship the run's entity head, or leave it behind (the served model's head then reads "
+              "the mentions of the documents a route sends this model)")  # fmt: skip
+def ship(run_dir: Path, name: str, entity_head: bool) -> None:
     """Copy a trained model (adapter as int8 rows, heads, spec, metrics, card) into models/artifacts/NAME."""
     from models.artifact import ARTIFACTS_DIR
     from models.ship import ship_model
 
-    files = ship_model(run_dir, ARTIFACTS_DIR / name)
+    files = ship_model(run_dir, ARTIFACTS_DIR / name, entity_head=entity_head)
     size = sum(path.stat().st_size for path in files)
     click.echo(json.dumps({"shipped": str(ARTIFACTS_DIR / name), "files": len(files), "bytes": size}))
 

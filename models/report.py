@@ -99,6 +99,17 @@ def _results_rows(metrics: dict, spec: ModelSpec) -> str:
     return "\n".join(rows) + f"\n\nBackend: {backend} (`finsent eval --write`)."
 
 
+_DEFAULT_RULE = "the fastest whose validation macro-F1 stays within 0.5 point of fp32 on both tasks"
+
+
+def _default_reason(metrics: dict, spec: ModelSpec) -> str:
+    """Why the default CPU backend is the default: the rule, or a choice by hand that names the rule's."""
+    by_rule = metrics.get("default_by_rule")
+    if by_rule and spec.default_cpu_backend and by_rule != spec.default_cpu_backend:
+        return f", set by hand (`model_backends.py --default`; {_DEFAULT_RULE}: {by_rule}, see `docs/models.md`)"
+    return f" — {_DEFAULT_RULE}"
+
+
 def _result_row(label: str, m: dict) -> str:
     return f"| {label} | {m['n']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {_num(m.get('ece'))} |"
 
@@ -308,16 +319,25 @@ def _entity_source(path: str) -> str:
 
 
 def _entity_section(metrics: dict, spec: ModelSpec) -> str:
-    """The entity head: what it is, what it learned from (with licences) and its figures on the entity dev file."""
-    if not spec.entity_head:
-        return ""
+    """The entity head: what it is, what it learned from (with licences) and its figures on the entity dev file.
+    A run whose head was left out when shipped still names the data its document heads learned from."""
     config = metrics["config"]
+    if not spec.entity_head and not config.get("entity_data"):
+        return ""
     sources = "".join(f"\n- {_entity_source(str(source))}" for source in config.get("entity_data") or [])
-    lines = [
-        "\n## Entity sentiment\n",
+    head = (
         "Besides the document, the model scores the sentiment toward each mention (a company named in the text) in "
         "the same forward pass: a linear head over the mean of the mention's token states, the mean of the "
-        "8 tokens either side and the text's mean. Mention spans go through the text normaliser with the text.",
+        "8 tokens either side and the text's mean. Mention spans go through the text normaliser with the text."
+        if spec.entity_head
+        else "The run trained an entity head beside the document heads, and it was left out when the model was "
+        "shipped (`finsent ship --without-entity-head`): this model scores documents only, and the mentions of "
+        "the documents a route sends it are read by the served model's head (`docs/routes.md`). Its figures "
+        "below are the run's."
+    )
+    lines = [
+        "\n## Entity sentiment\n",
+        head,
         f"\nTrained on (mention labels; a text's own label, where all its mentions agree, trains the sentiment "
         f"head):{sources or ' –'}",
     ]
@@ -381,6 +401,7 @@ def write_report(directory: Path) -> None:
         entity_section=_entity_section(metrics, spec),
         backend_table=_backend_rows(metrics),
         default_backend=spec.default_cpu_backend or "onnx-int8 (fallback; not measured)",
+        default_reason=_default_reason(metrics, spec),
         cold_load=metrics.get("cold_load_s", "not measured"),
         max_length=spec.max_length,
         train_sentiment=metrics["train_examples"]["sentiment"],

@@ -285,3 +285,29 @@ def test_a_teacher_with_an_entity_head_gives_logits_for_each_mention(entity_mode
     assert torch.isnan(torch.from_numpy(logits[ENTITY][1])).all()  # no mentions: nothing to distil
     cached = teacher_logits(entity_model, texts, classes, tmp_path / "cache.npz", spans)
     assert (cached["sentiment"] == logits["sentiment"]).all()
+
+
+def test_a_run_shipped_without_its_entity_head_reads_documents_alone(entity_model: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from models import Classifier
+    from models.report import write_report
+    from models.ship import ship_model
+
+    shipped = tmp_path / "shipped"
+    ship_model(entity_model, shipped, entity_head=False)
+    spec = ModelSpec.from_dir(shipped)
+    assert not spec.entity_head and ENTITY not in spec.temperatures
+    assert spec.temperatures == {k: v for k, v in ModelSpec.from_dir(entity_model).temperatures.items() if k != ENTITY}
+    assert not any(key.startswith("entity_head.") for key in load_file(str(shipped / "heads.safetensors")))
+    text = CONTRASTS[0].format(win="Acme", lose="Globex")
+    spans = [(text.index(name), text.index(name) + len(name)) for name in ("Acme", "Globex")]
+    full, bare = (Classifier.load(d, backend="torch-fp32") for d in (entity_model, shipped))
+    (before,), (after,) = full.predict([text]), bare.predict([text])
+    assert (after.sentiment_label, after.topic) == (before.sentiment_label, before.topic)
+    assert after.score == pytest.approx(before.score, abs=1e-2)
+    assert {e.source for e in bare.predict_entities([(text, spans)])[0]} == {"document"}
+    write_report(shipped)
+    assert "--without-entity-head" in (shipped / "README.md").read_text()
+    ship_model(entity_model, tmp_path / "whole")
+    assert ModelSpec.from_dir(tmp_path / "whole").entity_head
