@@ -22,6 +22,7 @@ from models.backends import CPU_BACKENDS, CUDA_BACKENDS, cuda_available
 from models.classifier import Classifier
 from models.data import read_labelled
 from models.evaluate import batch_one_latency_ms, evaluate_file
+from models.exceptions import ModelConfigError
 from models.labels import resolve_label_map
 
 MAX_F1_DROP = 0.005
@@ -88,19 +89,26 @@ def cold_load_seconds(directory: Path, backend: str) -> float:
 
 
 def benchmark_model(
-    model: str | None, data: dict[str, Path], limit: int | None = None, write: bool = False
+    model: str | None, data: dict[str, Path], limit: int | None = None, write: bool = False, default: str | None = None
 ) -> dict[str, object]:
-    """Measure all available backends; with ``write``, record them and the chosen default in the model dir."""
+    """Measure all available backends; with ``write``, record them and the chosen default in the model dir.
+
+    ``default`` overrides the rule's choice (``select_default``); both are recorded, and the card says so.
+    """
+    if default is not None and default not in CPU_BACKENDS:
+        raise ModelConfigError(f"unknown CPU backend {default!r}; choose one of {', '.join(CPU_BACKENDS)}")
     directory = resolve_model_dir(model)
     names = list(CPU_BACKENDS) + (list(CUDA_BACKENDS[:2]) if cuda_available() else [])
     results = {name: measure_in_fresh_process(directory, name, data, limit) for name in tqdm(names, desc="backends")}
-    chosen = select_default(results)
+    by_rule = select_default(results)
+    chosen = default or by_rule
     for name, r in results.items():
         r["f1_delta_vs_fp32"] = round(r["sentiment_macro_f1"] - results[REFERENCE]["sentiment_macro_f1"], 4)
         r["selected"] = name == chosen
     report = {
         "model": str(directory),
         "default_cpu_backend": chosen,
+        "default_by_rule": by_rule,
         "backends": results,
         "cold_load_s": cold_load_seconds(directory, chosen),
     }
@@ -117,6 +125,7 @@ def _record(directory: Path, report: dict[str, object]) -> None:
     metrics_path = directory / "metrics.json"
     metrics = json.loads(metrics_path.read_text())
     metrics["backends"] = report["backends"]
+    metrics["default_by_rule"] = report["default_by_rule"]
     metrics["cold_load_s"] = report["cold_load_s"]
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
     write_report(directory)

@@ -178,3 +178,25 @@ def test_the_card_says_how_much_texts_without_a_label_weigh(model_copy: Path, ti
     write_report(model_copy)
     card = (model_copy / "README.md").read_text()
     assert "for every text (weighted 0.25 on texts without that head's true label), plus" in card
+
+
+def test_the_card_says_when_the_default_backend_was_set_by_hand(model_copy: Path) -> None:
+    from models.report import write_report
+
+    spec_path, metrics_path = model_copy / "finsent_model.json", model_copy / "metrics.json"
+    spec, metrics = json.loads(spec_path.read_text()), json.loads(metrics_path.read_text())
+    spec_path.write_text(json.dumps(spec | {"default_cpu_backend": "onnx-int8"}))
+    for by_rule, expected in (("onnx-int8", "— the fastest whose"), ("onnx-fp32", "set by hand")):
+        metrics_path.write_text(json.dumps(metrics | {"default_by_rule": by_rule}))
+        write_report(model_copy)
+        line = next(x for x in (model_copy / "README.md").read_text().splitlines() if "Default CPU backend" in x)
+        assert "**onnx-int8**" in line and expected in line
+    assert "onnx-fp32" in line
+
+
+def test_a_default_backend_by_hand_must_be_a_cpu_backend() -> None:
+    from finsent.dev.backends import benchmark_model
+    from models.exceptions import ModelConfigError
+
+    with pytest.raises(ModelConfigError, match="unknown CPU backend"):
+        benchmark_model(None, {}, default="cuda-bf16")
