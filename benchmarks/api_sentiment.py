@@ -1,12 +1,13 @@
 """``GET /v1/sentiment`` latency over 30 days of 1-minute data for one symbol, with 10M score rows stored (chdb).
 
-    python benchmarks/api_sentiment.py [--rows 10000000] [--requests 200]
+    python benchmarks/api_sentiment.py [--rows 10000000] [--requests 200] [--count stories --count documents]
 
 Fills a fresh chdb store with ``--rows`` generated documents over 30 days (one row each in
 ``documents`` and ``scores``; the per-minute rollups fill through their materialized views),
-a tenth of them about the measured symbol. Then it times ``--requests`` calls through the
-FastAPI app (in process), alternating intervals 1m, 5m, 1h, 1d and ranges of 1 to 30 days.
-Prints one JSON object.
+a tenth of them about the measured symbol, each a story of its own (the most story rows a symbol can
+have). Then it times ``--requests`` calls through the FastAPI app (in process) for each ``--count``
+(stories, the API's default, and documents unless given), alternating intervals 1m, 5m, 1h, 1d and
+ranges of 1 to 30 days. Prints one JSON object: p50 and p95 for each count, and p95 per shape.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -24,13 +26,18 @@ from api.app import ClassifierSource, create_app
 from api.keys import KeyRing
 from config import Settings
 from storage import open_store
+from storage.queries import COUNTS
 from storage.synthetic import SYMBOL, fill_synthetic_history
+
+SHAPES = [("1m", 1), ("5m", 7), ("1h", 30), ("1d", 30), ("1m", 30)]
+"""(interval, days) of the calls, in turn."""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--count", action="append", choices=["stories", "documents"], help="repeatable")
     args = parser.parse_args()
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     start = end - timedelta(days=30)
@@ -43,35 +50,33 @@ def main() -> None:
         settings = Settings(_env_file=None, data_dir=data_dir, api_rate_limit_per_min=10**9)  # type: ignore[call-arg]
         client = TestClient(create_app(settings.api, store, ClassifierSource(lambda: None)))  # type: ignore[arg-type,return-value]
         headers = {"Authorization": f"Bearer {token}"}
-        shapes = [("1m", 1), ("5m", 7), ("1h", 30), ("1d", 30), ("1m", 30)]
-        timings: dict[str, list[float]] = {f"{i}/{d}d": [] for i, d in shapes}
-        points: dict[str, int] = {}
-        for n in range(args.requests + len(shapes)):
-            interval, days = shapes[n % len(shapes)]
-            params = {"symbol": SYMBOL, "interval": interval, "from": (end - timedelta(days=days)).isoformat(),
-                      "to": end.isoformat()}  # fmt: skip
-            began = time.perf_counter()
-            answer = client.get("/v1/sentiment", params=params, headers=headers)
-            elapsed_ms = (time.perf_counter() - began) * 1000
-            answer.raise_for_status()
-            if n >= len(shapes):  # the first round warms caches
-                timings[f"{interval}/{days}d"].append(elapsed_ms)
-            points[f"{interval}/{days}d"] = len(answer.json()["points"])
+        by_count = {count: _timed(client, headers, count, end, args.requests) for count in args.count or COUNTS}
         store.close()
+    print(json.dumps({"score_rows": stored, "fill_s": round(fill_s, 1), "by_count": by_count}))
+
+
+def _timed(client: TestClient, headers: dict[str, str], count: str, end: datetime, requests: int) -> dict[str, Any]:
+    """p50 / p95 of ``requests`` calls counting ``count`` over the shapes in turn (one round first, to warm)."""
+    timings: dict[str, list[float]] = {f"{i}/{d}d": [] for i, d in SHAPES}
+    for n in range(requests + len(SHAPES)):
+        interval, days = SHAPES[n % len(SHAPES)]
+        params = {"symbol": SYMBOL, "interval": interval, "from": (end - timedelta(days=days)).isoformat(),
+                  "to": end.isoformat(), "count": count}  # fmt: skip
+        began = time.perf_counter()
+        client.get("/v1/sentiment", params=params, headers=headers).raise_for_status()
+        if n >= len(SHAPES):
+            timings[f"{interval}/{days}d"].append((time.perf_counter() - began) * 1000)
     every = sorted(t for values in timings.values() for t in values)
-    print(
-        json.dumps(
-            {
-                "score_rows": stored,
-                "fill_s": round(fill_s, 1),
-                "requests": len(every),
-                "p50_ms": round(statistics.median(every), 1),
-                "p95_ms": round(every[int(0.95 * (len(every) - 1))], 1),
-                "by_shape_p95_ms": {k: round(sorted(v)[int(0.95 * (len(v) - 1))], 1) for k, v in timings.items()},
-                "points": points,
-            }
-        )
-    )
+    return {
+        "requests": len(every),
+        "p50_ms": round(statistics.median(every), 1),
+        "p95_ms": round(_p95(every), 1),
+        "by_shape_p95_ms": {shape: round(_p95(sorted(values)), 1) for shape, values in timings.items()},
+    }
+
+
+def _p95(ordered: list[float]) -> float:
+    return ordered[int(0.95 * (len(ordered) - 1))]
 
 
 if __name__ == "__main__":

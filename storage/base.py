@@ -57,10 +57,11 @@ DOCUMENTS_STORY_COLUMNS = (
 )
 """Columns ``documents`` gained with stories (``storage/stories.py``): a row from before is a story of one."""
 DELIVERY_STATE_TYPE = "Enum8('pending' = 1, 'delivered' = 2, 'failed' = 3, 'not_configured' = 4)"
-PER_SYMBOL_VIEW = "sentiment_by_symbol_1m_mv"
-PER_SYMBOL_VIEW_MARKER = "symbol_scores"
-"""The per-symbol rollup's view reads each symbol's own score since this marker appeared in its query;
-``init_schema`` replaces a version without it."""
+RETIRED = ("sentiment_by_symbol_1m_mv", "sentiment_by_topic_1m_mv", "sentiment_by_symbol_1m", "sentiment_by_topic_1m")
+"""Views and tables of earlier versions, dropped by ``init_schema`` (views first, so nothing writes to a
+dropped table): the per-minute rollups without stories, whose every figure the story rollups hold
+(a minute's documents are the sum of its stories'), so that each documents insert feeds two views
+instead of four."""
 STORY_ROLLUPS = {"stories_by_symbol_1m": "stories_by_symbol_1m_mv", "stories_by_topic_1m": "stories_by_topic_1m_mv"}
 """Rollups per story (table: its view), added after ``documents`` held rows: ``init_schema`` fills a
 table from the stored documents before it creates the table's view."""
@@ -133,8 +134,9 @@ class Store(abc.ABC):
             self._add_missing_columns("scores", SCORES_PER_SYMBOL_COLUMNS)
             self._add_missing_columns("documents", DOCUMENTS_PER_SYMBOL_COLUMNS)
             self._add_missing_columns("documents", DOCUMENTS_STORY_COLUMNS)
-            self._drop_outdated_view(PER_SYMBOL_VIEW, PER_SYMBOL_VIEW_MARKER)
             self._fill_story_rollups(statements)
+            for name in RETIRED:
+                self._command(f"DROP TABLE IF EXISTS {name}{self.drop_suffix}")
             for statement in [s for s in statements if _VIEW_TARGET.search(s)]:
                 self._command(statement)
             # Alerts tables from before ``not_configured`` existed get the value (a metadata-only change).
@@ -145,25 +147,13 @@ class Store(abc.ABC):
                 for table in ["documents", *rollup_tables()]:
                     self._command(f"ALTER TABLE {table} MODIFY SETTING {window}")
 
-    def _drop_outdated_view(self, name: str, marker: str) -> None:
-        """Drop view ``name`` if its stored query lacks ``marker`` (an older version; recreated next).
-
-        Only the view goes: the rollup table it writes to keeps its rows. A documents insert that
-        lands between the drop and the create is stored but not counted by that rollup, so upgrade
-        with the workers stopped (``finsent`` runs this at every start; a second run finds the
-        marker and does nothing).
-        """
-        sql = "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = %(name)s"
-        found = self._select(sql, sql_params({"name": name}))[1]
-        if found and marker not in str(found[0][0]):
-            self._command(f"DROP TABLE IF EXISTS {name}{self.drop_suffix}")
-
     def _fill_story_rollups(self, statements: list[str]) -> None:
         """Fill each story rollup whose view does not exist yet from the stored documents (its view's
         query over ``documents FINAL``), emptied first so an upgrade cut short is redone whole.
 
-        Like ``_drop_outdated_view``: documents inserted between the fill and the view's creation
-        are stored but not counted, so upgrade with the workers stopped. A new store fills nothing.
+        Documents inserted between the fill and the view's creation are stored but not counted, so
+        upgrade with the workers stopped (``finsent`` runs this at every start; a second run finds the
+        views and does nothing). A new store fills nothing.
         """
         for table, view in STORY_ROLLUPS.items():
             if self._exists(view):

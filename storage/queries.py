@@ -33,9 +33,10 @@ STORY_MOVER_COLUMNS = ("name", "stories", "docs", "mean_score", "baseline_storie
                        "baseline_score", "score_change", "volume_ratio")  # fmt: skip
 DEAD_LETTER_COLUMNS = ("failed_at", "topic", "partition", "offset", "error", "raw_preview")
 REASON_COLUMNS = ("reason", "messages", "latest")
-_ROLLUPS = {"symbol": "sentiment_by_symbol_1m", "topic": "sentiment_by_topic_1m"}
-_STORY_ROLLUPS = {"symbol": "stories_by_symbol_1m", "topic": "stories_by_topic_1m"}
-# Story rows of the per-story rollup, one per (key, bucket, story): the story's documents there, their
+_ROLLUPS = {"symbol": "stories_by_symbol_1m", "topic": "stories_by_topic_1m"}
+"""The per-minute rollups, one row per key, minute and story (per symbol, and relevance): a count of
+documents merges all of a bucket's rows, a count of stories groups them by story first."""
+# Story rows of the rollup, one per (key, bucket, story): the story's documents there, their
 # mean score, and whether most of them are negative or positive (a story counts once, as its majority).
 _STORY_ROWS = """(
             SELECT {key} AS name, {bucket} AS time, story_id, countMerge(docs) AS story_docs,
@@ -48,9 +49,9 @@ _STORY_ROWS = """(
         )"""
 _BUCKET = "toDateTime(intDiv(toUInt32(minute), %(step)s) * %(step)s, 'UTC')"
 MAX_RELEVANCE_SPAN = timedelta(days=31)
-"""The longest range a relevance-filtered series or ranking reads. The rollups hold no relevance, so
-such a read scans the ``scores`` rows themselves (one per document and symbol, keyed by symbol and
-time): bounded, so no request buys an unbounded scan."""
+"""The longest range a relevance-filtered series or ranking reads. One that counts documents scans the
+``scores`` rows themselves (one per document and symbol, keyed by symbol and time): bounded, so no
+request buys an unbounded scan."""
 # Per-symbol score rows of [start, end) at minute granularity (as the rollups count them), one per
 # (document, symbol) after deduplication; the relevance filter sits outside FINAL (old servers may
 # move a WHERE beside FINAL to PREWHERE, which then sees superseded rows).
@@ -172,7 +173,7 @@ def _story_where(kind: str, key: str | None, start: datetime, end: datetime, min
 def _story_rows(kind: str, where: str, bucket: str, *, market: bool = False) -> str:
     """``_STORY_ROWS`` of the ``kind`` rollup; the market's (all topics as one key) merges a story's topics."""
     key = "''" if market else kind
-    return _STORY_ROWS.format(key=key, bucket=bucket, rollup=_STORY_ROLLUPS[kind], where=where)
+    return _STORY_ROWS.format(key=key, bucket=bucket, rollup=_ROLLUPS[kind], where=where)
 
 
 def _filtered_symbol_series_sql(
@@ -193,7 +194,7 @@ def documents_per_symbol(store: Store, symbols: Sequence[str], since: datetime) 
     """How many documents named each of ``symbols`` from ``since`` on (symbols without any are left out)."""
     where = Where().add("symbol IN %(symbols)s", symbols=tuple(symbols)).add("minute >= %(since)s", since=since)
     sql = f"""
-        SELECT symbol, countMerge(docs) AS docs FROM sentiment_by_symbol_1m
+        SELECT symbol, countMerge(docs) AS docs FROM stories_by_symbol_1m
         WHERE {where.sql}
         GROUP BY symbol"""
     return {symbol: int(docs) for symbol, docs in store._query(sql, where.params)}
@@ -435,4 +436,4 @@ def count_score_rows_of(store: Store, doc_ids: Sequence[str], chunk: int = 2_000
 
 def rollup_document_count(store: Store) -> int:
     """Documents counted in the per-topic rollup: equal to the stored documents when no insert was cut short."""
-    return int(store._query("SELECT countMerge(docs) FROM sentiment_by_topic_1m")[0][0])
+    return int(store._query("SELECT countMerge(docs) FROM stories_by_topic_1m")[0][0])

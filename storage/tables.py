@@ -29,8 +29,6 @@ TABLES: dict[str, tuple[str, ...]] = {
 
 
 ROLLUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "sentiment_by_symbol_1m": (("symbol String",), ("symbol", "minute")),
-    "sentiment_by_topic_1m": (("topic String",), ("topic", "minute")),
     "stories_by_symbol_1m": (
         ("symbol String", "story_id String", "relevance UInt8"),
         ("symbol", "minute", "story_id", "relevance"),

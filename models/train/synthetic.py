@@ -24,6 +24,9 @@ Design choices:
 * **Styles**: plain headlines (some in headline case), Reuters sentences with a ``<TICK.N>``
   code after the first mention and sometimes a dateline, and tweets where companies are
   cashtags (``$PFE``, sometimes lower-case ``$pfe``); the cashtag span covers the ``$``.
+  A group may name the styles it is written in: the traders' slang and emoji groups
+  (``social_*``, written only with ``slang=True``) are tweets only, since no wire story says
+  "mooning 🚀". They were measured as training data and left out (``docs/models.md``).
 
 ``synthetic_events(n, seed)`` is deterministic in its arguments and returns ``n`` distinct texts.
 """
@@ -55,6 +58,7 @@ STYLE_WEIGHTS = {"plain": 0.5, "reuters": 0.25, "tweet": 0.25}
 HEADLINE_CASE_SHARE = 0.3
 HEDGE_SHARE = 0.1
 LOWERCASE_CASHTAG_SHARE = 0.25
+SLANG_PREFIX = "social_"
 _SLOT_RE = re.compile(r"\{(\w+)\}")
 _SMALL_WORDS = frozenset({"a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "vs"})
 
@@ -75,6 +79,7 @@ class Template:
     event: str
     text: str
     labels: Mapping[str, str]
+    styles: tuple[str, ...] = tuple(STYLE_WEIGHTS)
 
     @property
     def kind(self) -> str:
@@ -106,7 +111,7 @@ def load_tables() -> Tables:
     """The bundled template tables (read once)."""
     raw = json.loads(resources.files("models.train").joinpath(TEMPLATE_FILE).read_text(encoding="utf-8"))
     templates = tuple(
-        Template(event=group["event"], text=text, labels=group["labels"])
+        Template(event=group["event"], text=text, labels=group["labels"], styles=_styles(group))
         for group in raw["groups"]
         for text in group["texts"]
     )
@@ -121,16 +126,24 @@ def load_tables() -> Tables:
     )
 
 
+def _styles(group: Mapping[str, Any]) -> tuple[str, ...]:
+    styles = tuple(group.get("styles", STYLE_WEIGHTS))
+    if not styles or set(styles) - set(STYLE_WEIGHTS):
+        raise ModelConfigError(f"synthetic group {group['event']!r}: styles must be among {sorted(STYLE_WEIGHTS)}")
+    return styles
+
+
 def template_counts() -> dict[str, int]:
     """How many templates each event type has."""
     return dict(Counter(template.event for template in load_tables().templates))
 
 
-def synthetic_events(n: int, seed: int, *, broker_share: float = 0.5) -> list[dict[str, Any]]:
+def synthetic_events(n: int, seed: int, *, broker_share: float = 0.5, slang: bool = False) -> list[dict[str, Any]]:
     """``n`` distinct synthetic event rows in FinEntity's format, the same for the same arguments.
 
     ``broker_share`` is the share of analyst and rating-agency rows that list the broker (always
-    neutral) as an entity.
+    neutral) as an entity; ``slang`` adds the ``social_*`` groups (the rows without it are those
+    written before the groups existed).
     """
     if not 0 <= n <= MAX_ROWS:
         raise ModelConfigError(f"synthetic rows: n must be between 0 and {MAX_ROWS}, got {n}")
@@ -139,7 +152,8 @@ def synthetic_events(n: int, seed: int, *, broker_share: float = 0.5) -> list[di
     tables = load_tables()
     by_kind: dict[str, list[Template]] = {kind: [] for kind in KIND_WEIGHTS}
     for template in tables.templates:
-        by_kind[template.kind].append(template)
+        if slang or not template.event.startswith(SLANG_PREFIX):
+            by_kind[template.kind].append(template)
     rng = random.Random(seed)
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -162,7 +176,7 @@ def _weighted(rng: random.Random, weights: Mapping[str, float]) -> str:
 
 def _render(rng: random.Random, tables: Tables, template: Template, broker_share: float) -> dict[str, Any]:
     """One row: slots filled, companies styled, spans recorded as the text is built."""
-    style = _weighted(rng, STYLE_WEIGHTS)
+    style = _weighted(rng, {name: STYLE_WEIGHTS[name] for name in template.styles})
     companies, names = _entity_surfaces(rng, tables, template, style)
     values = _fillers(rng, tables)
     listed = {slot for slot in template.labels if slot in COMPANY_SLOTS or rng.random() < broker_share}

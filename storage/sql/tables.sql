@@ -69,39 +69,18 @@ ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(event_time)
 ORDER BY (symbol, event_time, doc_id)
 ;
--- The per-minute rollups: each table from storage/sql/rollup_table.sql, then the view that fills it
--- with the aggregates of storage/sql/symbol_aggregates.sql or document_aggregates.sql.
-${sentiment_by_symbol_1m}
-;
--- Rollups read the documents insert, so each document counts once however many
--- times its batch is retried (retries skip documents already stored).
--- Per symbol, the text's sentiment toward that symbol. init_schema recreates an older version of
--- this view (storage.base.PER_SYMBOL_VIEW_MARKER); the rollup table keeps its rows.
-CREATE MATERIALIZED VIEW IF NOT EXISTS sentiment_by_symbol_1m_mv TO sentiment_by_symbol_1m AS
-SELECT
-    toStartOfMinute(event_time) AS minute,
-    symbol,
-${symbol_aggregates}
-FROM documents
-ARRAY JOIN symbols AS symbol, arrayEnumerate(symbols) AS symbol_index
-GROUP BY minute, symbol
-;
-${sentiment_by_topic_1m}
-;
-CREATE MATERIALIZED VIEW IF NOT EXISTS sentiment_by_topic_1m_mv TO sentiment_by_topic_1m AS
-SELECT
-    toStartOfMinute(event_time) AS minute,
-    topic,
-${document_aggregates}
-FROM documents
-GROUP BY minute, topic
-;
--- The same rollups with each minute split by story (and, per symbol, by the document's relevance
--- to it): a series that counts stories groups these by story inside its bucket, so a story's
--- copies count once and its mean score once (storage/queries.py). Rows stored before these
--- existed are copied in by init_schema (storage.base.STORY_ROLLUPS), each a story of one.
+-- The per-minute rollups, per symbol and per topic, each minute split by story (and, per symbol,
+-- by the document's relevance to it): each table from storage/sql/rollup_table.sql, then the view
+-- that fills it with the aggregates of storage/sql/symbol_aggregates.sql or document_aggregates.sql.
+-- A series that counts stories groups these by story inside its bucket, so a story's copies count
+-- once and its mean score once; one that counts documents merges every row of its bucket
+-- (storage/queries.py). Rollups read the documents insert, so each document counts once however
+-- many times its batch is retried (retries skip documents already stored). Rows stored before
+-- these existed are copied in by init_schema (storage.base.STORY_ROLLUPS), each a story of one;
+-- the per-minute rollups without stories that came before them are dropped (storage.base.RETIRED).
 ${stories_by_symbol_1m}
 ;
+-- Per symbol, the text's sentiment toward that symbol.
 CREATE MATERIALIZED VIEW IF NOT EXISTS stories_by_symbol_1m_mv TO stories_by_symbol_1m AS
 SELECT
     toStartOfMinute(event_time) AS minute,

@@ -112,3 +112,21 @@ def test_every_event_type_has_templates_and_contrast_events_exist() -> None:
 def test_an_impossible_count_is_refused(n: int) -> None:
     with pytest.raises(ModelConfigError, match="n must be"):
         synthetic_events(n, seed=0)
+
+
+def test_slang_groups_are_written_as_tweets_only_and_only_when_asked(rows: list[dict]) -> None:
+    slang = [template for template in load_tables().templates if template.event.startswith(synthetic.SLANG_PREFIX)]
+    assert {template.styles for template in slang} == {("tweet",)}
+    for seed, template in enumerate(slang):
+        row = synthetic._render(random.Random(seed), load_tables(), template, broker_share=1.0)
+        assert all(entity["name"].startswith("$") for entity in row["entities"]), row
+        assert "(Reuters)" not in row["text"]
+    slang_texts = {template.text.split("{")[0] for template in slang if not template.text.startswith("{")}
+    with_slang = synthetic_events(2000, seed=0, slang=True)
+    assert with_slang != rows and any("🚀" in row["text"] for row in with_slang)
+    assert not any("🚀" in row["text"] or row["text"].startswith(tuple(slang_texts)) for row in rows)
+
+
+def test_a_group_with_an_unknown_style_is_refused() -> None:
+    with pytest.raises(ModelConfigError, match="styles"):
+        synthetic._styles({"event": "x", "styles": ["telegram"]})

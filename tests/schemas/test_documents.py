@@ -74,10 +74,6 @@ def test_ddl_has_every_table_and_view() -> None:
     assert names == [
         "documents",
         "scores",
-        "sentiment_by_symbol_1m",
-        "sentiment_by_symbol_1m_mv",
-        "sentiment_by_topic_1m",
-        "sentiment_by_topic_1m_mv",
         "stories_by_symbol_1m",
         "stories_by_symbol_1m_mv",
         "stories_by_topic_1m",

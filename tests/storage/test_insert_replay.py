@@ -45,9 +45,7 @@ def batch(make_document: Callable[..., DocumentRow], count: int, **fields: Any) 
 
 
 def test_rollups_name_their_views() -> None:
-    assert rollup_tables() == [
-        "sentiment_by_symbol_1m", "sentiment_by_topic_1m", "stories_by_symbol_1m", "stories_by_topic_1m",
-    ]  # fmt: skip
+    assert rollup_tables() == ["stories_by_symbol_1m", "stories_by_topic_1m"]
 
 
 @pytest.fixture

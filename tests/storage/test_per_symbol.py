@@ -11,7 +11,7 @@ import pytest
 
 from schemas import DocumentRow, ScoreRecord
 from storage import Store, open_store
-from storage.base import PER_SYMBOL_VIEW, PER_SYMBOL_VIEW_MARKER
+from storage.base import RETIRED
 from storage.queries import MAX_RELEVANCE_SPAN, documents_page, sentiment_series, top_movers
 
 from .conftest import T0
@@ -184,28 +184,35 @@ def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]
         store.close()
 
 
-def view_query(store: Store) -> str:
-    sql = "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = %(name)s"
-    return str(store._query(sql, {"name": PER_SYMBOL_VIEW})[0][0])
+def old_rollup_series(store: Store, table: str, key: str, value: str) -> list[tuple[Any, ...]]:
+    """Per minute: documents, mean score, negatives and positives, read from a rollup of commit 8aedfb0."""
+    sql = (f"SELECT minute, countMerge(docs), avgMerge(score_avg), sumMerge(negatives), sumMerge(positives)"
+           f" FROM {table} WHERE {key} = %(value)s GROUP BY minute ORDER BY minute")  # fmt: skip
+    return [tuple(row) for row in store._query(sql, {"value": value})]
 
 
-def test_the_migration_keeps_old_rows_and_recreates_the_per_symbol_view(
+def as_rollup_rows(series: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(p["time"], p["docs"], pytest.approx(p["mean_score"]), p["negatives"], p["positives"]) for p in series]
+
+
+def test_the_migration_keeps_every_figure_and_retires_the_rollups_without_stories(
     old_store: Store, make_document: Callable[..., DocumentRow], make_score: Callable[..., ScoreRecord]
 ) -> None:
-    documents = {**SPAN, "count": "documents"}  # the old store has no story rollups
-    before = {s: sentiment_series(old_store, symbol=s, **documents) for s in ("F", "GM")}
-    topic_before = sentiment_series(old_store, topic="Earnings", **documents)
-    assert PER_SYMBOL_VIEW_MARKER not in view_query(old_store)
-    assert [p["docs"] for p in before["GM"]] == [2]
+    documents = {**SPAN, "count": "documents"}
+    before = {s: old_rollup_series(old_store, "sentiment_by_symbol_1m", "symbol", s) for s in ("F", "GM")}
+    topic_before = old_rollup_series(old_store, "sentiment_by_topic_1m", "topic", "Earnings")
+    assert [row[1] for row in before["GM"]] == [2]
     old_store.init_schema()
-    old_store.init_schema()  # idempotent: the view is replaced once
-    assert PER_SYMBOL_VIEW_MARKER in view_query(old_store)
-    assert {s: sentiment_series(old_store, symbol=s, **documents) for s in ("F", "GM")} == before
-    assert sentiment_series(old_store, topic="Earnings", **documents) == topic_before
+    old_store.init_schema()  # idempotent: filled once, dropped once
+    tables = old_store._query("SELECT name FROM system.tables WHERE database = currentDatabase()")
+    assert not {str(row[0]) for row in tables} & set(RETIRED)
+    for symbol in ("F", "GM"):
+        assert before[symbol] == as_rollup_rows(sentiment_series(old_store, symbol=symbol, **documents))
+    assert topic_before == as_rollup_rows(sentiment_series(old_store, topic="Earnings", **documents))
     # The story rollups were filled from the old rows: each document a story of one.
     for symbol in ("F", "GM"):
-        as_stories = sentiment_series(old_store, symbol=symbol, **SPAN)
-        assert [{**p, "stories": p["docs"]} for p in before[symbol]] == as_stories
+        as_documents = sentiment_series(old_store, symbol=symbol, **documents)
+        assert [{**p, "stories": p["docs"]} for p in as_documents] == sentiment_series(old_store, symbol=symbol, **SPAN)
     assert [p["stories"] for p in sentiment_series(old_store, topic="Earnings", **SPAN)] == [2]
     rows = old_store._query_dicts(
         "SELECT doc_id, symbol, score, symbol_score, sentiment, symbol_sentiment, toString(symbol_source) AS source,"
@@ -216,11 +223,11 @@ def test_the_migration_keeps_old_rows_and_recreates_the_per_symbol_view(
         assert (row["source"], row["relevance"]) == ("document", 100)
     (old_gm,) = [row for row in documents_page(old_store, symbol="GM", **SPAN) if row["doc_id"] == "a"]
     assert (old_gm["symbol_score"], old_gm["symbol_source"]) == (pytest.approx(0.8), "document")
-    # New documents feed the recreated view once, with each symbol's own score.
+    # New documents feed the rollups once, with each symbol's own score.
     store_all(
         old_store, [per_symbol(make_document, make_score, "fgm", **FORD_GM, event_time=T0 + timedelta(hours=0.5))]
     )
     after = sentiment_series(old_store, symbol="GM", **documents)
     assert [p["docs"] for p in after] == [2, 1] and after[1]["mean_score"] == pytest.approx(-0.8)
     assert [p["stories"] for p in sentiment_series(old_store, symbol="GM", **SPAN)] == [2, 1]
-    assert after[0] == before["GM"][0]
+    assert as_rollup_rows(after[:1]) == before["GM"]

@@ -143,13 +143,13 @@ def test_rollups_are_fed_by_the_views(store: Store, make_document) -> None:
     )
     by_symbol = store._query(
         "SELECT symbol, minute, countMerge(docs), avgMerge(score_avg), sumMerge(negatives), sumMerge(positives)"
-        " FROM sentiment_by_symbol_1m GROUP BY symbol, minute ORDER BY symbol, minute"
+        " FROM stories_by_symbol_1m GROUP BY symbol, minute ORDER BY symbol, minute"
     )
     assert [row[:3] for row in by_symbol] == [("AAPL", minute, 2), ("MSFT", minute, 1)]
     assert by_symbol[0][3:] == (pytest.approx(0.0), 1, 1)
     assert by_symbol[1][3:] == (pytest.approx(-0.5), 1, 0)
     by_topic = store._query(
-        "SELECT topic, minute, countMerge(docs), avgMerge(score_avg) FROM sentiment_by_topic_1m"
+        "SELECT topic, minute, countMerge(docs), avgMerge(score_avg) FROM stories_by_topic_1m"
         " GROUP BY topic, minute ORDER BY topic"
     )
     assert by_topic == [
@@ -204,7 +204,7 @@ def test_drop_all_then_init_schema_gives_empty_tables(store: Store, make_documen
     store.init_schema()
     assert store.count_documents() == 0
     assert store.count_score_rows() == 0
-    assert store._query("SELECT count() FROM sentiment_by_symbol_1m") == [(0,)]
+    assert store._query("SELECT count() FROM stories_by_symbol_1m") == [(0,)]
 
 
 def test_threads_share_one_store(store: Store, make_document) -> None:
