@@ -37,7 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--count", action="append", choices=["stories", "documents"], help="repeatable")
+    parser.add_argument("--count", action="append", choices=COUNTS, help="repeatable")
     args = parser.parse_args()
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     start = end - timedelta(days=30)
