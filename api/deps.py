@@ -26,7 +26,7 @@ from models.follow import FixedModel, ModelFollower, model_source
 from schemas.api import ApiKeyRow, Problem, SentimentName
 from schemas.durations import end_of_now, parse_interval, parse_span
 from storage import Store
-from storage.queries import MAX_RELEVANCE_SPAN, Scope, check_relevance_filter
+from storage.queries import Scope, check_relevance_filter
 
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": Problem} for status in (401, 403, 413, 429, 503)}
 
@@ -184,18 +184,15 @@ MinRelevance = Annotated[
     Query(
         ge=0,
         le=100,
-        description="0-100: only documents at least this relevant to the symbol (symbols only; "
-        f"series and movers over at most {MAX_RELEVANCE_SPAN.days} days, read from the score rows)",
+        description="0-100: only documents at least this relevant to the symbol (symbols only)",
     ),
 ]
 
 
-def relevance_filter(
-    min_relevance: int, start: datetime, end: datetime, *, per_symbol: bool, bounded: bool = True
-) -> None:
+def relevance_filter(min_relevance: int, *, per_symbol: bool) -> None:
     """422 unless ``min_relevance`` may filter this query (``storage.queries.check_relevance_filter``)."""
     try:
-        check_relevance_filter(min_relevance, start, end, per_symbol=per_symbol, bounded=bounded)
+        check_relevance_filter(min_relevance, per_symbol=per_symbol)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
 

@@ -29,7 +29,7 @@ MIN_RELEVANCE = click.option(
     type=click.IntRange(0, 100),
     default=0,
     show_default=True,
-    help="0-100: only documents at least this relevant to the symbol (symbols only; series, movers: 31 days at most)",
+    help="0-100: only documents at least this relevant to the symbol (symbols only)",
 )
 
 COUNT = click.option(

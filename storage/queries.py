@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Required, TypedDict, Unpack
 
 from schemas.api import MAX_ALERTS_PAGE, MAX_DOCUMENTS_PAGE
@@ -48,20 +48,6 @@ _STORY_ROWS = """(
             GROUP BY name, time, story_id
         )"""
 _BUCKET = "toDateTime(intDiv(toUInt32(minute), %(step)s) * %(step)s, 'UTC')"
-MAX_RELEVANCE_SPAN = timedelta(days=31)
-"""The longest range a relevance-filtered series or ranking reads. One that counts documents scans the
-``scores`` rows themselves (one per document and symbol, keyed by symbol and time): bounded, so no
-request buys an unbounded scan."""
-# Per-symbol score rows of [start, end) at minute granularity (as the rollups count them), one per
-# (document, symbol) after deduplication; the relevance filter sits outside FINAL (old servers may
-# move a WHERE beside FINAL to PREWHERE, which then sees superseded rows).
-_SCORE_ROWS = """(
-            SELECT symbol, toStartOfMinute(event_time) AS minute, symbol_score, symbol_sentiment, relevance
-            FROM scores FINAL
-            WHERE {where}
-        )
-        WHERE relevance >= %(min_relevance)s"""
-_SCORE_MINUTES = "toStartOfMinute(event_time) >= %(start)s AND toStartOfMinute(event_time) < %(end)s"
 
 
 class Scope(TypedDict, total=False):
@@ -91,7 +77,7 @@ def sentiment_series(store: Store, **query: Unpack[SeriesQuery]) -> list[dict[st
     copies there are negative/positive. ``count="documents"`` (``SERIES_COLUMNS``) counts every copy.
     A symbol's series counts the text's sentiment toward that symbol; a topic's and the market's
     count the documents' own. ``min_relevance`` (symbols only) keeps the documents at least that
-    relevant to the symbol, read from the score rows over at most ``MAX_RELEVANCE_SPAN``.
+    relevant to the symbol (the per-symbol rollup keeps each document's relevance in its key).
     """
     return store._query_dicts(*_sentiment_series_sql(**query))
 
@@ -101,17 +87,12 @@ def sentiment_series_json(store: Store, **query: Unpack[SeriesQuery]) -> bytes:
     return store._query_json(*_sentiment_series_sql(**query))
 
 
-def check_relevance_filter(
-    min_relevance: int, start: datetime, end: datetime, *, per_symbol: bool, bounded: bool = True
-) -> None:
-    """ValueError unless ``min_relevance`` is 0-100 and, when above 0, filters symbols (over at most
-    ``MAX_RELEVANCE_SPAN`` where ``bounded``: series and rankings, which then scan score rows)."""
+def check_relevance_filter(min_relevance: int, *, per_symbol: bool) -> None:
+    """ValueError unless ``min_relevance`` is 0-100 and, when above 0, filters symbols."""
     if not 0 <= min_relevance <= 100:
         raise InvalidQuery(f"min_relevance must be between 0 and 100, got {min_relevance}")
     if min_relevance and not per_symbol:
         raise InvalidQuery("min_relevance filters symbols only (relevance is that of a document to a symbol)")
-    if min_relevance and bounded and end - start > MAX_RELEVANCE_SPAN:
-        raise InvalidQuery(f"with min_relevance, the range is at most {MAX_RELEVANCE_SPAN.days} days")
 
 
 def _sentiment_series_sql(
@@ -128,7 +109,7 @@ def _sentiment_series_sql(
         raise InvalidQuery("give one of symbol or topic, not both (neither: the whole market)")
     if interval_s < 60 or interval_s % 60:
         raise InvalidQuery("the interval must be a whole number of minutes (the rollups are per minute)")
-    check_relevance_filter(min_relevance, start, end, per_symbol=symbol is not None)
+    check_relevance_filter(min_relevance, per_symbol=symbol is not None)
     if _counts_stories(count):
         kind, key = ("symbol", symbol.upper()) if symbol is not None else ("topic", topic and topic.lower())
         where = _story_where(kind, key, start, end, min_relevance)
@@ -138,12 +119,11 @@ def _sentiment_series_sql(
         FROM {_story_rows(kind, where.sql, _BUCKET, market=symbol is None and topic is None)}
         GROUP BY time ORDER BY time"""
         return sql, where.params | {"step": interval_s}
-    if min_relevance:
-        return _filtered_symbol_series_sql(symbol or "", start, end, interval_s, min_relevance)
     # Every document has exactly one topic, so all topics together (no key) are the market.
     rollup = _ROLLUPS["symbol" if symbol is not None else "topic"]
     where = Where().given("symbol = %(key)s", key=symbol and symbol.upper())
     where.given("lowerUTF8(topic) = %(key)s", key=topic and topic.lower()).between("minute", start, end)
+    _keep_relevant(where, min_relevance)
     sql = f"""
         SELECT toDateTime(intDiv(toUInt32(minute), %(step)s) * %(step)s, 'UTC') AS time,
                countMerge(docs) AS docs, avgMerge(score_avg) AS mean_score,
@@ -165,7 +145,13 @@ def _story_where(kind: str, key: str | None, start: datetime, end: datetime, min
     """The per-story rollup rows of ``[start, end)`` for ``key`` (a symbol, a lower-case topic; None: all)."""
     where = Where().between("minute", start, end)
     where.given(f"{'symbol' if kind == 'symbol' else 'lowerUTF8(topic)'} = %(key)s", key=key)
-    if min_relevance:  # the rollup keeps each document's relevance to the symbol: filtered before merging
+    return _keep_relevant(where, min_relevance)
+
+
+def _keep_relevant(where: Where, min_relevance: int) -> Where:
+    """``where`` keeping only the per-symbol rollup's rows at least ``min_relevance`` relevant: the
+    rollup keeps each document's relevance to the symbol in its key, so they are filtered before merging."""
+    if min_relevance:
         where.add("relevance >= %(min_relevance)s", min_relevance=min_relevance)
     return where
 
@@ -174,20 +160,6 @@ def _story_rows(kind: str, where: str, bucket: str, *, market: bool = False) -> 
     """``_STORY_ROWS`` of the ``kind`` rollup; the market's (all topics as one key) merges a story's topics."""
     key = "''" if market else kind
     return _STORY_ROWS.format(key=key, bucket=bucket, rollup=_ROLLUPS[kind], where=where)
-
-
-def _filtered_symbol_series_sql(
-    symbol: str, start: datetime, end: datetime, interval_s: int, min_relevance: int
-) -> tuple[str, dict[str, Any]]:
-    """The symbol's series from its score rows at least ``min_relevance`` relevant (same columns as the rollup's)."""
-    where = Where().add("symbol = %(key)s", key=symbol.upper()).add(_SCORE_MINUTES, start=start, end=end)
-    sql = f"""
-        SELECT toDateTime(intDiv(toUInt32(minute), %(step)s) * %(step)s, 'UTC') AS time,
-               count() AS docs, avg(symbol_score) AS mean_score,
-               sum(toUInt64(symbol_sentiment = -1)) AS negatives, sum(toUInt64(symbol_sentiment = 1)) AS positives
-        FROM {_SCORE_ROWS.format(where=where.sql)}
-        GROUP BY time ORDER BY time"""
-    return sql, where.params | {"step": interval_s, "min_relevance": min_relevance}
 
 
 def documents_per_symbol(store: Store, symbols: Sequence[str], since: datetime) -> dict[str, int]:
@@ -219,7 +191,7 @@ def documents_page(
     symbol, topic, start, end = scope.get("symbol"), scope.get("topic"), scope["start"], scope["end"]
     if min_relevance and symbol is None:
         raise InvalidQuery("min_relevance needs a symbol (relevance is that of a document to a symbol)")
-    check_relevance_filter(min_relevance, start, end, per_symbol=True, bounded=False)
+    check_relevance_filter(min_relevance, per_symbol=True)
     symbol = symbol and symbol.upper()
     where = Where().between("event_time", start, end)
     where.given("has(symbols, %(symbol)s)", symbol=symbol)
@@ -292,7 +264,7 @@ def activity(store: Store, kind: str, **query: Unpack[Ranking]) -> list[dict[str
     start, end, limit = query["start"], query["end"], query.get("limit", 100)
     min_relevance, count = query.get("min_relevance", 0), query.get("count", "stories")
     column = {"symbol": "symbol", "topic": "topic"}[kind]
-    check_relevance_filter(min_relevance, start, end, per_symbol=kind == "symbol")
+    check_relevance_filter(min_relevance, per_symbol=kind == "symbol")
     if _counts_stories(count):
         where = _story_where(kind, None, start, end, min_relevance)
         sql = f"""
@@ -302,9 +274,7 @@ def activity(store: Store, kind: str, **query: Unpack[Ranking]) -> list[dict[str
         ORDER BY stories DESC, docs DESC, name
         LIMIT %(limit)s"""
         return store._query_dicts(sql, where.params | {"limit": int(limit)})
-    if min_relevance:
-        return _filtered_symbol_activity(store, start, end, limit, min_relevance)
-    where = Where().between("minute", start, end)
+    where = _keep_relevant(Where().between("minute", start, end), min_relevance)
     sql = f"""
         SELECT {column} AS name, countMerge(docs) AS docs, avgMerge(score_avg) AS mean_score
         FROM {_ROLLUPS[kind]}
@@ -313,19 +283,6 @@ def activity(store: Store, kind: str, **query: Unpack[Ranking]) -> list[dict[str
         ORDER BY docs DESC, name
         LIMIT %(limit)s"""
     return store._query_dicts(sql, where.params | {"limit": int(limit)})
-
-
-def _filtered_symbol_activity(
-    store: Store, start: datetime, end: datetime, limit: int, min_relevance: int
-) -> list[dict[str, Any]]:
-    where = Where().add("symbol != ''").add(_SCORE_MINUTES, start=start, end=end)
-    sql = f"""
-        SELECT symbol AS name, count() AS docs, avg(symbol_score) AS mean_score
-        FROM {_SCORE_ROWS.format(where=where.sql)}
-        GROUP BY name
-        ORDER BY docs DESC, name
-        LIMIT %(limit)s"""
-    return store._query_dicts(sql, where.params | {"limit": int(limit), "min_relevance": min_relevance})
 
 
 def top_movers(
@@ -348,7 +305,7 @@ def top_movers(
     """
     start, end, limit = query["start"], query["end"], query.get("limit", 20)
     min_relevance, count = query.get("min_relevance", 0), query.get("count", "stories")
-    check_relevance_filter(min_relevance, baseline_start, end, per_symbol=kind == "symbol")
+    check_relevance_filter(min_relevance, per_symbol=kind == "symbol")
     volume = "stories" if _counts_stories(count) else "docs"
 
     def by_name(span_start: datetime, span_end: datetime) -> dict[str, dict[str, Any]]:

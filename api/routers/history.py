@@ -69,7 +69,7 @@ def sentiment(
     step = interval_seconds(interval)
     if (end - start).total_seconds() / step > MAX_POINTS:
         raise HTTPException(422, f"more than {MAX_POINTS} intervals: use a longer interval or a shorter range")
-    relevance_filter(min_relevance, start, end, per_symbol=symbol is not None)
+    relevance_filter(min_relevance, per_symbol=symbol is not None)
     symbol = symbol.upper() if symbol else None
     points = sentiment_series_json(store, symbol=symbol, topic=topic, start=start, end=end, interval_s=step,
                                    min_relevance=min_relevance, count=count)  # fmt: skip
@@ -92,7 +92,7 @@ def documents(
     """Stored documents, newest first, one page at a time; with a symbol, each also carries that
     symbol's sentiment, score, their source (``mention`` or ``document``) and its relevance."""
     per_symbol = scope.get("symbol") is not None
-    relevance_filter(min_relevance, scope["start"], scope["end"], per_symbol=per_symbol, bounded=False)
+    relevance_filter(min_relevance, per_symbol=per_symbol)
     before = decode_cursor(cursor) if cursor else None
     rows = documents_page(store, sentiment=sentiment, limit=limit, before=before, min_relevance=min_relevance, **scope)
     page = [DocumentOut(**row) for row in rows]
@@ -143,7 +143,7 @@ def movers(
     end = end_of_now()
     start = end - timedelta(seconds=window_s)
     baseline_start = start - timedelta(seconds=baseline_s)
-    relevance_filter(min_relevance, baseline_start, end, per_symbol=kind == "symbol")
+    relevance_filter(min_relevance, per_symbol=kind == "symbol")
     rows = top_movers(store, kind, start=start, end=end, baseline_start=baseline_start, min_docs=min_docs,
                       limit=limit, min_relevance=min_relevance, count=count)  # fmt: skip
     return [Mover(**row) for row in rows]

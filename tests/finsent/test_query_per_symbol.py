@@ -73,7 +73,6 @@ def test_series_and_movers_read_each_symbols_sentiment_and_filter_by_relevance(s
         (["query", "movers", "--kind", "topic", "--min-relevance", "10"], "symbols only"),
         (["query", "sentiment", "--min-relevance", "10"], "symbols only"),
         (["query", "documents", "--min-relevance", "10"], "needs a symbol"),
-        (["query", "sentiment", "--symbol", "GM", "--since", "40d", "--min-relevance", "10"], "at most 31 days"),
         (["query", "movers", "--min-relevance", "101"], "0<=x<=100"),
     ],
 )
