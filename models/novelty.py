@@ -238,7 +238,15 @@ class _Facts:
     def agree(self, other: _Facts) -> bool:
         # Subset and disjointness tests, not set differences: the same answers without building sets
         # (this runs for every candidate of every document).
-        if not (self._subject_in(other) or other._subject_in(self)):
+        # One's first word among the other's first words or tickers, or no first word: one subject.
+        if not (
+            self.lead is None
+            or self.lead in other.firsts
+            or self.lead in other.tags
+            or other.lead is None
+            or other.lead in self.firsts
+            or other.lead in self.tags
+        ):
             return False
         if self.tags and other.tags and self.tags.isdisjoint(other.tags):
             return False
@@ -248,10 +256,6 @@ class _Facts:
             (not self.ups <= other.ups and not other.downs <= self.downs)
             or (not self.downs <= other.downs and not other.ups <= self.ups)
         )
-
-    def _subject_in(self, other: _Facts) -> bool:
-        """Whether this text's first word is among ``other``'s first words, or is a ticker ``other`` names."""
-        return self.lead is None or self.lead in other.firsts or self.lead in other.tags
 
 
 Identity = tuple[frozenset[int], frozenset[str]]

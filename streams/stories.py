@@ -10,6 +10,7 @@ the one that reads later sees the other's copy, and both then name the earlier o
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -130,12 +131,11 @@ class StoryAssigner:
         wanted = {int(key) for i in worded for key in keys[i]}
         ids = self._index.story_candidate_ids(sorted(wanted), since, until)
         known, by_key = _candidates_by_key(self._candidates(ids, since, until), wanted)
-        verdicts: _Verdicts = {}
+        batch = _Checks(known)
         out = []
         for doc, fingerprint, doc_keys in zip(docs, prints, keys.tolist(), strict=True):
-            # Positions in ``known``, which is in (event_time, doc_id) order: sorting them sorts the candidates.
-            positions = sorted(set().union(*(by_key.get(key, ()) for key in doc_keys)))
-            out.append(_story_of(doc, fingerprint, [known[p] for p in positions[:CHECKS_PER_DOC]], verdicts))
+            positions = sorted(set().union(*(by_key.get(key, ()) for key in doc_keys)))[:CHECKS_PER_DOC]
+            out.append(batch.story_of(doc, fingerprint, positions))
         return out
 
     def _candidates(self, ids: Sequence[str], since: datetime, until: datetime) -> list[_Candidate]:
@@ -188,33 +188,50 @@ def _fingerprint(row: StoryDocRow) -> Fingerprint:
     return Fingerprint(np.array(row.shingles, dtype=np.uint32), frozenset(row.facts))
 
 
-_Verdicts = dict[tuple[Identity, Identity], bool]
-"""``same_story`` per pair of fingerprint identities, for one batch."""
+class _Checks:
+    """Which of a batch's candidates each document repeats: ``same_story`` once per distinct pair of
+    texts in the batch (retweets and templated copies normalise alike, and a story's copies are most
+    of its later copies' candidates). Set intersections, not numpy: a document has a few dozen
+    candidates at most, too few for numpy to pay off."""
 
+    def __init__(self, known: Sequence[_Known]) -> None:
+        """``known``: the batch's candidates in ``(event_time, doc_id)`` order."""
+        self._known = known
+        self._orders = [candidate.order for candidate in known]
+        self._numbers: dict[Identity, int] = {}
+        self._texts = [self._number(candidate.fingerprint) for candidate in known]
+        self._verdicts: dict[int, bool] = {}
 
-def _story_of(
-    doc: StoryInput, fingerprint: Fingerprint, candidates: Sequence[_Known], verdicts: _Verdicts | None = None
-) -> StoryFields:
-    own = (epoch_seconds(doc.event_time), doc.doc_id)
-    oldest = own[0] - _STORY_WINDOW_S
-    # One check per distinct pair of texts in a batch: retweets and templated copies normalise alike,
-    # and a story's copies are most of its later copies' candidates. Set intersections, not one numpy
-    # pass per document: a document has a few dozen candidates at most, too few for numpy to pay off.
-    verdicts = {} if verdicts is None else verdicts
-    identity = fingerprint.identity
-    earlier = []
-    for candidate in candidates:
-        if candidate.order < own and candidate.order[0] >= oldest and candidate.order[1] != own[1]:
-            pair = (identity, candidate.fingerprint.identity)
+    def _number(self, fingerprint: Fingerprint) -> int:
+        """One small number per distinct identity: a pair of them is a cheap key."""
+        return self._numbers.setdefault(fingerprint.identity, len(self._numbers))
+
+    def story_of(self, doc: StoryInput, fingerprint: Fingerprint, positions: Sequence[int]) -> StoryFields:
+        """``doc``'s story among the candidates at ``positions`` (ascending, so earliest first)."""
+        own = (epoch_seconds(doc.event_time), doc.doc_id)
+        orders, known, verdicts = self._orders, self._known, self._verdicts
+        # The candidates of the document's window, earlier than it and within a day, are a slice.
+        first = bisect_left(positions, bisect_left(orders, (own[0] - _STORY_WINDOW_S,)))
+        last = bisect_left(positions, bisect_left(orders, own))
+        pairs = self._number(fingerprint) * _PAIRS
+        earlier = []
+        for position in positions[first:last]:
+            pair = pairs + self._texts[position]
             verdict = verdicts.get(pair)
             if verdict is None:
-                verdict = verdicts[pair] = fingerprint.same_story(candidate.fingerprint)
-            if verdict:
-                earlier.append(candidate)
-    if not earlier:
-        return StoryFields.first(doc.doc_id)
-    first = min(earlier, key=lambda c: c.order)
-    recent = sum(c.order[0] >= own[0] - _SHORT_WINDOW_S for c in earlier)
-    return StoryFields(
-        story_id=first.doc_id, similar_12h=recent, similar_24h=len(earlier), novelty=novelty_score(len(earlier))
-    )
+                verdict = verdicts[pair] = fingerprint.same_story(known[position].fingerprint)
+            if verdict and orders[position][1] != own[1]:
+                earlier.append(position)
+        if not earlier:
+            return StoryFields.first(doc.doc_id)
+        recent = sum(orders[position][0] >= own[0] - _SHORT_WINDOW_S for position in earlier)
+        return StoryFields(
+            story_id=orders[earlier[0]][1],
+            similar_12h=recent,
+            similar_24h=len(earlier),
+            novelty=novelty_score(len(earlier)),
+        )
+
+
+_PAIRS = 1 << 32
+"""A pair of text numbers is one int, ``first * _PAIRS + second``: a batch never holds 2**32 texts."""

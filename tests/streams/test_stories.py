@@ -20,7 +20,7 @@ from schemas.stories import StoryDocRow
 from storage import Store, open_store
 from storage.stories import StoryRepository
 from streams.pipeline import BatchProcessor, IncomingMessage
-from streams.stories import StoryAssigner, StoryInput, _keys_of, _Known, _story_of
+from streams.stories import StoryAssigner, StoryInput, _Checks, _keys_of, _Known
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 HEADLINE = "Nvidia sinks as major customer cancels contract"
@@ -163,10 +163,29 @@ def test_words_two_candidates_share_are_not_the_documents() -> None:
     first = Fingerprint(np.sort(np.concatenate([own.shingles[:15], common])), frozenset())
     second = Fingerprint(np.sort(np.concatenate([common, common + 1])), frozenset())
     candidates = [
-        _Known.of("news:w:a", T0 - timedelta(hours=1), first),
         _Known.of("news:w:b", T0 - timedelta(hours=2), second),
+        _Known.of("news:w:a", T0 - timedelta(hours=1), first),
     ]
-    assert _story_of(doc, own, candidates).story_id == doc.doc_id
+    assert _Checks(candidates).story_of(doc, own, [0, 1]).story_id == doc.doc_id
+
+
+def test_only_candidates_of_the_documents_day_before_it_are_its_copies() -> None:
+    """The window is a slice of the time-ordered candidates: one a second too old, the document
+    itself, one at its second with a later id and one after it are left out."""
+    doc = StoryInput("news:w:m", T0, HEADLINE, "")
+    own = Fingerprint.of(HEADLINE)
+    at = {
+        "news:w:old": T0 - timedelta(hours=24, seconds=1),
+        "news:w:day": T0 - timedelta(hours=24),
+        "news:w:hour": T0 - timedelta(hours=1),
+        "news:w:a": T0,
+        "news:w:m": T0,
+        "news:w:z": T0,
+        "news:w:next": T0 + timedelta(seconds=1),
+    }
+    candidates = sorted((_Known.of(doc_id, when, own) for doc_id, when in at.items()), key=lambda k: k.order)
+    found = _Checks(candidates).story_of(doc, own, list(range(len(candidates))))
+    assert (found.story_id, found.similar_24h, found.similar_12h) == ("news:w:day", 3, 2)
 
 
 @pytest.mark.parametrize("recent_docs", [0, 2])
