@@ -211,16 +211,18 @@ class _Checks:
         own = (epoch_seconds(doc.event_time), doc.doc_id)
         orders, known, verdicts = self._orders, self._known, self._verdicts
         # The candidates of the document's window, earlier than it and within a day, are a slice.
-        first = bisect_left(positions, bisect_left(orders, (own[0] - _STORY_WINDOW_S,)))
-        last = bisect_left(positions, bisect_left(orders, own))
+        start = bisect_left(positions, bisect_left(orders, (own[0] - _STORY_WINDOW_S,)))
+        stop = bisect_left(positions, bisect_left(orders, own))
         pairs = self._number(fingerprint) * _PAIRS
         earlier = []
-        for position in positions[first:last]:
+        for position in positions[start:stop]:
+            if orders[position][1] == own[1]:  # its own id, stored at another time
+                continue
             pair = pairs + self._texts[position]
             verdict = verdicts.get(pair)
             if verdict is None:
                 verdict = verdicts[pair] = fingerprint.same_story(known[position].fingerprint)
-            if verdict and orders[position][1] != own[1]:
+            if verdict:
                 earlier.append(position)
         if not earlier:
             return StoryFields.first(doc.doc_id)

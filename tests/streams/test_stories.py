@@ -171,19 +171,21 @@ def test_words_two_candidates_share_are_not_the_documents() -> None:
 
 def test_only_candidates_of_the_documents_day_before_it_are_its_copies() -> None:
     """The window is a slice of the time-ordered candidates: one a second too old, the document
-    itself, one at its second with a later id and one after it are left out."""
+    itself (and its id stored at another time), one at its second with a later id and one after
+    it are left out."""
     doc = StoryInput("news:w:m", T0, HEADLINE, "")
     own = Fingerprint.of(HEADLINE)
-    at = {
-        "news:w:old": T0 - timedelta(hours=24, seconds=1),
-        "news:w:day": T0 - timedelta(hours=24),
-        "news:w:hour": T0 - timedelta(hours=1),
-        "news:w:a": T0,
-        "news:w:m": T0,
-        "news:w:z": T0,
-        "news:w:next": T0 + timedelta(seconds=1),
-    }
-    candidates = sorted((_Known.of(doc_id, when, own) for doc_id, when in at.items()), key=lambda k: k.order)
+    at = [
+        ("news:w:old", T0 - timedelta(hours=24, seconds=1)),
+        ("news:w:day", T0 - timedelta(hours=24)),
+        ("news:w:m", T0 - timedelta(hours=2)),
+        ("news:w:hour", T0 - timedelta(hours=1)),
+        ("news:w:a", T0),
+        ("news:w:m", T0),
+        ("news:w:z", T0),
+        ("news:w:next", T0 + timedelta(seconds=1)),
+    ]
+    candidates = sorted((_Known.of(doc_id, when, own) for doc_id, when in at), key=lambda k: k.order)
     found = _Checks(candidates).story_of(doc, own, list(range(len(candidates))))
     assert (found.story_id, found.similar_24h, found.similar_12h) == ("news:w:day", 3, 2)
 
