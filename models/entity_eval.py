@@ -20,7 +20,7 @@ from models.classifier import Classifier
 from models.data import SAMPLE_SEED
 from models.exceptions import ModelConfigError
 from models.labels import apply_label_map
-from models.metrics import classification_metrics
+from models.metrics import classification_metrics, macro_f1_interval
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,14 @@ def evaluate_entities(
     results = classifier.predict_with_entities([(p.text, p.spans) for p in paragraphs])
     seconds = time.perf_counter() - started
     truth, read, copied, mixed, sources = [], [], [], [], {"mention": 0, "document": 0}
-    for paragraph, (document, entities) in zip(paragraphs, results, strict=True):
+    paragraph_of: list[int] = []
+    for number, (paragraph, (document, entities)) in enumerate(zip(paragraphs, results, strict=True)):
         for label, entity in zip(paragraph.labels, entities, strict=True):
             truth.append(label)
             read.append(entity.sentiment_label)
             copied.append(document.sentiment_label)
             mixed.append(paragraph.mixed)
+            paragraph_of.append(number)
             sources[entity.source] += 1
     n_entities = len(truth)
     return {
@@ -110,20 +112,30 @@ def evaluate_entities(
         "entities": n_entities,
         "mixed_entities": sum(mixed),
         "sources": sources,
-        **_scores(truth, read, mixed, classes),
-        "document_copied": _scores(truth, copied, mixed, classes),
+        **_scores(truth, read, mixed, paragraph_of, classes),
+        "document_copied": _scores(truth, copied, mixed, paragraph_of, classes),
         "texts_per_s": round(len(paragraphs) / seconds, 1),
         "entities_per_s": round(n_entities / seconds, 1),
         "seconds": round(seconds, 2),
     }
 
 
-def _scores(truth: list[str], predicted: list[str], mixed: list[bool], classes: Sequence[str]) -> dict[str, Any]:
-    """Metrics over every entity (``overall``) and over the entities of mixed paragraphs (``mixed``)."""
+def _scores(
+    truth: list[str], predicted: list[str], mixed: list[bool], paragraph_of: list[int], classes: Sequence[str]
+) -> dict[str, Any]:
+    """Metrics over every entity (``overall``) and over the entities of mixed paragraphs (``mixed``),
+    each with a 95 % interval of its macro-F1 (paragraphs resampled: ``macro_f1_interval``)."""
     in_mixed = [i for i, flag in enumerate(mixed) if flag]
+    mixed_truth, mixed_predicted = [truth[i] for i in in_mixed], [predicted[i] for i in in_mixed]
+    mixed_paragraphs = [paragraph_of[i] for i in in_mixed]
     return {
-        "overall": classification_metrics(truth, predicted, classes),
-        "mixed": classification_metrics([truth[i] for i in in_mixed], [predicted[i] for i in in_mixed], classes)
-        if in_mixed
-        else None,
+        "overall": _with_interval(truth, predicted, paragraph_of, classes),
+        "mixed": _with_interval(mixed_truth, mixed_predicted, mixed_paragraphs, classes) if in_mixed else None,
     }
+
+
+def _with_interval(
+    truth: list[str], predicted: list[str], paragraph_of: list[int], classes: Sequence[str]
+) -> dict[str, Any]:
+    interval = macro_f1_interval(truth, predicted, classes, groups=paragraph_of)
+    return classification_metrics(truth, predicted, classes) | {"macro_f1_95": interval}

@@ -15,7 +15,7 @@ from models.corpora import EvalSet
 from models.data import read_labelled
 from models.exceptions import ModelConfigError
 from models.labels import SENTIMENT_CLASSES, resolve_label_map
-from models.metrics import classification_metrics
+from models.metrics import classification_metrics, macro_f1_interval
 
 Task = Literal["sentiment", "topic"]
 
@@ -35,7 +35,9 @@ def evaluate_file(
     seconds = time.perf_counter() - started
     probs = sentiment_probs if task == "sentiment" else topic_probs
     predicted = [classes[i] for i in np.argmax(probs, axis=1)]
-    metrics = classification_metrics(truth, predicted, classes)
+    metrics = classification_metrics(truth, predicted, classes) | {
+        "macro_f1_95": macro_f1_interval(truth, predicted, classes)
+    }
     truth_index = np.array([classes.index(label) for label in truth])
     return {
         "task": task,

@@ -219,4 +219,7 @@ def test_eval_entity_task_prints_json(entity_model_dir: Path, tmp_path: Path) ->
         assert {"accuracy", "macro_f1", "per_class"} <= set(scores["overall"])
         assert scores["overall"]["n"] == 4 and scores["mixed"]["n"] == 2
         assert set(scores["overall"]["per_class"]) == {"negative", "neutral", "positive"}
+        for part in ("overall", "mixed"):
+            low, high = scores[part]["macro_f1_95"]
+            assert 0 <= low <= scores[part]["macro_f1"] <= high <= 1
     assert report["texts_per_s"] > 0 and report["entity_head"] is True
