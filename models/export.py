@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from models.artifact import ModelSpec, load_torch_model
+from models.exceptions import ModelConfigError
 
 log = logging.getLogger(__name__)
 OPSET = 17
@@ -49,12 +53,37 @@ def cache_dir(directory: Path) -> Path:
 
 
 def onnx_model_path(directory: Path, spec: ModelSpec, int8: bool) -> Path:
-    """The cached ONNX file for this model, exporting (and quantizing) it first if missing."""
+    """The cached ONNX file for this model, exporting (and quantizing) it first if missing.
+
+    The export needs torch. A process that has not imported it (a worker serving ONNX) exports in a
+    child process instead: importing torch would cost it about 500 MB for the rest of its life
+    (docs/performance.md, "Memory"), to be used once.
+    """
     root = cache_dir(directory) / f"onnx-{model_fingerprint(directory, spec)}"
-    fp32 = root / "model.fp32.onnx"
     target = root / ("model.int8.onnx" if int8 else "model.fp32.onnx")
     if target.is_file():
         return target
+    if "torch" not in sys.modules:
+        _export_in_child(directory, int8)
+        if target.is_file():
+            return target
+        raise ModelConfigError(f"exporting {spec.model_version} to ONNX wrote no {target}")
+    return _export_here(directory, spec, root, int8)
+
+
+def _export_in_child(directory: Path, int8: bool) -> None:
+    """``python -m models.export DIRECTORY [--int8]``, waited for; its error as a ``ModelConfigError``."""
+    log.info("exporting %s to ONNX in a child process (once; torch stays out of this one)", directory)
+    command = [sys.executable, "-m", "models.export", str(directory), *(["--int8"] if int8 else [])]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        lines = done.stderr.strip().splitlines()
+        raise ModelConfigError(f"exporting {directory} to ONNX failed: {lines[-1] if lines else done.returncode}")
+
+
+def _export_here(directory: Path, spec: ModelSpec, root: Path, int8: bool) -> Path:
+    fp32 = root / "model.fp32.onnx"
+    target = root / ("model.int8.onnx" if int8 else "model.fp32.onnx")
     root.mkdir(parents=True, exist_ok=True)
     if not fp32.is_file():
         log.info("exporting %s to ONNX (once; cached in %s)", spec.model_version, root)
@@ -113,3 +142,19 @@ def quantize_int8(fp32: Path, out: Path) -> None:
     # Per-channel scales keep validation macro-F1 within 0.5 point of fp32 on both heads; per-tensor
     # scales cost 0.6 point of topic macro-F1 on the shipped model.
     quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The child's side of ``_export_in_child``: export one model directory (and quantize it)."""
+    parser = argparse.ArgumentParser(description="Export a finsent model directory to its ONNX cache.")
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--int8", action="store_true")
+    args = parser.parse_args(argv)
+    import torch  # noqa: F401  # this process is the one that may load it
+
+    spec = ModelSpec.from_dir(args.directory)
+    print(onnx_model_path(args.directory, spec, args.int8))
+
+
+if __name__ == "__main__":
+    main()

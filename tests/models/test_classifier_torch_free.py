@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,9 +32,9 @@ print(json.dumps({{"backend": classifier.backend_name, "label": prediction.senti
 """
 
 
-def serve_in_fresh_process(device: str, backend: str) -> dict[str, object]:
+def serve_in_fresh_process(device: str, backend: str, model: str = STUDENT) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}  # a CPU host, even on a GPU runner
-    script = SERVE.format(model=STUDENT, device=device, backend=backend)
+    script = SERVE.format(model=model, device=device, backend=backend)
     done = subprocess.run(
         [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
@@ -52,6 +53,16 @@ def test_serving_the_student_on_onnx_imports_neither_torch_nor_transformers(devi
     assert served["label"] in {"negative", "neutral", "positive"}
     assert served["torch"] is False
     assert served["transformers"] is False
+
+
+@pytest.mark.integration
+def test_a_model_without_a_cached_export_is_exported_in_a_child_process(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """A fresh deployment's first worker: the export needs torch, which then stays out of the worker."""
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model, ignore=shutil.ignore_patterns(".cache"))
+    served = serve_in_fresh_process("cpu", "onnx-int8", str(model))
+    assert served["backend"] == "onnx-int8" and served["torch"] is False
+    assert len(list(model.glob(".cache/onnx-*/model.int8.onnx"))) == 1
 
 
 def test_a_linux_host_without_nvidia_device_nodes_has_no_cuda(tmp_path: Path) -> None:
