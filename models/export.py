@@ -60,7 +60,7 @@ def onnx_model_path(directory: Path, spec: ModelSpec, int8: bool) -> Path:
     (docs/performance.md, "Memory"), to be used once.
     """
     root = cache_dir(directory) / f"onnx-{model_fingerprint(directory, spec)}"
-    target = root / ("model.int8.onnx" if int8 else "model.fp32.onnx")
+    target = _cached_file(root, int8)
     if target.is_file():
         return target
     if "torch" not in sys.modules:
@@ -81,9 +81,12 @@ def _export_in_child(directory: Path, int8: bool) -> None:
         raise ModelConfigError(f"exporting {directory} to ONNX failed: {lines[-1] if lines else done.returncode}")
 
 
+def _cached_file(root: Path, int8: bool) -> Path:
+    return root / ("model.int8.onnx" if int8 else "model.fp32.onnx")
+
+
 def _export_here(directory: Path, spec: ModelSpec, root: Path, int8: bool) -> Path:
-    fp32 = root / "model.fp32.onnx"
-    target = root / ("model.int8.onnx" if int8 else "model.fp32.onnx")
+    fp32, target = _cached_file(root, False), _cached_file(root, int8)
     root.mkdir(parents=True, exist_ok=True)
     if not fp32.is_file():
         log.info("exporting %s to ONNX (once; cached in %s)", spec.model_version, root)

@@ -110,9 +110,9 @@ def _sentiment_series_sql(
     if interval_s < 60 or interval_s % 60:
         raise InvalidQuery("the interval must be a whole number of minutes (the rollups are per minute)")
     check_relevance_filter(min_relevance, per_symbol=symbol is not None)
+    kind, key = ("symbol", symbol.upper()) if symbol is not None else ("topic", topic and topic.lower())
+    where = _rollup_where(kind, key, start, end, min_relevance)
     if _counts_stories(count):
-        kind, key = ("symbol", symbol.upper()) if symbol is not None else ("topic", topic and topic.lower())
-        where = _story_where(kind, key, start, end, min_relevance)
         sql = f"""
         SELECT time, count() AS stories, sum(story_docs) AS docs, avg(story_score) AS mean_score,
                sum(negative) AS negatives, sum(positive) AS positives
@@ -120,15 +120,11 @@ def _sentiment_series_sql(
         GROUP BY time ORDER BY time"""
         return sql, where.params | {"step": interval_s}
     # Every document has exactly one topic, so all topics together (no key) are the market.
-    rollup = _ROLLUPS["symbol" if symbol is not None else "topic"]
-    where = Where().given("symbol = %(key)s", key=symbol and symbol.upper())
-    where.given("lowerUTF8(topic) = %(key)s", key=topic and topic.lower()).between("minute", start, end)
-    _keep_relevant(where, min_relevance)
     sql = f"""
-        SELECT toDateTime(intDiv(toUInt32(minute), %(step)s) * %(step)s, 'UTC') AS time,
+        SELECT {_BUCKET} AS time,
                countMerge(docs) AS docs, avgMerge(score_avg) AS mean_score,
                sumMerge(negatives) AS negatives, sumMerge(positives) AS positives
-        FROM {rollup}
+        FROM {_ROLLUPS[kind]}
         WHERE {where.sql}
         GROUP BY time ORDER BY time"""
     return sql, where.params | {"step": interval_s}
@@ -141,16 +137,12 @@ def _counts_stories(count: str) -> bool:
     return count == "stories"
 
 
-def _story_where(kind: str, key: str | None, start: datetime, end: datetime, min_relevance: int) -> Where:
-    """The per-story rollup rows of ``[start, end)`` for ``key`` (a symbol, a lower-case topic; None: all)."""
+def _rollup_where(kind: str, key: str | None, start: datetime, end: datetime, min_relevance: int) -> Where:
+    """The ``kind`` rollup's rows of ``[start, end)`` for ``key`` (a symbol, a lower-case topic; None: all),
+    at least ``min_relevance`` relevant: the per-symbol rollup keeps each document's relevance to the
+    symbol in its key, so rows are filtered before merging."""
     where = Where().between("minute", start, end)
     where.given(f"{'symbol' if kind == 'symbol' else 'lowerUTF8(topic)'} = %(key)s", key=key)
-    return _keep_relevant(where, min_relevance)
-
-
-def _keep_relevant(where: Where, min_relevance: int) -> Where:
-    """``where`` keeping only the per-symbol rollup's rows at least ``min_relevance`` relevant: the
-    rollup keeps each document's relevance to the symbol in its key, so they are filtered before merging."""
     if min_relevance:
         where.add("relevance >= %(min_relevance)s", min_relevance=min_relevance)
     return where
@@ -265,8 +257,8 @@ def activity(store: Store, kind: str, **query: Unpack[Ranking]) -> list[dict[str
     min_relevance, count = query.get("min_relevance", 0), query.get("count", "stories")
     column = {"symbol": "symbol", "topic": "topic"}[kind]
     check_relevance_filter(min_relevance, per_symbol=kind == "symbol")
+    where = _rollup_where(kind, None, start, end, min_relevance)
     if _counts_stories(count):
-        where = _story_where(kind, None, start, end, min_relevance)
         sql = f"""
         SELECT name, count() AS stories, sum(story_docs) AS docs, avg(story_score) AS mean_score
         FROM {_story_rows(kind, where.sql, "0")}
@@ -274,7 +266,6 @@ def activity(store: Store, kind: str, **query: Unpack[Ranking]) -> list[dict[str
         ORDER BY stories DESC, docs DESC, name
         LIMIT %(limit)s"""
         return store._query_dicts(sql, where.params | {"limit": int(limit)})
-    where = _keep_relevant(Where().between("minute", start, end), min_relevance)
     sql = f"""
         SELECT {column} AS name, countMerge(docs) AS docs, avgMerge(score_avg) AS mean_score
         FROM {_ROLLUPS[kind]}
