@@ -40,7 +40,7 @@ def bench_model_command(
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
 def bench_windows_command(model: str | None, data_root: Path | None, docs: int, fmt: str) -> None:
     """Cost and effect of the per-document window cap, on long documents of real news sentences (newsmtsc)."""
-    from finsent.dev.bench import bench_windows
+    from finsent.dev.bench_windows import bench_windows
     from models.corpora import NEWSMTSC, corpora
     from models.data import read_labelled
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import faust
+from faust.types import EventT
 
 from config.components import BatchSettings, KafkaSettings, TopicNames
 from config.kafka import KafkaSecurity
@@ -60,7 +61,7 @@ def create_app(
     )
 
     def batch_done(events: Events, result: BatchResult, seconds: float) -> None:
-        stats.record(len(events), result, seconds)
+        stats.record(len(events), result, seconds, map(enqueued_at, events))
         figures.record(events, result, seconds)
         if after_batch is not None:
             after_batch(result)
@@ -110,7 +111,7 @@ def add_classify_agent(
             messages = [
                 IncomingMessage(
                     e.value, e.message.topic, e.message.partition, e.message.offset, kinds[e.message.topic],
-                    e.message.timestamp if e.message.timestamp and e.message.timestamp > 0 else None,
+                    enqueued_at(e),
                 )
                 for e in events
             ]  # fmt: skip
@@ -118,6 +119,12 @@ def add_classify_agent(
             result = await handler.handle(messages, ack_events(stream, events))
             done(events, result, time.monotonic() - started)
             handler.timer.batch_ended()
+
+
+def enqueued_at(event: EventT) -> float | None:
+    """When the event's message entered Kafka (its timestamp, epoch seconds), or None where it has none."""
+    stamp = event.message.timestamp
+    return stamp if stamp and stamp > 0 else None
 
 
 class BatchFigures:

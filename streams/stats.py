@@ -8,6 +8,7 @@ import logging
 import os
 import resource
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from storage import Store, StoreError
+from streams.delays import DelayCollector, DelayTracker
 from streams.pipeline import BatchResult
 from streams.routing import RouteCollector, Router
 from streams.stages import StageCollector, StageTimer
@@ -49,9 +51,13 @@ class WorkerStats:
     last_batch_finished: float = 0.0
     """Monotonic clock readings: the span between them is ``active_s``."""
     started: float = field(default_factory=time.monotonic)
+    delays: DelayTracker = field(default_factory=DelayTracker)
+    """How long the batches' messages waited, from their Kafka timestamps to their commit."""
 
-    def record(self, size: int, result: BatchResult, seconds: float) -> None:
-        """Count one classify batch of ``size`` messages that took ``seconds``."""
+    def record(self, size: int, result: BatchResult, seconds: float, enqueued_at: Iterable[float | None] = ()) -> None:
+        """Count one classify batch of ``size`` messages that took ``seconds``, just stored and acknowledged;
+        ``enqueued_at``: its messages' Kafka timestamps (epoch seconds, None where a message had none)."""
+        self.delays.record(enqueued_at, time.time())
         now = time.monotonic()
         self.first_batch_started = self.first_batch_started or now - seconds
         self.last_batch_finished = now
@@ -66,7 +72,7 @@ class WorkerStats:
 
     def as_dict(self) -> dict[str, float | int]:
         """The totals as served, with uptime, active time and memory."""
-        hidden = {"started", "first_batch_started", "last_batch_finished"}
+        hidden = {"started", "first_batch_started", "last_batch_finished", "delays"}
         data: dict[str, float | int] = {k: v for k, v in self.__dict__.items() if k not in hidden}
         data["uptime_s"] = round(time.monotonic() - self.started, 1)
         # From the start of the first batch to the end of the last: throughput under a backlog.
@@ -85,12 +91,13 @@ def current_rss_bytes() -> int:
 
 
 def add_stats_endpoints(app: faust.App, stats: WorkerStats, store: Store, router: Router, timer: StageTimer) -> None:
-    """Log ``stats`` every ten seconds; serve them, with the partitions, stored documents, routes and the
-    cost of each stage per message, at ``STATS_PATH``; serve the routes' figures and the stage seconds
-    as Prometheus metrics at ``METRICS_PATH``."""
+    """Log ``stats`` every ten seconds; serve them, with the partitions, stored documents, routes, the
+    cost of each stage per message and the recent input delays, at ``STATS_PATH``; serve the routes'
+    figures, the stage seconds and the input delays as Prometheus metrics at ``METRICS_PATH``."""
     metrics = CollectorRegistry()
     metrics.register(RouteCollector(router))
     metrics.register(StageCollector(timer))
+    metrics.register(DelayCollector(stats.delays))
 
     @app.timer(interval=10.0)
     async def log_stats() -> None:
@@ -109,6 +116,7 @@ def add_stats_endpoints(app: faust.App, stats: WorkerStats, store: Store, router
                 "documents_in_store": in_store,
                 "routes": route_stats(router),
                 "stages": timer.per_message(),
+                "delay_ms": stats.delays.recent_ms(),
             }
         )
 

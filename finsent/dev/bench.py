@@ -11,6 +11,8 @@
 - ``naive_docs_per_s``: consume one, classify one, insert one, over a subset of the texts;
 - ``p50_ms`` / ``p99_ms``: produce → score stored (seen on ``finsent.scores``, emitted right after the
   score rows are inserted), at half the measured e2e throughput;
+- ``worker_p50_ms`` / ``worker_p99_ms``: the same run as the worker measures it (``streams.delays``): each
+  message's Kafka timestamp to its batch's commit, after the documents insert, so a little later;
 - ``worker_peak_rss_mb``: the worker's peak resident memory;
 - ``stages_us``: for the e2e and ceiling runs, the worker's mean cost per message of each stage
   (``streams.stages``), in µs of wall and of CPU time.
@@ -106,6 +108,8 @@ def bench_pipeline(options: PipelineBenchOptions) -> dict[str, Any]:
         "p50_ms": latency["p50_ms"],
         "p99_ms": latency["p99_ms"],
         "latency_samples": latency["samples"],
+        "worker_p50_ms": latency["worker_delay_ms"].get("p50"),
+        "worker_p99_ms": latency["worker_delay_ms"].get("p99"),
         "worker_peak_rss_mb": max(e2e["peak_rss_mb"], latency["peak_rss_mb"]),
         "stages_us": {"e2e": e2e["stages"], "e2e_without_stories": plain["stages"], "ceiling": ceiling["stages"]},
         "machine": machine(),
@@ -215,6 +219,7 @@ def run_latency(options: PipelineBenchOptions, rate: float) -> dict[str, Any]:
         "p50_ms": round(_quantile(delays, 0.5), 1) if delays else None,
         "p99_ms": round(_quantile(delays, 0.99), 1) if delays else None,
         "samples": len(delays),
+        "worker_delay_ms": stats.get("delay_ms", {}),
         "peak_rss_mb": float(stats.get("peak_rss_mb", 0.0)),
     }
 
@@ -433,68 +438,3 @@ def bench_soak(options: PipelineBenchOptions, minutes: float, rate: float | None
         "samples": samples,
         "machine": machine(),
     }
-
-
-WINDOW_CAPS = (1, 2, 4, 8, 16)
-
-
-def bench_windows(
-    model: str | None, sentences: list[str], docs: int = 40, caps: Sequence[int] = WINDOW_CAPS, seed: int = 5
-) -> dict[str, Any]:
-    """What the per-document window cap costs and changes, on long documents made of real news sentences.
-
-    Each document is 40 to 400 consecutive sentences (about 5 to 50 kB). Per cap: seconds per
-    document (mean and worst), and how often the capped label matches the uncapped one, with the
-    mean absolute change of the score.
-    """
-    import random
-
-    from models import Classifier
-
-    rng = random.Random(seed)
-    documents = []
-    for _ in range(docs):
-        length = rng.randint(40, 400)
-        start = rng.randrange(0, max(1, len(sentences) - length))
-        documents.append(" ".join(sentences[start : start + length]))
-    reference_model = Classifier.load(model, backend="onnx-int8", max_windows=10_000)
-    reference, reference_s = _timed_predictions(reference_model, documents)
-    results: dict[str, Any] = {
-        "uncapped": {"windows_mean": _windows(reference_model, documents), **_timing(reference_s)},
-    }
-    for cap in caps:
-        capped_model = Classifier.load(model, backend="onnx-int8", max_windows=cap)
-        capped, seconds = _timed_predictions(capped_model, documents)
-        same = sum(a.sentiment_label == b.sentiment_label for a, b in zip(capped, reference, strict=True))
-        results[str(cap)] = {
-            **_timing(seconds),
-            "label_agreement": round(same / len(documents), 3),
-            "mean_abs_score_change": round(
-                sum(abs(a.score - b.score) for a, b in zip(capped, reference, strict=True)) / len(documents), 4
-            ),
-        }
-    return {
-        "documents": len(documents),
-        "mean_chars": round(sum(map(len, documents)) / len(documents)),
-        "caps": results,
-        "machine": machine(),
-    }
-
-
-def _timed_predictions(classifier: Any, documents: list[str]) -> tuple[list[Any], list[float]]:
-    classifier.predict(documents[:1])
-    predictions, seconds = [], []
-    for document in documents:
-        started = time.perf_counter()
-        predictions.extend(classifier.predict([document]))
-        seconds.append(time.perf_counter() - started)
-    return predictions, seconds
-
-
-def _timing(seconds: list[float]) -> dict[str, float]:
-    return {"seconds_mean": round(sum(seconds) / len(seconds), 4), "seconds_max": round(max(seconds), 4)}
-
-
-def _windows(classifier: Any, documents: list[str]) -> float:
-    chunks = classifier.tokenizer.chunks(documents, classifier.spec.max_length, None, classifier.spec.text_normaliser)
-    return round(len(chunks) / len(documents), 1)

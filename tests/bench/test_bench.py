@@ -16,8 +16,10 @@ from finsent.dev.bench import (
     machine,
     naive_throughput,
     run_e2e,
+    run_latency,
     texts_of,
 )
+from finsent.dev.bench_windows import bench_windows
 from finsent.dev.model_alone import model_throughput, routed_texts
 from models import NullClassifier, load_classifier
 from schemas import DocumentKind
@@ -103,3 +105,23 @@ def test_the_run_without_stories_keeps_no_story_index() -> None:
     indexed = run_e2e(messages, options, "null")
     # Without an index a document's story is itself: microseconds, against an index write and lookup.
     assert plain["stages"]["stories"]["wall_us"] * 10 < indexed["stages"]["stories"]["wall_us"]
+
+
+@pytest.mark.integration
+def test_latency_is_timed_by_an_outside_reader_and_by_the_worker_itself() -> None:
+    latency = run_latency(PipelineBenchOptions(model="null", latency_seconds=2.0), rate=30.0)
+    assert latency["samples"] == 60
+    # The worker counts every message it committed, each from its Kafka timestamp.
+    assert latency["worker_delay_ms"]["messages"] == 60
+    assert 0 < latency["p50_ms"] <= latency["p99_ms"]
+    assert 0 < latency["worker_delay_ms"]["p50"] <= latency["worker_delay_ms"]["p99"]
+
+
+def test_the_window_bench_scores_long_documents_under_each_cap(tiny_model_dir: Path) -> None:
+    sentences = [f"Company {i} reported results and its shares moved in late trading." for i in range(500)]
+    report = bench_windows(str(tiny_model_dir), sentences, docs=2, caps=(1, 2))
+    assert report["documents"] == 2 and report["mean_chars"] > 2_000
+    assert report["caps"]["uncapped"]["windows_mean"] > 2  # longer than either cap: the caps cut something
+    for cap in ("1", "2"):
+        assert 0.0 <= report["caps"][cap]["label_agreement"] <= 1.0
+        assert report["caps"][cap]["seconds_mean"] > 0

@@ -88,6 +88,9 @@ def test_worker_stores_every_valid_document_and_dead_letters_the_rest(
     named = [s for s in scores if s["symbol"]]
     assert named and all((s["symbol_score"], s["symbol_source"]) == (s["score"], "document") for s in named)
     assert all(1 <= s["relevance"] <= 100 for s in named)
+    # Every message came with its producer's timestamp: each batch's commit counted all of them.
+    assert stats["delay_ms"]["messages"] == stats["messages"]
+    assert 0 <= stats["delay_ms"]["p50"] <= stats["delay_ms"]["p99"] < 120_000
     with open_store(chdb_url(worker_env)) as store:
         dead_rows = store._query("SELECT count(), countIf(error = '') FROM dead_letters FINAL")[0]
         batch_rows = store._query("SELECT count(), sum(messages) FROM pipeline_batches")[0]
