@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, cast
@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from api.keys import KeyRing, grants
 from api.limits import RateLimiter
 from config.components import ApiSettings
+from config.routes import Route, RouteTable
 from models import Classifier
 from models.follow import FixedModel, ModelFollower, model_source
 from schemas.api import ApiKeyRow, Problem, SentimentName
@@ -31,23 +32,53 @@ from storage.queries import Scope, check_relevance_filter
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": Problem} for status in (401, 403, 413, 429, 503)}
 
 
+RouteLoader = Callable[[str, FixedModel | ModelFollower], FixedModel | ModelFollower]
+"""Loads a route's model by name, given the served model (which ``default`` and its own name stand for)."""
+
+
 class ClassifierSource:
-    """Loads the classifier on first use (read-only deployments never pay for it).
+    """Loads the classifier on first use (read-only deployments never pay for it), and each route's model
+    on the first request that names the route's kind.
 
     ``load`` returns a classifier, or a model source that follows the active version (hot swap):
-    each request then takes the model of the moment.
+    each request then takes the model of the moment. ``routes`` are the worker's (``FINSENT_ROUTES``),
+    so a text sent with ``kind`` is read by the model that would read it in the stream.
     """
 
-    def __init__(self, load: Callable[[], Classifier | FixedModel | ModelFollower]) -> None:
+    def __init__(
+        self,
+        load: Callable[[], Classifier | FixedModel | ModelFollower],
+        routes: Sequence[Route] = (),
+        load_route: RouteLoader | None = None,
+    ) -> None:
         self._load = load
         self._models: FixedModel | ModelFollower | None = None
+        self._table = RouteTable(routes)
+        self._load_route = load_route
+        self._routed: dict[str, FixedModel | ModelFollower] = {}
         self._lock = threading.Lock()
 
     def get(self) -> Classifier:
+        """The served model of the moment."""
+        return cast(Classifier, self._served().current())
+
+    def routed(self, kind: str | None, source: str | None) -> Classifier | None:
+        """The model the route of ``kind`` (and ``source``) names, if it is not the served one; else None."""
+        route = self._table.route_for(kind, source) if kind is not None else None
+        if route is None or self._load_route is None:
+            return None
+        served = self._served()
+        with self._lock:
+            if route.model not in self._routed:
+                self._routed[route.model] = self._load_route(route.model, served)
+            models = self._routed[route.model]
+        return None if models is served else cast(Classifier, models.current())
+
+    def _served(self) -> FixedModel | ModelFollower:
         with self._lock:
             if self._models is None:
                 self._models = model_source(self._load())
-        return cast(Classifier, self._models.current())
+            return self._models
 
 
 @dataclass
@@ -105,6 +136,15 @@ def get_metrics(request: Request) -> ApiMetrics:
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 ClassifierDep = Annotated[Classifier, Depends(get_classifier)]
+RouteModels = Callable[[str | None, str | None], Classifier | None]
+"""``ClassifierSource.routed``: the model of a kind's (and source's) route, None for the served model."""
+
+
+def get_route_models(request: Request) -> RouteModels:
+    return api_state(request).classifier.routed
+
+
+RouteModelsDep = Annotated[RouteModels, Depends(get_route_models)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 
 _bearer = HTTPBearer(auto_error=False, description="an API key from `finsent api-key create`")

@@ -9,6 +9,7 @@ Which model names exist is the loader's to check (``learning.serving``); here on
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from config.errors import ConfigError
@@ -45,6 +46,17 @@ def parse_routes(text: str) -> tuple[Route, ...]:
             raise ConfigError(f"FINSENT_ROUTES: route {route.name!r} is given twice")
         routes[route.name] = route
     return tuple(routes.values())
+
+
+class RouteTable:
+    """Finds a document's route: its kind and source's, else its kind's, else None (the default route)."""
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self._by_key = {(route.kind, route.source): route for route in routes}
+
+    def route_for(self, kind: str, source: str | None) -> Route | None:
+        """The route a document of ``kind`` from ``source`` (None: no source) takes; None for the default."""
+        return self._by_key.get((kind, source)) or self._by_key.get((kind, None))
 
 
 def format_routes(routes: tuple[Route, ...]) -> str:

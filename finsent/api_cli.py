@@ -20,14 +20,19 @@ def api(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from api.app import ClassifierSource, create_app
-    from learning.serving import serving_models
+    from learning.serving import check_route_models, route_model, routes_in_force, serving_models
 
     settings = settings_for_cli()
+    check_route_models(settings.routing, settings.classifier)  # a route to an unknown model stops here, first
     host, port = host or settings.api_host, port or settings.api_port
     listening = listening_socket(host, port)
     with listening, initialised_store(settings) as store:
         store.share()
-        source = ClassifierSource(lambda: serving_models(store, settings.learning, settings.classifier))
+        source = ClassifierSource(
+            lambda: serving_models(store, settings.learning, settings.classifier),
+            routes_in_force(settings.routing, settings.classifier),
+            lambda name, served: route_model(name, settings.classifier, served),
+        )
         app = create_app(settings.api, store, source)
         config = uvicorn.Config(app, host=host, port=port, log_level=settings.log_level.lower(), server_header=False)
         server = uvicorn.Server(config)

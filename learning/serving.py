@@ -106,27 +106,41 @@ def route_sources(
     another shipped model or a model directory is loaded beside it. Anything else is a
     ``ConfigError`` (one line), raised before any of these models is loaded.
     """
+    wanted = check_route_models(routing, model)
+    loaded: dict[str, FixedModel | ModelFollower] = {}
+    sources: dict[str, FixedModel | ModelFollower] = {}
+    for name in wanted:
+        key = _model_key(name)
+        if key not in loaded:
+            loaded[key] = route_model(name, model, served)
+        sources[name] = loaded[key]
+    return sources
+
+
+def check_route_models(routing: RouteSettings, model: ModelSettings) -> list[str]:
+    """The model names the routes in force and the fallback use; ``ConfigError`` (one line) for one that
+    is neither the served model, a shipped model, a model directory nor ``null``."""
     wanted = {route.model: route.name for route in routes_in_force(routing, model)}
     wanted.setdefault(routing.fallback, "the fallback (FINSENT_ROUTE_FALLBACK)")
-    served_names = {DEFAULT_MODEL, configured_model_name(model)}
     for name, used_by in wanted.items():
-        if name not in served_names and name != NULL_MODEL and local_model(name) is None:
+        if name not in _served_names(model) and name != NULL_MODEL and local_model(name) is None:
             raise ConfigError(
                 f"FINSENT_ROUTES: unknown model {name!r} for {used_by} "
                 f"(a shipped model: {', '.join(SHIPPED_MODELS)}; a model directory; or {DEFAULT_MODEL})"
             )
-    load = model_loader(model)
-    loaded: dict[str, FixedModel | ModelFollower] = {}
-    sources: dict[str, FixedModel | ModelFollower] = {}
-    for name in wanted:
-        if name in served_names:
-            sources[name] = served
-            continue
-        where = _model_key(name)
-        if where not in loaded:
-            loaded[where] = FixedModel(load(name))
-        sources[name] = loaded[where]
-    return sources
+    return list(wanted)
+
+
+def route_model(name: str, model: ModelSettings, served: FixedModel | ModelFollower) -> FixedModel | ModelFollower:
+    """The model a route's ``name`` stands for: ``served`` for ``default`` or the configured model's own name
+    (so it follows the registry), else that model, loaded the way this deployment runs models."""
+    if name in _served_names(model):
+        return served
+    return FixedModel(model_loader(model)(name))
+
+
+def _served_names(model: ModelSettings) -> set[str]:
+    return {DEFAULT_MODEL, configured_model_name(model)}
 
 
 def _model_key(name: str) -> str:

@@ -61,6 +61,14 @@ NAMED_BASES: dict[str, str | SplitZipBase] = {
     TEACHER_BASE: MPNET_BASE,
 }
 
+TOKEN_COSTS: dict[str, int] = {STUDENT_BASE: 1, TEACHER_BASE: 8}
+"""An encoder's work per token, relative to MiniLM-L6: layers × hidden width² (6 × 384², 12 × 768²)."""
+
+
+def token_cost(base: str) -> int:
+    """``base``'s work per token relative to MiniLM-L6; a base not named here counts as the largest named one."""
+    return TOKEN_COSTS.get(base, max(TOKEN_COSTS.values()))
+
 
 def base_cache_root() -> Path:
     """``$FINSENT_CACHE_DIR/bases`` (default ``~/.cache/finsent/bases``), beside the export cache."""

@@ -123,6 +123,18 @@ def has_entity_head(scorer: object) -> bool:
     return bool(getattr(getattr(scorer, "spec", None), "entity_head", False))
 
 
+def reads_mentions_for(reader: object, scorer: object) -> bool:
+    """Whether ``reader`` should read the mentions of texts ``scorer`` scores: it has an entity head and
+    ``scorer`` (a route's model, such as the teacher on the news route) has none."""
+    return reader is not scorer and has_entity_head(reader) and not has_entity_head(scorer)
+
+
+def predict_read_by(scorer: EntityScorer, reader: EntityScorer, items: Sequence[EntityItem]) -> list[Scored]:
+    """``predict_with_entities(scorer, items)``, the mentions read by ``reader`` where ``reads_mentions_for``."""
+    scored = predict_with_entities(scorer, items)
+    return with_entity_readings(scored, items, reader) if reads_mentions_for(reader, scorer) else scored
+
+
 def with_entity_readings(scored: Sequence[Scored], items: Sequence[EntityItem], reader: EntityScorer) -> list[Scored]:
     """``scored`` with each text's mentions read by ``reader``'s entity head; the document predictions stay.
 

@@ -49,6 +49,14 @@ class ClassifyRequest(BaseModel):
         description="per text (as many lists as texts), tickers it is about, as a message's explicit tickers: "
         "one the text never names gets the text's sentiment (source document)",
     )
+    kind: Literal["news", "social"] | None = Field(
+        None,
+        description="read the texts as the worker reads documents of this kind (and source): with the model "
+        "its route names (FINSENT_ROUTES; by default news by the teacher); unset: the served model",
+    )
+    source: str | None = Field(
+        None, min_length=1, max_length=64, description="with kind: the documents' source, for a route of one source"
+    )
 
     @field_validator("texts")
     @classmethod
@@ -64,6 +72,8 @@ class ClassifyRequest(BaseModel):
     def _tickers_per_text(self) -> ClassifyRequest:
         if self.tickers is not None and len(self.tickers) != len(self.texts):
             raise ValueError(f"tickers has {len(self.tickers)} lists for {len(self.texts)} texts; give one per text")
+        if self.source is not None and self.kind is None:
+            raise ValueError("source names a route only with kind: give kind too")
         return self
 
 

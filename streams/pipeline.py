@@ -23,9 +23,9 @@ from models.symbol_sentiment import (
     SymbolMentions,
     SymbolSentiment,
     document_sentiment,
-    has_entity_head,
     plan_mentions,
     predict_with_entities,
+    reads_mentions_for,
     symbol_sentiments,
     with_entity_readings,
 )
@@ -166,7 +166,7 @@ class BatchProcessor:
         reader = self.router.default_model()
         for model, positions in plan:
             part = self._classify(model, [fresh[p] for p in positions], plans, result)
-            if model is not reader and has_entity_head(reader) and not has_entity_head(model):
+            if reads_mentions_for(reader, model):
                 part = _read_entities(reader, part, plans)
             classified += part
         order = {id(message): position for position, (message, _) in enumerate(fresh)}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from config.routes import Route
+from config.routes import Route, RouteTable
 from models.follow import FixedModel, ModelFollower, ModelSource, Scorer, model_source
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class Router:
         self.fallback = fallback if fallback is not None else default
         self.backlog_s = backlog_s
         self.recover_s = recover_s
-        self._keys = {(route.kind, route.source): route.name for route, _ in routes}
+        self._table = RouteTable([route for route, _ in routes])
         self._states = {DEFAULT_ROUTE: RouteState(default, can_fall_back=default is not self.fallback)}
         for route, model in routes:
             self._states[route.name] = RouteState(model, can_fall_back=model is not self.fallback)
@@ -91,7 +91,8 @@ class Router:
 
     def route_of(self, kind: str, source: str) -> str:
         """The name of the route a document of ``kind`` from ``source`` takes."""
-        return self._keys.get((kind, source)) or self._keys.get((kind, None)) or DEFAULT_ROUTE
+        route = self._table.route_for(kind, source)
+        return DEFAULT_ROUTE if route is None else route.name
 
     def plan(self, documents: Sequence[RouteInput]) -> list[tuple[Scorer, list[int]]]:
         """The batch as (model, positions of its documents, ascending) pairs, one per model used.

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ERRORS, ClassifierDep, MetricsDep, ReadKey, SettingsDep, charge_tokens
+from api.deps import ERRORS, ClassifierDep, MetricsDep, ReadKey, RouteModelsDep, SettingsDep, charge_tokens
 from api.exceptions import ClientGone
 from config.components import ApiSettings
 from models import Prediction
+from models.bases import token_cost
 from models.classifier import EntityPrediction
 from models.entities import SymbolExtractor
 from models.labels import SENTIMENT_VALUES
@@ -19,7 +21,7 @@ from models.symbol_sentiment import (
     EntityScorer,
     SymbolMentions,
     plan_mentions,
-    predict_with_entities,
+    predict_read_by,
     symbol_sentiments,
 )
 from schemas.api import ClassifyRequest, ClassifyResponse, MentionOut, PredictionOut, SymbolOut
@@ -42,35 +44,47 @@ async def classify(
     key: ReadKey,
     settings: SettingsDep,
     model: ClassifierDep,
+    route_models: RouteModelsDep,
     metrics: MetricsDep,
 ) -> ClassifyResponse:
     """Topic and sentiment of each text, in order, and the symbols it is about: per symbol its
     mentions, the text's sentiment toward it and its relevance (see ``classify_texts``).
 
+    With ``kind`` (and ``source``), the texts are read as the worker reads documents of that kind:
+    by the model its route names (the served model's entity head reads the mentions when that model
+    has none), so a stored news item and the same text classified here agree.
+
     Bounded cost, counted in the model's tokens (a CJK character or an emoji is a token, a
-    word of English about one): at most ``max_texts`` texts of ``max_text_chars`` each and
-    ``max_request_chars`` in all, and at most ``max_request_tokens`` tokens once each text is
-    cut to the model's capped windows (413); a per-key budget of tokens per minute (429). The
+    word of English about one), each weighed by the reading model's work per token against the
+    served model's (``token_weight``): at most ``max_texts`` texts of ``max_text_chars`` each and
+    ``max_request_chars`` in all, and at most ``max_request_tokens`` weighed tokens once each text
+    is cut to the model's capped windows (413); a per-key budget of tokens per minute (429). The
     texts are classified in chunks off the event loop, and work stops when the client disconnects.
     """
     check_texts(body.texts, settings)
-    counts = await run_in_threadpool(model.token_counts, body.texts)
-    charge_tokens(request, key, check_tokens(counts, settings))
+    chosen = await run_in_threadpool(route_models, body.kind, body.source) or model
+    weight = token_weight(chosen, model)
+    counts = [count * weight for count in await run_in_threadpool(chosen.token_counts, body.texts)]
+    charge_tokens(request, key, check_tokens(counts, settings, weight))
     items = list(zip(body.texts, body.tickers or [[]] * len(body.texts), strict=True))
     try:
         predictions = await predict_while_connected(
-            lambda chunk: classify_texts(model, chunk), items, counts, request.is_disconnected
+            lambda chunk: classify_texts(chosen, chunk, mention_reader=model), items, counts, request.is_disconnected
         )
     except ClientGone:
         raise HTTPException(499, "the client closed the request") from None
     metrics.classified.inc(len(predictions))
-    return ClassifyResponse(model_version=model.model_version, predictions=predictions)
+    return ClassifyResponse(model_version=chosen.model_version, predictions=predictions)
 
 
 def classify_texts(
-    model: EntityScorer, items: Sequence[TextItem], extractor: SymbolExtractor | None = None
+    model: EntityScorer,
+    items: Sequence[TextItem],
+    extractor: SymbolExtractor | None = None,
+    mention_reader: EntityScorer | None = None,
 ) -> list[PredictionOut]:
-    """Each text's prediction and symbols, from one model pass over the texts and their mentions.
+    """Each text's prediction and symbols, from one model pass over the texts and their mentions
+    (a second, of ``mention_reader``'s entity head, where ``model`` has none and it has one).
 
     A text's first line is read as its headline (as a stored document's text is its headline, a
     newline, then its body), which is what relevance weighs. At most ``max_symbols`` symbols per
@@ -78,10 +92,22 @@ def classify_texts(
     """
     extractor = extractor or SymbolExtractor.default()
     plans = [plan_mentions(extractor, text, tickers, _headline_end(text)) for text, tickers in items]
-    scored = predict_with_entities(model, [(text, plan.spans) for (text, _), plan in zip(items, plans, strict=True)])
+    spans = [(text, plan.spans) for (text, _), plan in zip(items, plans, strict=True)]
+    scored = predict_read_by(model, mention_reader or model, spans)
     return [
         _prediction_out(prediction, plan, entities) for (prediction, entities), plan in zip(scored, plans, strict=True)
     ]
+
+
+def token_weight(model: object, served: object) -> int:
+    """How many of the budget's tokens one token read by ``model`` costs: its encoder's work per token over
+    the served model's, at least 1 (the teacher on the news route weighs 8 where the student serves)."""
+    return max(1, math.ceil(_token_cost(model) / _token_cost(served)))
+
+
+def _token_cost(model: object) -> int:
+    base = getattr(getattr(model, "spec", None), "base_model", None)
+    return token_cost(base) if base is not None else 1
 
 
 def _headline_end(text: str) -> int:
@@ -126,13 +152,14 @@ def check_texts(texts: Sequence[str], settings: ApiSettings) -> None:
         raise HTTPException(413, f"{total} characters in all; a request may carry at most {settings.max_request_chars}")
 
 
-def check_tokens(counts: Sequence[int], settings: ApiSettings) -> int:
-    """The request's cost in tokens, or 413 if it is over the per-request budget."""
+def check_tokens(counts: Sequence[int], settings: ApiSettings, weight: int = 1) -> int:
+    """The request's cost in (weighed) tokens, or 413 if it is over the per-request budget."""
     total = sum(counts)
     if total > settings.max_request_tokens:
+        weighed = f" (each weighed {weight}× for the model this kind's route names)" if weight > 1 else ""
         raise HTTPException(
             413,
-            f"these texts come to {total} tokens once cut to the model's windows; "
+            f"these texts come to {total} tokens once cut to the model's windows{weighed}; "
             f"a request may cost at most {settings.max_request_tokens} (send fewer or shorter texts)",
         )
     return total

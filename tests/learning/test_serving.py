@@ -11,7 +11,7 @@ import pytest
 from config.components import ModelSettings, RouteSettings
 from config.errors import ConfigError
 from config.routes import Route
-from learning.serving import route_sources, routes_in_force
+from learning.serving import check_route_models, route_model, route_sources, routes_in_force
 from models.artifact import ARTIFACTS_DIR, SPEC_FILE, STUDENT
 from models.follow import FixedModel
 
@@ -77,3 +77,16 @@ def test_an_unknown_model_is_a_one_line_error_before_anything_loads(loads: list[
     with pytest.raises(ConfigError, match="unknown model 'nope' for the fallback"):
         route_sources(settings((), fallback="nope"), model(), served())
     assert loads == []
+
+
+def test_a_route_model_alone_is_loaded_as_the_worker_would(loads: list[str]) -> None:
+    default = served()
+    assert route_model("default", model(STUDENT), default) is default
+    assert route_model(STUDENT, model(STUDENT), default) is default  # the configured model's own name
+    teacher = route_model("finsent-mpnet", model(STUDENT), default)
+    assert teacher is not default and teacher.current().model_version == "loaded:finsent-mpnet"
+    assert loads == ["finsent-mpnet"]
+    assert check_route_models(settings((Route("news", None, "finsent-mpnet"),)), model()) == [
+        "finsent-mpnet",
+        "default",
+    ]

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from models import bases
-from models.bases import SplitZipBase, assemble_split_zip, join_pieces, resolve_base_path
+from models.bases import (
+    STUDENT_BASE,
+    TEACHER_BASE,
+    SplitZipBase,
+    assemble_split_zip,
+    join_pieces,
+    resolve_base_path,
+    token_cost,
+)
 from models.exceptions import ModelConfigError
 
 WEIGHTS = b"fake safetensors weights " * 400
@@ -95,3 +103,8 @@ def test_other_references_pass_through_unchanged() -> None:
 def test_mpnet_base_packages_are_installed_and_complete() -> None:
     pieces = bases.locate_pieces(bases.MPNET_BASE)
     assert [p.name for p in pieces] == [f"all-mpnet-base-v2.zip.00{i}" for i in range(1, 6)]
+
+
+def test_a_token_of_the_teacher_costs_eight_of_the_students_and_an_unknown_base_the_most() -> None:
+    assert (token_cost(STUDENT_BASE), token_cost(TEACHER_BASE)) == (1, 8)
+    assert token_cost("some-org/some-encoder") == 8

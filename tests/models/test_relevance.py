@@ -3,11 +3,19 @@ readings are combined (models.symbol_sentiment)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from models import Prediction
 from models.classifier import EntityPrediction
 from models.entities import Mention, MentionKind, SymbolExtractor
 from models.entities.relevance import EXPLICIT_ONLY_RELEVANCE, document_relevances, relevance
-from models.symbol_sentiment import MENTIONS_SCORED_PER_SYMBOL, mentions_to_score, plan_mentions, symbol_sentiments
+from models.symbol_sentiment import (
+    MENTIONS_SCORED_PER_SYMBOL,
+    mentions_to_score,
+    plan_mentions,
+    reads_mentions_for,
+    symbol_sentiments,
+)
 
 EXTRACTOR = SymbolExtractor.default()
 DOCUMENT = Prediction("Earnings", 0.9, 1, "positive", 0.1, 0.1, 0.8, 0.7, "fake")
@@ -100,3 +108,12 @@ def test_only_the_earliest_mentions_of_a_symbol_are_read() -> None:
     plan = plan_mentions(EXTRACTOR, text, (), headline_end=len(text))
     assert len(plan.spans) == MENTIONS_SCORED_PER_SYMBOL
     assert plan.spans[0] == (0, 5)
+
+
+def test_a_route_models_mentions_are_read_by_an_entity_head_only_where_it_has_none() -> None:
+    student = SimpleNamespace(spec=SimpleNamespace(entity_head=True))
+    teacher = SimpleNamespace(spec=SimpleNamespace(entity_head=False))
+    assert reads_mentions_for(student, teacher)
+    assert not reads_mentions_for(student, student)  # the same model reads its own mentions in its one pass
+    assert not reads_mentions_for(teacher, student)  # a reader without a head has nothing to add
+    assert not reads_mentions_for(student, SimpleNamespace(spec=SimpleNamespace(entity_head=True)))
