@@ -3,18 +3,16 @@ by the model its route names, with the served model's entity head reading the me
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import ClassifierSource
-from api.keys import KeyRing
 from api.routers.classify import token_weight
 from config.routes import Route
 from models.follow import FixedModel, ModelFollower
-from storage import Store, open_store
+from storage import Store
 from tests.api.conftest import auth, make_client
 from tests.fakes.entity_models import CopyingModel, ServedEntityModel
 
@@ -41,15 +39,13 @@ class Teacher(CopyingModel):
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    with open_store(f"chdb://{tmp_path_factory.mktemp('routed') / 'chdb'}") as opened:
-        opened.init_schema()
-        yield opened
+def store(api_store: Store) -> Store:
+    return api_store
 
 
 @pytest.fixture(scope="module")
-def token(store: Store) -> str:
-    return KeyRing(store).create("reader", "read")[1]
+def token(keys: dict[str, str]) -> str:
+    return keys["read"]
 
 
 class Loader:
