@@ -119,9 +119,10 @@ def test_latency_is_timed_by_an_outside_reader_and_by_the_worker_itself() -> Non
 
 def test_the_window_bench_scores_long_documents_under_each_cap(tiny_model_dir: Path) -> None:
     sentences = [f"Company {i} reported results and its shares moved in late trading." for i in range(500)]
-    report = bench_windows(str(tiny_model_dir), sentences, docs=2, caps=(1, 2))
+    report = bench_windows(str(tiny_model_dir), sentences, docs=2, caps=(1, 1_000))
     assert report["documents"] == 2 and report["mean_chars"] > 2_000
-    assert report["caps"]["uncapped"]["windows_mean"] > 2  # longer than either cap: the caps cut something
-    for cap in ("1", "2"):
-        assert 0.0 <= report["caps"][cap]["label_agreement"] <= 1.0
-        assert report["caps"][cap]["seconds_mean"] > 0
+    assert report["caps"]["uncapped"]["windows_mean"] > 1  # longer than one window: a cap of one cuts it
+    assert report["caps"]["1"]["seconds_mean"] > 0
+    # A cap above every document's windows reads exactly what the uncapped model reads.
+    above = report["caps"]["1000"]
+    assert above["label_agreement"] == 1.0 and above["mean_abs_score_change"] == 0.0
