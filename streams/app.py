@@ -32,8 +32,8 @@ from streams.stats import WorkerStats, add_stats_endpoints
 from streams.transport import use_fetch_max_wait
 
 log = logging.getLogger(__name__)
-BatchDone = Callable[[Events, BatchResult, float], None]
-"""Called with a batch's events, its result and its seconds once it is stored and acked."""
+BatchDone = Callable[[Events, list[IncomingMessage], BatchResult, float], None]
+"""Called with a batch's events, their messages, its result and its seconds once it is stored and acked."""
 
 
 def create_app(
@@ -60,8 +60,8 @@ def create_app(
         alert_inputs=kafka.topics.alert_inputs if send_alert_inputs else None,
     )
 
-    def batch_done(events: Events, result: BatchResult, seconds: float) -> None:
-        stats.record(len(events), result, seconds, map(enqueued_at, events))
+    def batch_done(events: Events, messages: list[IncomingMessage], result: BatchResult, seconds: float) -> None:
+        stats.record(len(events), result, seconds, (message.enqueued_at for message in messages))
         figures.record(events, result, seconds)
         if after_batch is not None:
             after_batch(result)
@@ -117,7 +117,7 @@ def add_classify_agent(
             ]  # fmt: skip
             handler.timer.batch_started(len(messages))
             result = await handler.handle(messages, ack_events(stream, events))
-            done(events, result, time.monotonic() - started)
+            done(events, messages, result, time.monotonic() - started)
             handler.timer.batch_ended()
 
 
